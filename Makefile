@@ -1,0 +1,60 @@
+# etcd.h - build, check and test.
+#   make deps      install what the tests need (Debian, apt-get; idempotent)
+#   make test      compile checks + every suite, plain and under ASan/UBSan
+#   make examples  build examples/
+CC      ?= cc
+CLANG   ?= clang
+CXX     ?= g++
+WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror
+CFLAGS  ?= -O2 -g
+SAN      = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS   = -lpthread
+
+SUITES   = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+SCRIPTS  = $(wildcard tests/test_*.sh)
+EXAMPLES = $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
+DEPS     = etcd.h $(wildcard tests/*.h)
+
+PKGS = etcd-server etcd-client gcc g++ clang make openssl libssl-dev curl procps
+
+.PHONY: all deps test check examples clean
+all: examples
+
+deps:
+	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	else echo "deps: all installed"; fi
+
+build/%: tests/%.c $(DEPS)
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -I. -o $@ $< $(LDLIBS)
+
+build/asan/%: tests/%.c $(DEPS)
+	@mkdir -p build/asan
+	$(CC) $(WARN) $(SAN) -I. -o $@ $< $(LDLIBS)
+
+build/%: examples/%.c etcd.h
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -I. -o $@ $<
+
+examples: $(EXAMPLES)
+
+# The header alone and with its implementation, as C (gcc, clang) and C++.
+check: tests/compile/impl.c tests/compile/impl.cc tests/compile/decl.c etcd.h
+	@mkdir -p build
+	$(CC)    $(WARN) -c -o build/impl_gcc.o   tests/compile/impl.c
+	$(CLANG) $(WARN) -c -o build/impl_clang.o tests/compile/impl.c
+	$(CC)    $(WARN) -DETCD_STATIC -c -o build/impl_static.o tests/compile/impl.c
+	$(CC)    $(WARN) -c -o build/decl.o tests/compile/decl.c
+	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -c -o build/impl_cxx.o tests/compile/impl.cc
+	@echo "compile checks passed"
+
+test: check examples $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES))
+	@EXAMPLES_DIR=build tests/run.sh $(addprefix build/,$(SUITES)) \
+	    $(addprefix build/asan/,$(SUITES)) $(SCRIPTS)
+
+clean:
+	rm -rf build

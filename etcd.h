@@ -1,0 +1,2837 @@
+/* etcd.h - v0.1.0 - single-file C client for etcd v3 over its JSON gateway
+
+   Talk to an etcd v3 cluster from C with no dependency: a blocking HTTP/1.1
+   client over POSIX sockets, a small JSON tokenizer, base64, and every call
+   of lua-resty-etcd (get, set, setnx, setx, delete, readdir, rmdir, watch,
+   watchdir, watchcancel, txn, grant, revoke, keepalive, timetolive, leases,
+   version) on etcd's /v3/... gateway.
+
+   QUICK START
+       Do this in *one* C or C++ file, before any other #include:
+
+           #define ETCD_IMPLEMENTATION
+           #include "etcd.h"
+
+       Every other file just #includes "etcd.h".
+
+           char err[256];
+           etcd *cli = etcd_new(NULL, err, sizeof err);    // http://127.0.0.1:2379
+           if (!cli) { fprintf(stderr, "%s\n", err); return 1; }
+           etcd_res *r = etcd_set(cli, "/app/port", "8080", NULL);
+           etcd_res_free(r);
+           r = etcd_get(cli, "/app/port", NULL);
+           if (r && r->nkvs) printf("%s\n", r->kvs[0].value);   // 8080
+           else if (!r) fprintf(stderr, "%s\n", etcd_errstr(cli));
+           etcd_res_free(r);
+           etcd_free(cli);
+
+   CONFIGURATION MACROS
+       ETCD_IMPLEMENTATION   emit the implementation in this translation unit
+       ETCD_STATIC           give every function internal linkage
+       ETCD_USE_OPENSSL      TLS for https:// endpoints (link -lssl -lcrypto);
+                             without it, https:// is refused by etcd_new
+       ETCD_MALLOC(n), ETCD_REALLOC(p,n), ETCD_FREE(p)
+                             allocator override: define all three or none
+                             (default: malloc, realloc, free)
+
+       The implementation needs POSIX declarations (getaddrinfo, poll,
+       clock_gettime). It defines _POSIX_C_SOURCE 200809L itself, which works
+       when etcd.h is the first include of that file; otherwise compile it
+       with -D_POSIX_C_SOURCE=200809L (or _GNU_SOURCE / _DEFAULT_SOURCE).
+
+   OPTIONS
+       Every option struct (etcd_opts, etcd_get_opts, ...) means "default"
+       when zero-initialised: `etcd_get_opts o = {0}; o.limit = 10;`. A NULL
+       options pointer means all defaults.
+
+   VALUES AND SERIALIZERS
+       ETCD_SERIALIZER_JSON (default): values are JSON text ("8080", "\"on\"",
+       "{\"a\":1}"). They are validated before anything is sent and stored
+       with the whitespace between tokens removed, which is how
+       lua-resty-etcd's cjson encodes the same value, so C and Lua programs
+       share keys. Read values come back as the stored JSON text.
+       ETCD_SERIALIZER_RAW: values are stored byte for byte; set
+       etcd_set_opts.val_len (or value_len in txn ops) for values with NULs.
+
+   ERRORS
+       Calls return NULL on failure and etcd_errstr(cli) says why: bad
+       argument, connect/read/write failure, "timeout", malformed HTTP or
+       JSON, a 5xx status ("HTTP 503: <etcd's message>"), a response over
+       max_response. Any other HTTP status gives a result: check res->status
+       and res->error / res->message / res->code.
+
+   MEMORY AND OWNERSHIP
+       Each etcd_res is one arena: free it (and everything it points to) with
+       etcd_res_free. Strings in results are NUL-terminated and also carry
+       their length. Options and their strings are copied by etcd_new; the
+       caller may free them afterwards. A watcher uses its client's settings:
+       cancel it before freeing the client.
+
+   THREADS
+       No global state. A client (and its watchers) is used by one thread at
+       a time; separate clients in separate threads share nothing. The
+       library installs no signal handler and never raises SIGPIPE.
+
+   LIMITS
+       max_response (default 128 MiB) caps one response body or one watch
+       message; HTTP response heads are capped at 64 KiB; JSON nesting at
+       ETCD_JSON_MAX_DEPTH (512) levels.
+
+   LICENSE
+       MIT, see the end of this file.
+*/
+#ifndef ETCD_H
+#define ETCD_H
+
+#define ETCD_VERSION       "0.1.0"
+#define ETCD_VERSION_NUM   100   /* major*10000 + minor*100 + patch */
+
+#if defined(ETCD_IMPLEMENTATION) && !defined(_POSIX_C_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_XOPEN_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef ETCD_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define ETCDDEF static __attribute__((unused))   /* a program may use only some calls */
+#else
+#define ETCDDEF static
+#endif
+#else
+#define ETCDDEF extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+   >>client
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd etcd;   /* opaque; owns its connections and last error */
+
+typedef enum { ETCD_SERIALIZER_JSON = 0, ETCD_SERIALIZER_RAW = 1 } etcd_serializer;
+
+typedef struct etcd_opts {
+    const char *protocol;        /* "v3"; NULL means "v3"; anything else: error */
+    const char *http_host;       /* NULL: "http://127.0.0.1:2379"; several endpoints
+                                    separated by commas */
+    int64_t     ttl;             /* > 0: set/setnx/setx without a lease grant a lease
+                                    of ttl seconds and attach it; 0 or -1: off */
+    const char *key_prefix;      /* prepended to every key and dir */
+    double      timeout;         /* seconds per request; 0 means 5 */
+    const char *api_prefix;      /* "/v3", "/v3beta", "/v3alpha"; NULL: detected once
+                                    from GET /version */
+    bool        ssl_skip_verify; /* do not verify the server certificate */
+    const char *ssl_ca_path;     /* CA file; NULL: system default store */
+    const char *ssl_cert_path;   /* client certificate (mutual TLS) */
+    const char *ssl_key_path;    /* client key (mutual TLS) */
+    etcd_serializer serializer;  /* JSON (default) or RAW */
+    const char *const *extra_headers; /* NULL-terminated "Name: value" list */
+    const char *sni;             /* TLS server name; default: the endpoint's host */
+    const char *unix_socket_proxy; /* "unix:/path" or "/path"; TCP when no such file */
+    const char *user, *password; /* etcd auth */
+    double      fail_timeout;    /* health check window and penalty; 0 means 10 */
+    int         max_fails;       /* failures within fail_timeout; 0 means 1 */
+    bool        retry;           /* resend on the next healthy endpoint */
+    size_t      max_response;    /* bytes; 0 means 128 MiB */
+} etcd_opts;
+
+/* Create a client. opts NULL: defaults. Copies everything it keeps. Returns
+   NULL with the reason in err (if err_size > 0) on bad options. Neither
+   connects nor resolves host names: that happens at first use. */
+ETCDDEF etcd       *etcd_new(const etcd_opts *opts, char *err, size_t err_size);
+/* Close every connection and free the client. NULL is fine. */
+ETCDDEF void        etcd_free(etcd *cli);
+/* Why the last call on cli failed; "" when it did not. Owned by cli. */
+ETCDDEF const char *etcd_errstr(const etcd *cli);
+/* Whether endpoint http_host (as written in opts.http_host) is usable now. */
+ETCDDEF bool        etcd_endpoint_healthy(const etcd *cli, const char *http_host);
+
+/* ------------------------------------------------------------------------
+   >>results
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd_kv {
+    const char *key;   size_t key_len;      /* decoded, NUL-terminated, never NULL */
+    const char *value; size_t value_len;    /* stored bytes, NUL-terminated, never NULL */
+    int64_t create_revision, mod_revision, version, lease;
+} etcd_kv;
+
+typedef enum { ETCD_EVENT_PUT = 0, ETCD_EVENT_DELETE = 1 } etcd_event_type;
+
+typedef struct etcd_event {
+    etcd_event_type type;
+    etcd_kv         kv;
+    const etcd_kv  *prev_kv;                /* NULL unless asked for and present */
+} etcd_event;
+
+typedef struct etcd_str { const char *ptr; size_t len; } etcd_str;
+
+typedef struct etcd_res etcd_res;
+struct etcd_res {
+    int         status;                     /* HTTP status */
+    const char *body;  size_t body_len;     /* the raw JSON body, NUL-terminated */
+
+    uint64_t cluster_id, member_id;         /* response header */
+    int64_t  revision, raft_term;
+
+    const char *error, *message; int code;  /* etcd's error body, when status != 200 */
+
+    const etcd_kv *kvs; size_t nkvs;        /* get, readdir, txn range ops */
+    int64_t count; bool more;
+
+    const etcd_kv *prev_kv;                 /* set with prev_kv */
+    int64_t deleted;                        /* delete, rmdir */
+    const etcd_kv *prev_kvs; size_t nprev_kvs;
+
+    bool succeeded;                         /* txn, setnx, setx */
+    const etcd_res *responses; size_t nresponses; /* one per executed op, in order */
+
+    bool created, canceled;                 /* watch messages */
+    int64_t watch_id, compact_revision;
+    const char *cancel_reason;
+    const etcd_event *events; size_t nevents;
+
+    int64_t id, ttl, granted_ttl;           /* grant, keepalive, timetolive */
+    const etcd_str *keys; size_t nkeys;     /* timetolive with keys */
+    const int64_t *leases; size_t nleases;  /* leases */
+
+    const char *etcdserver, *etcdcluster;   /* version */
+};
+
+/* Free a result and everything it points to. NULL is fine. Only top-level
+   results are freed; responses[] belong to their parent. */
+ETCDDEF void etcd_res_free(etcd_res *res);
+
+/* ------------------------------------------------------------------------
+   >>kv
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd_get_opts {
+    double  timeout;         /* 0: the client's */
+    int64_t revision;        /* <= 0: newest */
+    int64_t limit;           /* 0: no limit */
+    int     sort_order;      /* 0 none, 1 ascend, 2 descend */
+    int     sort_target;     /* 0 key, 1 version, 2 create, 3 mod, 4 value */
+    bool    keys_only, count_only, serializable;
+} etcd_get_opts;
+
+typedef struct etcd_set_opts {
+    double  timeout;
+    int64_t lease;           /* attach this lease */
+    bool    prev_kv, ignore_value, ignore_lease;
+    size_t  val_len;         /* 0: strlen(val); set it for values holding NUL bytes */
+} etcd_set_opts;
+
+typedef struct etcd_delete_opts { double timeout; bool prev_kv; } etcd_delete_opts;
+
+/* key/dir get key_prefix prepended. An empty or NULL key fails with
+   "key should not be empty"; an empty dir means every key under key_prefix.
+   setnx writes only if the key is absent, setx only if it exists; both are
+   one txn and res->succeeded says whether the write happened. */
+ETCDDEF etcd_res *etcd_get    (etcd *cli, const char *key, const etcd_get_opts *opts);
+ETCDDEF etcd_res *etcd_readdir(etcd *cli, const char *dir, const etcd_get_opts *opts);
+ETCDDEF etcd_res *etcd_set    (etcd *cli, const char *key, const char *val, const etcd_set_opts *opts);
+ETCDDEF etcd_res *etcd_setnx  (etcd *cli, const char *key, const char *val, const etcd_set_opts *opts);
+ETCDDEF etcd_res *etcd_setx   (etcd *cli, const char *key, const char *val, const etcd_set_opts *opts);
+ETCDDEF etcd_res *etcd_delete (etcd *cli, const char *key, const etcd_delete_opts *opts);
+ETCDDEF etcd_res *etcd_rmdir  (etcd *cli, const char *dir, const etcd_delete_opts *opts);
+
+/* ------------------------------------------------------------------------
+   >>watch
+   ------------------------------------------------------------------------ */
+
+enum { ETCD_FILTER_NOPUT = 1, ETCD_FILTER_NODELETE = 2 };  /* bits */
+
+typedef struct etcd_watch_opts {
+    double  timeout;         /* longest wait of one etcd_watch_next; 0: the client's;
+                                < 0: wait forever */
+    int64_t start_revision;  /* 0: now */
+    bool    progress_notify, prev_kv, fragment;
+    int     filters;         /* ETCD_FILTER_* bits */
+    int64_t watch_id;
+    bool    auto_resume;     /* reopen a broken stream from the last revision + 1 */
+} etcd_watch_opts;
+
+typedef struct etcd_watcher etcd_watcher;
+
+/* Open a watch stream on its own connection (the client stays usable).
+   Returns NULL with etcd_errstr(cli) set on failure. */
+ETCDDEF etcd_watcher *etcd_watch     (etcd *cli, const char *key, const etcd_watch_opts *opts);
+ETCDDEF etcd_watcher *etcd_watchdir  (etcd *cli, const char *dir, const etcd_watch_opts *opts);
+/* Next whole message (the first has created = true); free it with
+   etcd_res_free. NULL with etcd_watch_errstr(w) == "timeout" when nothing
+   came in time (call again), or another reason when the stream ended. */
+ETCDDEF etcd_res     *etcd_watch_next(etcd_watcher *w);
+ETCDDEF const char   *etcd_watch_errstr(const etcd_watcher *w);
+/* The socket, for poll()/select(). A message may already be buffered:
+   check etcd_watch_pending() before polling. */
+ETCDDEF int           etcd_watch_fd  (const etcd_watcher *w);
+ETCDDEF bool          etcd_watch_pending(const etcd_watcher *w);
+/* Close the stream at once and free w. NULL is fine. Returns 0. */
+ETCDDEF int           etcd_watchcancel(etcd_watcher *w);
+
+/* ------------------------------------------------------------------------
+   >>txn
+   ------------------------------------------------------------------------ */
+
+typedef enum { ETCD_CMP_EQUAL = 0, ETCD_CMP_GREATER = 1, ETCD_CMP_LESS = 2,
+               ETCD_CMP_NOT_EQUAL = 3 } etcd_cmp_result;
+typedef enum { ETCD_CMP_VERSION = 0, ETCD_CMP_CREATE = 1, ETCD_CMP_MOD = 2,
+               ETCD_CMP_VALUE = 3, ETCD_CMP_LEASE = 4 } etcd_cmp_target;
+
+typedef struct etcd_compare {
+    etcd_cmp_result result;
+    etcd_cmp_target target;
+    const char *key, *range_end;                     /* range_end NULL: just key */
+    int64_t version, create_revision, mod_revision, lease; /* the one target names */
+    const char *value; size_t value_len;             /* ETCD_CMP_VALUE; serialized */
+} etcd_compare;
+
+typedef enum { ETCD_OP_RANGE = 0, ETCD_OP_PUT = 1, ETCD_OP_DELETE = 2 } etcd_op_type;
+
+typedef struct etcd_op {
+    etcd_op_type type;
+    const char *key, *range_end;
+    const char *value; size_t value_len;              /* PUT; serialized */
+    int64_t lease;                                   /* PUT */
+    bool prev_kv;                                    /* PUT, DELETE */
+    int64_t limit, revision;                         /* RANGE */
+} etcd_op;
+
+typedef struct etcd_txn_opts { double timeout; } etcd_txn_opts;
+
+/* Keys and range_ends get key_prefix (a range_end of "\0" stays "\0":
+   every key from key) and base64; values go through the serializer
+   (value_len 0: strlen). */
+ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompare,
+                           const etcd_op *success, size_t nsuccess,
+                           const etcd_op *failure, size_t nfailure,
+                           const etcd_txn_opts *opts);
+
+/* ------------------------------------------------------------------------
+   >>lease
+   ------------------------------------------------------------------------ */
+
+ETCDDEF etcd_res *etcd_grant     (etcd *cli, int64_t ttl, int64_t id);  /* id 0: etcd picks */
+ETCDDEF etcd_res *etcd_revoke    (etcd *cli, int64_t id);   /* deletes the lease's keys */
+ETCDDEF etcd_res *etcd_keepalive (etcd *cli, int64_t id);   /* res->ttl 0: lease gone */
+ETCDDEF etcd_res *etcd_timetolive(etcd *cli, int64_t id, bool keys); /* ttl -1: unknown */
+ETCDDEF etcd_res *etcd_leases    (etcd *cli);
+ETCDDEF etcd_res *etcd_version   (etcd *cli);               /* GET /version */
+
+/* ------------------------------------------------------------------------
+   >>request  >>json (public)
+   ------------------------------------------------------------------------ */
+
+/* POST json_body (NULL: "{}") to path under the api prefix, e.g.
+   "/maintenance/status". timeout 0: the client's. */
+ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_body,
+                               double timeout);
+
+typedef enum { ETCD_JSON_OBJECT = 1, ETCD_JSON_ARRAY, ETCD_JSON_STRING,
+               ETCD_JSON_NUMBER, ETCD_JSON_TRUE, ETCD_JSON_FALSE,
+               ETCD_JSON_NULL } etcd_json_type;
+
+typedef struct etcd_json_tok {
+    etcd_json_type type;
+    size_t start, end;       /* byte span [start, end) in the text; strings
+                                without their quotes and still escaped */
+    size_t size;             /* members of an object, items of an array */
+} etcd_json_tok;
+
+#define ETCD_JSON_ENOMEM (-1)    /* more than ntoks tokens needed */
+#define ETCD_JSON_EINVAL (-2)    /* not valid JSON (or nested too deep) */
+#define ETCD_JSON_MAX_DEPTH 512
+
+/* Tokenize text (strict RFC 8259, exactly one value, whitespace around it).
+   Tokens come in document order, a container before its members, an
+   object's keys as STRING tokens. Allocates nothing. toks NULL: only count.
+   Returns the number of tokens, ETCD_JSON_ENOMEM or ETCD_JSON_EINVAL. */
+ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, size_t ntoks);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ETCD_H */
+/* ======================== end of the header part ======================== */
+
+#if defined(ETCD_IMPLEMENTATION) && !defined(ETCD__IMPLEMENTED)
+#define ETCD__IMPLEMENTED
+
+/* ------------------------------------------------------------------------
+   >>config >>alloc
+   ------------------------------------------------------------------------ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#if defined(ETCD_MALLOC) && defined(ETCD_REALLOC) && defined(ETCD_FREE)
+#elif !defined(ETCD_MALLOC) && !defined(ETCD_REALLOC) && !defined(ETCD_FREE)
+#define ETCD_MALLOC(n)     malloc(n)
+#define ETCD_REALLOC(p, n) realloc(p, n)
+#define ETCD_FREE(p)       free(p)
+#else
+#error "etcd.h: define all or none of ETCD_MALLOC, ETCD_REALLOC, ETCD_FREE"
+#endif
+
+#ifdef ETCD_USE_OPENSSL
+#error "etcd.h: TLS (ETCD_USE_OPENSSL) is not implemented in this version"
+#endif
+
+#define ETCD__ERRLEN        256
+#define ETCD__MAX_HEAD      (64u * 1024u)      /* response status line + headers */
+#define ETCD__MAX_LINE      4096u              /* chunk-size line, trailer line */
+#define ETCD__DEF_TIMEOUT   5.0
+#define ETCD__DEF_MAXRESP   ((size_t)128 << 20)
+#define ETCD__READ_STEP     16384u
+
+static char etcd__empty[1] = "";   /* never written: the "" of omitted fields */
+
+static void etcd__errf(char *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ETCD__ERRLEN, fmt, ap);
+    va_end(ap);
+}
+
+static double etcd__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A deadline < 0 means "wait forever". */
+static double etcd__deadline(double timeout)
+{
+    return timeout < 0 ? -1.0 : etcd__now() + timeout;
+}
+
+static char *etcd__strndup(const char *s, size_t n)
+{
+    char *d = (char *)ETCD_MALLOC(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = 0; }
+    return d;
+}
+
+/* ------------------------------------------------------------------------
+   >>buf  growable byte buffer; an append failure is sticky (oom), so
+   builders append freely and check once at the end
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__buf { char *p; size_t len, cap; bool oom; } etcd__buf;
+
+static bool etcd__buf_reserve(etcd__buf *b, size_t extra)
+{
+    size_t want, cap;
+    char *p;
+    if (b->oom) return false;
+    if (extra > (size_t)-1 - b->len - 1) { b->oom = true; return false; }
+    want = b->len + extra + 1;              /* + 1: room for a NUL */
+    if (want <= b->cap) return true;
+    cap = b->cap ? b->cap : 256;
+    while (cap < want) cap = cap > (size_t)-1 / 2 ? want : cap * 2;
+    p = (char *)ETCD_REALLOC(b->p, cap);
+    if (!p) { b->oom = true; return false; }
+    b->p = p; b->cap = cap;
+    return true;
+}
+
+static void etcd__buf_add(etcd__buf *b, const void *p, size_t n)
+{
+    if (!etcd__buf_reserve(b, n)) return;
+    if (n) memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void etcd__buf_str(etcd__buf *b, const char *s) { etcd__buf_add(b, s, strlen(s)); }
+
+static void etcd__buf_fmt(etcd__buf *b, const char *fmt, ...)
+{
+    char tmp[128];
+    int n;
+    va_list ap;
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) { b->oom = true; return; }
+    etcd__buf_add(b, tmp, (size_t)n);
+}
+
+static void etcd__buf_reset(etcd__buf *b) { b->len = 0; b->oom = false; if (b->p) b->p[0] = 0; }
+static void etcd__buf_free(etcd__buf *b) { ETCD_FREE(b->p); b->p = NULL; b->len = b->cap = 0; }
+
+/* Drop the first n bytes. */
+static void etcd__buf_consume(etcd__buf *b, size_t n)
+{
+    if (n >= b->len) { b->len = 0; return; }
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+}
+
+/* ------------------------------------------------------------------------
+   >>base64  standard alphabet, padded (what etcd's gateway uses)
+   ------------------------------------------------------------------------ */
+
+static const char etcd__b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void etcd__b64_encode(etcd__buf *b, const void *data, size_t n)
+{
+    const unsigned char *in = (const unsigned char *)data;
+    char *o;
+    size_t i;
+    if (n > ((size_t)-1 / 4) * 3 - 3 || !etcd__buf_reserve(b, (n + 2) / 3 * 4)) {
+        b->oom = true;
+        return;
+    }
+    o = b->p + b->len;
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        *o++ = etcd__b64chars[v >> 18];
+        *o++ = etcd__b64chars[v >> 12 & 63];
+        *o++ = etcd__b64chars[v >> 6 & 63];
+        *o++ = etcd__b64chars[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0u);
+        *o++ = etcd__b64chars[v >> 18];
+        *o++ = etcd__b64chars[v >> 12 & 63];
+        *o++ = i + 1 < n ? etcd__b64chars[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = 0;
+}
+
+static int etcd__b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Decode n chars of in into out (out may equal in: output never overtakes
+   input). Padding is optional. Returns the decoded length, or -1 when in is
+   not base64. */
+static long etcd__b64_decode(unsigned char *out, const char *in, size_t n)
+{
+    size_t i, o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    while (n > 0 && in[n - 1] == '=') n--;
+    if (n % 4 == 1) return -1;
+    for (i = 0; i < n; i++) {
+        int v = etcd__b64_val((unsigned char)in[i]);
+        if (v < 0) return -1;
+        acc = (acc << 6 | (unsigned)v) & 0xFFFFFFu;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; out[o++] = (unsigned char)(acc >> bits); }
+    }
+    return (long)o;
+}
+
+/* ------------------------------------------------------------------------
+   >>json  tokenizer (no allocation, spans into the text), scanning
+   helpers, writer for request bodies
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__jp {
+    const char *s; size_t len, pos;
+    etcd_json_tok *toks; size_t ntoks, count;
+    long open;                                  /* innermost open container token */
+    unsigned depth;
+    unsigned char kinds[ETCD_JSON_MAX_DEPTH / 8]; /* bit set: that level is an object */
+} etcd__jp;
+
+static void etcd__ws(const char *s, size_t len, size_t *pos)
+{
+    while (*pos < len && (s[*pos] == ' ' || s[*pos] == '\t' || s[*pos] == '\n' || s[*pos] == '\r'))
+        (*pos)++;
+}
+
+static bool etcd__ishex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t etcd__utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned cp;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) { len = 2; cp = s[0] & 0x1Fu; }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) { len = 3; cp = s[0] & 0x0Fu; }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) { len = 4; cp = s[0] & 0x07u; }
+    else return 0;
+    if (n < len) return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* s[*pos] is the opening quote; on success *pos is past the closing one. */
+static bool etcd__scan_string(const char *s, size_t len, size_t *pos)
+{
+    size_t i = *pos + 1;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') { *pos = i + 1; return true; }
+        if (c < 0x20) return false;
+        if (c == '\\') {
+            if (++i >= len) return false;
+            c = (unsigned char)s[i];
+            if (c == 'u') {
+                if (len - i < 5 || !etcd__ishex(s[i + 1]) || !etcd__ishex(s[i + 2]) ||
+                    !etcd__ishex(s[i + 3]) || !etcd__ishex(s[i + 4]))
+                    return false;
+                i += 5;
+            } else if (strchr("\"\\/bfnrt", c) && c) {
+                i++;
+            } else {
+                return false;
+            }
+        } else {
+            size_t n = etcd__utf8_len((const unsigned char *)s + i, len - i);
+            if (!n) return false;
+            i += n;
+        }
+    }
+    return false;
+}
+
+static bool etcd__isdigit(char c) { return c >= '0' && c <= '9'; }
+
+static bool etcd__scan_number(const char *s, size_t len, size_t *pos)
+{
+    size_t i = *pos;
+    if (i < len && s[i] == '-') i++;
+    if (i >= len || !etcd__isdigit(s[i])) return false;
+    if (s[i] == '0') i++;
+    else while (i < len && etcd__isdigit(s[i])) i++;
+    if (i < len && s[i] == '.') {
+        if (++i >= len || !etcd__isdigit(s[i])) return false;
+        while (i < len && etcd__isdigit(s[i])) i++;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+        if (i >= len || !etcd__isdigit(s[i])) return false;
+        while (i < len && etcd__isdigit(s[i])) i++;
+    }
+    *pos = i;
+    return true;
+}
+
+/* Records a token (unless only counting) and counts it as a member of the
+   open container. While a container is open its `end` holds its parent's
+   index + 1, so no stack is needed to find the parent again. */
+static long etcd__jp_push(etcd__jp *p, etcd_json_type type, size_t start, size_t end)
+{
+    etcd_json_tok *t;
+    if (p->toks) {
+        if (p->count >= p->ntoks) return ETCD_JSON_ENOMEM;
+        t = &p->toks[p->count];
+        t->type = type; t->start = start; t->end = end; t->size = 0;
+    }
+    return (long)p->count++;
+}
+
+static void etcd__jp_member(etcd__jp *p)
+{
+    if (p->toks && p->open >= 0) p->toks[p->open].size++;
+}
+
+static bool etcd__jp_in_object(const etcd__jp *p)
+{
+    unsigned d = p->depth - 1;
+    return p->depth > 0 && (p->kinds[d / 8] >> (d % 8) & 1);
+}
+
+static long etcd__jp_open(etcd__jp *p, bool object)
+{
+    long i;
+    unsigned d = p->depth;
+    if (d >= ETCD_JSON_MAX_DEPTH) return ETCD_JSON_EINVAL;
+    i = etcd__jp_push(p, object ? ETCD_JSON_OBJECT : ETCD_JSON_ARRAY, p->pos, 0);
+    if (i < 0) return i;
+    if (p->toks) { p->toks[i].end = (size_t)(p->open + 1); p->open = i; }
+    if (object) p->kinds[d / 8] = (unsigned char)(p->kinds[d / 8] | 1u << (d % 8));
+    else p->kinds[d / 8] = (unsigned char)(p->kinds[d / 8] & ~(1u << (d % 8)));
+    p->depth++;
+    p->pos++;
+    return 0;
+}
+
+static void etcd__jp_close(etcd__jp *p)
+{
+    if (p->toks) {
+        etcd_json_tok *t = &p->toks[p->open];
+        p->open = (long)t->end - 1;
+        t->end = p->pos + 1;
+    }
+    p->depth--;
+    p->pos++;
+}
+
+/* One scalar or the opening of a container at p->pos. */
+static long etcd__jp_value(etcd__jp *p)
+{
+    const char *s = p->s;
+    size_t start = p->pos;
+    if (start >= p->len) return ETCD_JSON_EINVAL;
+    if (!etcd__jp_in_object(p)) etcd__jp_member(p);   /* keys count in objects */
+    switch (s[start]) {
+    case '{': return etcd__jp_open(p, true);
+    case '[': return etcd__jp_open(p, false);
+    case '"':
+        if (!etcd__scan_string(s, p->len, &p->pos)) return ETCD_JSON_EINVAL;
+        return etcd__jp_push(p, ETCD_JSON_STRING, start + 1, p->pos - 1);
+    case 't': case 'f': case 'n': {
+        static const char *const lit[] = { "true", "false", "null" };
+        static const etcd_json_type typ[] = { ETCD_JSON_TRUE, ETCD_JSON_FALSE, ETCD_JSON_NULL };
+        int k = s[start] == 't' ? 0 : s[start] == 'f' ? 1 : 2;
+        size_t n = strlen(lit[k]);
+        if (p->len - start < n || memcmp(s + start, lit[k], n) != 0) return ETCD_JSON_EINVAL;
+        p->pos += n;
+        return etcd__jp_push(p, typ[k], start, p->pos);
+    }
+    default:
+        if (!etcd__scan_number(s, p->len, &p->pos)) return ETCD_JSON_EINVAL;
+        return etcd__jp_push(p, ETCD_JSON_NUMBER, start, p->pos);
+    }
+}
+
+/* An object key and its colon. */
+static long etcd__jp_key(etcd__jp *p)
+{
+    size_t start = p->pos;
+    long r;
+    if (start >= p->len || p->s[start] != '"') return ETCD_JSON_EINVAL;
+    if (!etcd__scan_string(p->s, p->len, &p->pos)) return ETCD_JSON_EINVAL;
+    etcd__jp_member(p);
+    r = etcd__jp_push(p, ETCD_JSON_STRING, start + 1, p->pos - 1);
+    if (r < 0) return r;
+    etcd__ws(p->s, p->len, &p->pos);
+    if (p->pos >= p->len || p->s[p->pos] != ':') return ETCD_JSON_EINVAL;
+    p->pos++;
+    etcd__ws(p->s, p->len, &p->pos);
+    return 0;
+}
+
+/* After a value or an opening bracket: commas, closing brackets, the end. */
+static long etcd__jp_after(etcd__jp *p, bool just_opened, bool *want_key, bool *done)
+{
+    for (;;) {
+        char c;
+        etcd__ws(p->s, p->len, &p->pos);
+        if (p->depth == 0) { *done = true; return p->pos == p->len ? 0 : ETCD_JSON_EINVAL; }
+        if (p->pos >= p->len) return ETCD_JSON_EINVAL;
+        c = p->s[p->pos];
+        if (c == (etcd__jp_in_object(p) ? '}' : ']')) { etcd__jp_close(p); just_opened = false; continue; }
+        if (!just_opened) {
+            if (c != ',') return ETCD_JSON_EINVAL;
+            p->pos++;
+            etcd__ws(p->s, p->len, &p->pos);
+        }
+        *want_key = etcd__jp_in_object(p);
+        return 0;
+    }
+}
+
+ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, size_t ntoks)
+{
+    etcd__jp p;
+    bool done = false, want_key = false;
+    long r;
+    memset(&p, 0, sizeof p);
+    p.s = text; p.len = len; p.toks = toks; p.ntoks = ntoks; p.open = -1;
+    if (!text) return ETCD_JSON_EINVAL;
+    etcd__ws(text, len, &p.pos);
+    while (!done) {
+        unsigned depth = p.depth;
+        r = want_key ? etcd__jp_key(&p) : 0;
+        if (r >= 0) r = etcd__jp_value(&p);
+        if (r < 0) return r;
+        r = etcd__jp_after(&p, p.depth > depth, &want_key, &done);
+        if (r < 0) return r;
+    }
+    return (long)p.count;
+}
+
+static int etcd__hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return c - 'A' + 10;
+}
+
+static unsigned etcd__hex4(const char *s)
+{
+    return (unsigned)(etcd__hexval(s[0]) << 12 | etcd__hexval(s[1]) << 8 |
+                      etcd__hexval(s[2]) << 4 | etcd__hexval(s[3]));
+}
+
+static size_t etcd__put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 63)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | (cp >> 6 & 63));
+        o[2] = (char)(0x80 | (cp & 63)); return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | (cp >> 12 & 63));
+    o[2] = (char)(0x80 | (cp >> 6 & 63)); o[3] = (char)(0x80 | (cp & 63));
+    return 4;
+}
+
+/* Unescape the (already validated) JSON string body s[0..n) into o, which
+   has room for n bytes: escapes never expand. Lone surrogates become
+   U+FFFD. Returns the length written. */
+static size_t etcd__json_unescape(char *o, const char *s, size_t n)
+{
+    size_t i = 0, k = 0;
+    while (i < n) {
+        char c = s[i++];
+        if (c != '\\') { o[k++] = c; continue; }
+        c = s[i++];
+        switch (c) {
+        case 'b': o[k++] = '\b'; break;
+        case 'f': o[k++] = '\f'; break;
+        case 'n': o[k++] = '\n'; break;
+        case 'r': o[k++] = '\r'; break;
+        case 't': o[k++] = '\t'; break;
+        case 'u': {
+            unsigned cp = etcd__hex4(s + i);
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && n - i >= 6 && s[i] == '\\' && s[i + 1] == 'u') {
+                unsigned lo = etcd__hex4(s + i + 2);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+            k += etcd__put_utf8(o + k, cp);
+            break;
+        }
+        default: o[k++] = c; break;      /* \" \\ \/ */
+        }
+    }
+    return k;
+}
+
+/* Exact int64 from etcd's "123" strings or plain numbers; no doubles. */
+static bool etcd__parse_i64(const char *s, size_t n, int64_t *out)
+{
+    uint64_t v = 0, lim;
+    size_t i = 0;
+    bool neg = false;
+    if (n > 0 && s[0] == '-') { neg = true; i = 1; }
+    if (i == n) return false;
+    lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (lim - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    return true;
+}
+
+static bool etcd__parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+    if (n == 0) return false;
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Writer for request bodies: the comma goes in front of every member but
+   the first of its container. */
+static void etcd__j_name(etcd__buf *b, const char *name)
+{
+    if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[') etcd__buf_add(b, ",", 1);
+    if (name) { etcd__buf_add(b, "\"", 1); etcd__buf_str(b, name); etcd__buf_add(b, "\":", 2); }
+}
+
+static void etcd__j_open(etcd__buf *b, const char *name, char bracket)
+{
+    etcd__j_name(b, name);
+    etcd__buf_add(b, &bracket, 1);
+}
+
+static void etcd__j_close(etcd__buf *b, char bracket) { etcd__buf_add(b, &bracket, 1); }
+
+/* int64 as a JSON string, like etcd itself: exact beyond 2^53. */
+static void etcd__j_i64(etcd__buf *b, const char *name, int64_t v)
+{
+    etcd__j_name(b, name);
+    etcd__buf_fmt(b, "\"%lld\"", (long long)v);
+}
+
+static void etcd__j_true(etcd__buf *b, const char *name)
+{
+    etcd__j_name(b, name);
+    etcd__buf_str(b, "true");
+}
+
+static void etcd__j_b64(etcd__buf *b, const char *name, const void *p, size_t n)
+{
+    etcd__j_name(b, name);
+    etcd__buf_add(b, "\"", 1);
+    etcd__b64_encode(b, p, n);
+    etcd__buf_add(b, "\"", 1);
+}
+
+/* A JSON string from bytes: quotes, backslashes and control bytes escaped. */
+static void etcd__j_str(etcd__buf *b, const char *name, const char *s)
+{
+    etcd__j_name(b, name);
+    etcd__buf_add(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') { etcd__buf_add(b, "\\", 1); etcd__buf_add(b, s, 1); }
+        else if (c < 0x20) etcd__buf_fmt(b, "\\u%04x", c);
+        else etcd__buf_add(b, s, 1);
+    }
+    etcd__buf_add(b, "\"", 1);
+}
+
+/* Append valid JSON text v without the whitespace between tokens: the
+   bytes lua-resty-etcd's cjson would store for the same value. */
+static void etcd__json_minify(etcd__buf *b, const char *v, size_t n)
+{
+    size_t i = 0, run;
+    if (!etcd__buf_reserve(b, n)) return;
+    while (i < n) {
+        char c = v[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { i++; continue; }
+        run = i + 1;
+        if (c == '"') {
+            while (v[run] != '"') run += v[run] == '\\' ? 2 : 1;
+            run++;
+        }
+        memcpy(b->p + b->len, v + i, run - i);
+        b->len += run - i;
+        i = run;
+    }
+    b->p[b->len] = 0;
+}
+
+/* Find the next whole JSON object or array in a stream buffer (a brace
+   counter that skips strings). Returns 1 with [*start, *end), 0 when more
+   bytes are needed, -1 when the stream holds something else. */
+static int etcd__json_next(const char *s, size_t n, size_t *start, size_t *end)
+{
+    size_t i = 0;
+    long depth = 0;
+    bool in_str = false;
+    etcd__ws(s, n, &i);
+    if (i == n) return 0;
+    if (s[i] != '{' && s[i] != '[') return -1;
+    *start = i;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            *end = i + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+   >>net  non-blocking sockets; every wait is a poll() bounded by the
+   request's deadline
+   ------------------------------------------------------------------------ */
+
+#define ETCD__AGAIN (-2)
+
+#ifdef MSG_NOSIGNAL
+#define ETCD__SEND_FLAGS MSG_NOSIGNAL
+#else
+#define ETCD__SEND_FLAGS 0            /* SO_NOSIGPIPE is set on the socket instead */
+#endif
+
+typedef struct etcd__conn etcd__conn;
+
+/* The transport table: plain TCP/unix here; TLS plugs in the same way.
+   read/write return bytes moved, 0 on EOF (read), ETCD__AGAIN with c->want
+   set to the poll events to wait for, or -1 with err set. */
+typedef struct etcd__io {
+    long (*read)(etcd__conn *c, char *buf, size_t n, char *err);
+    long (*write)(etcd__conn *c, const char *buf, size_t n, char *err);
+    void (*close)(etcd__conn *c);
+} etcd__io;
+
+struct etcd__conn {
+    int fd;                      /* -1: closed */
+    const etcd__io *io;
+    short want;
+    unsigned requests;           /* answered on this connection: > 0 means reused */
+    etcd__buf in;                /* received, not yet consumed: [off, in.len) */
+    size_t off;
+};
+
+static long etcd__plain_read(etcd__conn *c, char *buf, size_t n, char *err)
+{
+    ssize_t r;
+    do r = recv(c->fd, buf, n, 0); while (r < 0 && errno == EINTR);
+    if (r >= 0) return (long)r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) { c->want = POLLIN; return ETCD__AGAIN; }
+    etcd__errf(err, "read: %s", strerror(errno));
+    return -1;
+}
+
+static long etcd__plain_write(etcd__conn *c, const char *buf, size_t n, char *err)
+{
+    ssize_t r;
+    do r = send(c->fd, buf, n, ETCD__SEND_FLAGS); while (r < 0 && errno == EINTR);
+    if (r >= 0) return (long)r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) { c->want = POLLOUT; return ETCD__AGAIN; }
+    etcd__errf(err, "write: %s", strerror(errno));
+    return -1;
+}
+
+static void etcd__plain_close(etcd__conn *c) { close(c->fd); }
+
+static const etcd__io etcd__plain_io = { etcd__plain_read, etcd__plain_write, etcd__plain_close };
+
+static void etcd__conn_init(etcd__conn *c)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}
+
+static void etcd__conn_close(etcd__conn *c)
+{
+    if (c->fd >= 0) c->io->close(c);
+    c->fd = -1;
+    c->requests = 0;
+    c->in.len = c->off = 0;
+}
+
+static void etcd__conn_free(etcd__conn *c)
+{
+    etcd__conn_close(c);
+    etcd__buf_free(&c->in);
+}
+
+static int etcd__poll_ms(double deadline)
+{
+    double left;
+    if (deadline < 0) return -1;
+    left = deadline - etcd__now();
+    if (left <= 0) return 0;
+    return left > 86400.0 ? 86400000 : (int)(left * 1000.0) + 1;
+}
+
+/* Wait until fd is ready for events or the deadline passes ("timeout"). */
+static int etcd__wait_fd(int fd, short events, double deadline, char *err)
+{
+    for (;;) {
+        struct pollfd p;
+        int r;
+        p.fd = fd; p.events = events; p.revents = 0;
+        r = poll(&p, 1, etcd__poll_ms(deadline));
+        if (r > 0) return 0;
+        if (r == 0) { etcd__errf(err, "timeout"); return -1; }
+        if (errno != EINTR) { etcd__errf(err, "poll: %s", strerror(errno)); return -1; }
+    }
+}
+
+static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadline, char *err)
+{
+    while (n > 0) {
+        long r = c->io->write(c, p, n, err);
+        if (r == ETCD__AGAIN) {
+            if (etcd__wait_fd(c->fd, c->want, deadline, err) < 0) return -1;
+            continue;
+        }
+        if (r < 0) return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Read more bytes into c->in. Returns the count, 0 on EOF, -1 on error. */
+static long etcd__conn_fill(etcd__conn *c, double deadline, char *err)
+{
+    if (c->off == c->in.len) c->in.len = c->off = 0;
+    else if (c->off > 0 && c->in.cap - c->in.len < ETCD__READ_STEP) {
+        etcd__buf_consume(&c->in, c->off);
+        c->off = 0;
+    }
+    if (!etcd__buf_reserve(&c->in, ETCD__READ_STEP)) { etcd__errf(err, "out of memory"); return -1; }
+    for (;;) {
+        long r = c->io->read(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1, err);
+        if (r == ETCD__AGAIN) {
+            if (etcd__wait_fd(c->fd, c->want, deadline, err) < 0) return -1;
+            continue;
+        }
+        if (r > 0) c->in.len += (size_t)r;
+        return r;
+    }
+}
+
+/* An idle keep-alive connection that is readable was closed by the server
+   (or holds junk): either way it cannot carry the next request. */
+static bool etcd__conn_stale(const etcd__conn *c)
+{
+    struct pollfd p;
+    if (c->off < c->in.len) return true;
+    p.fd = c->fd; p.events = POLLIN; p.revents = 0;
+    return poll(&p, 1, 0) != 0;
+}
+
+static int etcd__socket(int family, char *err)
+{
+    int fd = socket(family, SOCK_STREAM, 0), one = 1;
+    if (fd < 0) { etcd__errf(err, "socket: %s", strerror(errno)); return -1; }
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+        etcd__errf(err, "fcntl: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    (void)one;
+    return fd;
+}
+
+static int etcd__connect_addr(const struct sockaddr *sa, socklen_t salen, double deadline, char *err)
+{
+    int fd = etcd__socket(sa->sa_family, err), soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (fd < 0) return -1;
+    if (connect(fd, sa, salen) == 0) return fd;
+    if (errno != EINPROGRESS && errno != EINTR) {
+        etcd__errf(err, "connect: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (etcd__wait_fd(fd, POLLOUT, deadline, err) < 0) { close(fd); return -1; }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
+    if (soerr) {
+        etcd__errf(err, "connect: %s", strerror(soerr));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Every address of host in turn until one answers or the deadline passes. */
+static int etcd__connect_tcp(const char *host, const char *port, double deadline, char *err)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int fd = -1, rc;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        etcd__errf(err, "resolve %s: %s", host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = etcd__connect_addr(ai->ai_addr, ai->ai_addrlen, deadline, err);
+        if (fd < 0 && strcmp(err, "timeout") == 0) break;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int etcd__connect_unix(const char *path, double deadline, char *err)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);    /* length checked by etcd_new */
+    return etcd__connect_addr((const struct sockaddr *)&sa, (socklen_t)sizeof sa, deadline, err);
+}
+
+/* ------------------------------------------------------------------------
+   >>http  response head parser, chunked decoder, body reader: pure
+   functions of the bytes they are given
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__resp {
+    int status;
+    bool chunked, close;
+    int64_t clen;                /* Content-Length, -1 when absent */
+} etcd__resp;
+
+static const char *etcd__find_crlfcrlf(const char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i + 3 < n; i++)
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n') return p + i;
+    return NULL;
+}
+
+static bool etcd__tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || etcd__isdigit(c) ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool etcd__name_is(const char *name, size_t n, const char *want)
+{
+    return strlen(want) == n && strncasecmp(name, want, n) == 0;
+}
+
+/* Does the comma-separated header value v[0..n) hold token tok? */
+static bool etcd__has_token(const char *v, size_t n, const char *tok)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t s, e;
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        s = i;
+        while (i < n && v[i] != ',') i++;
+        e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
+        if (etcd__name_is(v + s, e - s, tok)) return true;
+    }
+    return false;
+}
+
+static int etcd__http_header(etcd__resp *r, const char *name, size_t nlen,
+                             const char *v, size_t vlen, char *err)
+{
+    if (etcd__name_is(name, nlen, "content-length")) {
+        int64_t cl;
+        if (!etcd__parse_i64(v, vlen, &cl) || cl < 0 || v[0] == '-') {
+            etcd__errf(err, "malformed HTTP response: bad Content-Length");
+            return -1;
+        }
+        if (r->clen >= 0 && r->clen != cl) {
+            etcd__errf(err, "malformed HTTP response: conflicting Content-Length headers");
+            return -1;
+        }
+        r->clen = cl;
+    } else if (etcd__name_is(name, nlen, "transfer-encoding")) {
+        if (!etcd__name_is(v, vlen, "chunked")) {
+            etcd__errf(err, "unsupported Transfer-Encoding: %.*s", (int)(vlen > 64 ? 64 : vlen), v);
+            return -1;
+        }
+        r->chunked = true;
+    } else if (etcd__name_is(name, nlen, "connection")) {
+        if (etcd__has_token(v, vlen, "close")) r->close = true;
+    }
+    return 0;
+}
+
+/* Parse a response head at p. Returns 1 with *head_len set, 0 when more
+   bytes are needed, -1 when malformed. */
+static int etcd__http_parse_head(const char *p, size_t n, etcd__resp *r, size_t *head_len, char *err)
+{
+    const char *end = etcd__find_crlfcrlf(p, n < ETCD__MAX_HEAD ? n : ETCD__MAX_HEAD), *line;
+    if (!end) {
+        if (n < ETCD__MAX_HEAD) return 0;
+        etcd__errf(err, "malformed HTTP response: head larger than %u bytes", ETCD__MAX_HEAD);
+        return -1;
+    }
+    memset(r, 0, sizeof *r);
+    r->clen = -1;
+    if (n < 13 || memcmp(p, "HTTP/1.", 7) != 0 || !etcd__isdigit(p[7]) || p[8] != ' ' ||
+        !etcd__isdigit(p[9]) || !etcd__isdigit(p[10]) || !etcd__isdigit(p[11]) ||
+        (p[12] != ' ' && p[12] != '\r')) {
+        etcd__errf(err, "malformed HTTP response: bad status line");
+        return -1;
+    }
+    r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    r->close = p[7] == '0';
+    line = (const char *)memchr(p, '\n', (size_t)(end + 2 - p)) + 1;   /* end + 2: a head may have no headers */
+    if (line[-2] != '\r') goto bad;
+    while (line < end + 2) {
+        const char *eol = (const char *)memchr(line, '\n', (size_t)(end + 2 - line));
+        const char *colon = (const char *)memchr(line, ':', (size_t)(eol - line));
+        const char *v, *ve = eol - 1;
+        size_t i;
+        if (!colon || colon == line || eol[-1] != '\r') goto bad;
+        for (i = 0; line + i < colon; i++) if (!etcd__tchar(line[i])) goto bad;
+        for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++) {}
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        if (etcd__http_header(r, line, (size_t)(colon - line), v, (size_t)(ve - v), err) < 0) return -1;
+        line = eol + 1;
+    }
+    if (r->chunked && r->clen >= 0) { r->clen = -1; r->close = true; }  /* RFC 9112 6.3 */
+    *head_len = (size_t)(end - p) + 4;
+    return 1;
+bad:
+    etcd__errf(err, "malformed HTTP response: bad header line");
+    return -1;
+}
+
+enum { ETCD__CH_SIZE, ETCD__CH_EXT, ETCD__CH_SIZE_LF, ETCD__CH_DATA, ETCD__CH_DATA_CR,
+       ETCD__CH_DATA_LF, ETCD__CH_TRAILER, ETCD__CH_TRAILER_LINE, ETCD__CH_TRAILER_LF,
+       ETCD__CH_END_LF, ETCD__CH_DONE };
+
+typedef enum { ETCD__BODY_LENGTH, ETCD__BODY_CHUNKED, ETCD__BODY_EOF } etcd__body_mode;
+
+typedef struct etcd__body {
+    etcd__body_mode mode;
+    uint64_t left;               /* LENGTH: bytes to come; CHUNKED: of this chunk */
+    int state;                   /* CHUNKED: ETCD__CH_* */
+    size_t line;                 /* bytes of the current size or trailer line */
+    bool digits, done;
+} etcd__body;
+
+static long etcd__chunk_fail(char *err, const char *what)
+{
+    etcd__errf(err, "malformed HTTP response: %s", what);
+    return -1;
+}
+
+static int etcd__too_big(char *err, size_t max)
+{
+    etcd__errf(err, "response larger than max_response (%zu bytes)", max);
+    return -1;
+}
+
+/* One byte of a chunk-size line or trailer; returns 0, or -1 with err. */
+static int etcd__chunk_byte(etcd__body *b, char c, char *err)
+{
+    if (++b->line > ETCD__MAX_LINE) return (int)etcd__chunk_fail(err, "chunk line too long");
+    switch (b->state) {
+    case ETCD__CH_SIZE:
+        if (etcd__ishex(c)) {
+            if (b->left > (UINT64_MAX >> 4)) return (int)etcd__chunk_fail(err, "chunk size overflows");
+            b->left = b->left << 4 | (uint64_t)etcd__hexval(c);
+            b->digits = true;
+            return 0;
+        }
+        if (!b->digits) return (int)etcd__chunk_fail(err, "bad chunk size");
+        if (c == ';' || c == ' ' || c == '\t') { b->state = ETCD__CH_EXT; return 0; }
+        if (c == '\r') { b->state = ETCD__CH_SIZE_LF; return 0; }
+        return (int)etcd__chunk_fail(err, "bad chunk size");
+    case ETCD__CH_EXT:
+        if (c == '\r') b->state = ETCD__CH_SIZE_LF;
+        else if (c == '\n') return (int)etcd__chunk_fail(err, "bad chunk extension");
+        return 0;
+    case ETCD__CH_SIZE_LF:
+        if (c != '\n') return (int)etcd__chunk_fail(err, "bad chunk size line");
+        b->line = 0;
+        b->state = b->left ? ETCD__CH_DATA : ETCD__CH_TRAILER;
+        return 0;
+    case ETCD__CH_DATA_CR:
+        if (c != '\r') return (int)etcd__chunk_fail(err, "chunk longer than its size");
+        b->state = ETCD__CH_DATA_LF;
+        return 0;
+    case ETCD__CH_DATA_LF:
+        if (c != '\n') return (int)etcd__chunk_fail(err, "chunk longer than its size");
+        b->state = ETCD__CH_SIZE; b->left = 0; b->digits = false; b->line = 0;
+        return 0;
+    case ETCD__CH_TRAILER:
+        b->state = c == '\r' ? ETCD__CH_END_LF : ETCD__CH_TRAILER_LINE;
+        return 0;
+    case ETCD__CH_TRAILER_LINE:
+        if (c == '\r') b->state = ETCD__CH_TRAILER_LF;
+        return 0;
+    case ETCD__CH_TRAILER_LF:
+        if (c != '\n') return (int)etcd__chunk_fail(err, "bad trailer");
+        b->state = ETCD__CH_TRAILER; b->line = 0;
+        return 0;
+    default: /* ETCD__CH_END_LF */
+        if (c != '\n') return (int)etcd__chunk_fail(err, "bad end of chunked body");
+        b->state = ETCD__CH_DONE;
+        b->done = true;
+        return 0;
+    }
+}
+
+/* Move body bytes from in[0..n) to out, decoding chunks; out may not grow
+   past max. Returns the bytes of in consumed (fewer than n only once the
+   body is done), or -1 with err. */
+static long etcd__body_feed(etcd__body *b, const char *in, size_t n, etcd__buf *out,
+                            size_t max, char *err)
+{
+    size_t i = 0, take;
+    while (i < n && !b->done) {
+        if (b->mode == ETCD__BODY_CHUNKED && b->state != ETCD__CH_DATA) {
+            if (etcd__chunk_byte(b, in[i++], err) < 0) return -1;
+            continue;
+        }
+        take = n - i;
+        if (b->mode != ETCD__BODY_EOF && take > b->left) take = (size_t)b->left;
+        if (take > max - out->len) return etcd__too_big(err, max);
+        etcd__buf_add(out, in + i, take);
+        if (out->oom) { etcd__errf(err, "out of memory"); return -1; }
+        i += take;
+        if (b->mode == ETCD__BODY_EOF) continue;
+        b->left -= take;
+        if (b->left == 0) {
+            if (b->mode == ETCD__BODY_LENGTH) b->done = true;
+            else b->state = ETCD__CH_DATA_CR;
+        }
+    }
+    return (long)i;
+}
+
+static void etcd__body_init(etcd__body *b, const etcd__resp *r)
+{
+    memset(b, 0, sizeof *b);
+    if (r->chunked) b->mode = ETCD__BODY_CHUNKED;
+    else if (r->clen >= 0) { b->mode = ETCD__BODY_LENGTH; b->left = (uint64_t)r->clen; b->done = r->clen == 0; }
+    else b->mode = ETCD__BODY_EOF;
+    if (r->status == 204 || r->status == 304) b->done = true;
+}
+
+/* Feed what c holds into the body; read more when needed. Returns 1 when
+   the body is complete, 0 when more may come later (stream), -1 on error. */
+static int etcd__body_pump(etcd__conn *c, etcd__body *b, etcd__buf *out, size_t max,
+                           double deadline, bool wait, char *err)
+{
+    for (;;) {
+        long r = etcd__body_feed(b, c->in.p + c->off, c->in.len - c->off, out, max, err);
+        if (r < 0) return -1;
+        c->off += (size_t)r;
+        if (b->done) return 1;
+        if (!wait) return 0;
+        r = etcd__conn_fill(c, deadline, err);
+        if (r < 0) return -1;
+        if (r == 0) {
+            if (b->mode == ETCD__BODY_EOF) { b->done = true; return 1; }
+            etcd__errf(err, "server closed the connection in the middle of the body (truncated response)");
+            return -1;
+        }
+    }
+}
+
+/* Read one response head from c (skipping 1xx). *got says whether any
+   byte arrived, which tells a stale keep-alive connection apart. */
+static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *got, char *err)
+{
+    for (;;) {
+        size_t hl = 0;
+        int rc = etcd__http_parse_head(c->in.p + c->off, c->in.len - c->off, r, &hl, err);
+        long n;
+        if (rc < 0) return -1;
+        if (rc > 0) {
+            c->off += hl;
+            if (r->status >= 200) return 0;
+            continue;
+        }
+        n = etcd__conn_fill(c, deadline, err);
+        if (n < 0) return -1;
+        if (n == 0) {
+            etcd__errf(err, *got || c->off < c->in.len
+                       ? "server closed the connection in the middle of the response head"
+                       : "server closed the connection before answering");
+            return -1;
+        }
+        *got = true;
+    }
+}
+
+/* ------------------------------------------------------------------------
+   >>decode  one arena per result: the etcd_res first, then the body copy,
+   arrays and decoded strings; decoding is driven by field tables
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__blk { struct etcd__blk *next; size_t cap, used; } etcd__blk;
+#define ETCD__ALIGN 16u
+#define ETCD__HDR   ((sizeof(etcd__blk) + ETCD__ALIGN - 1) / ETCD__ALIGN * ETCD__ALIGN)
+
+typedef struct etcd__arena { etcd__blk *first, *cur; } etcd__arena;
+
+static etcd__blk *etcd__blk_new(size_t cap)
+{
+    etcd__blk *b;
+    if (cap > (size_t)-1 - ETCD__HDR) return NULL;
+    b = (etcd__blk *)ETCD_MALLOC(ETCD__HDR + cap);
+    if (b) { b->next = NULL; b->cap = cap; b->used = 0; }
+    return b;
+}
+
+/* Zeroed memory from the arena; a new block when the current one is full. */
+static void *etcd__alloc(etcd__arena *a, size_t n)
+{
+    etcd__blk *b = a->cur;
+    size_t at = (b->used + ETCD__ALIGN - 1) & ~(size_t)(ETCD__ALIGN - 1);
+    char *p;
+    if (at > b->cap || n > b->cap - at) {
+        etcd__blk *nb = etcd__blk_new(n > b->cap ? n : b->cap);
+        if (!nb) return NULL;
+        b->next = nb;
+        a->cur = b = nb;
+        at = 0;
+    }
+    b->used = at + n;
+    p = (char *)b + ETCD__HDR + at;
+    memset(p, 0, n);
+    return p;
+}
+
+/* An array of count elements of size bytes, overflow-checked. */
+static void *etcd__alloc_n(etcd__arena *a, size_t count, size_t size)
+{
+    if (count && size > (size_t)-1 / count) return NULL;
+    return etcd__alloc(a, count * size);
+}
+
+ETCDDEF void etcd_res_free(etcd_res *res)
+{
+    etcd__blk *b;
+    if (!res) return;
+    b = (etcd__blk *)(void *)((char *)res - ETCD__HDR);
+    while (b) {
+        etcd__blk *next = b->next;
+        ETCD_FREE(b);
+        b = next;
+    }
+}
+
+typedef struct etcd__scratch { etcd_json_tok *toks; size_t cap; } etcd__scratch;
+
+typedef struct etcd__dec {
+    const char *js;
+    const etcd_json_tok *t;
+    long nt;
+    etcd__arena a;
+    char *err;
+} etcd__dec;
+
+enum { ETCD__F_I64, ETCD__F_U64, ETCD__F_INT, ETCD__F_BOOL, ETCD__F_STR, ETCD__F_B64,
+       ETCD__F_NEST, ETCD__F_ERROR, ETCD__F_KV, ETCD__F_KVIN, ETCD__F_KVS, ETCD__F_EVENTS,
+       ETCD__F_EVTYPE, ETCD__F_RESPONSES, ETCD__F_KEYS, ETCD__F_LEASES };
+
+typedef struct etcd__field {
+    const char *name;
+    unsigned char kind;
+    unsigned short off, off2;    /* where the value goes; off2: its count or length */
+} etcd__field;
+
+#define ETCD__F(name, kind, T, f)        { name, ETCD__F_##kind, (unsigned short)offsetof(T, f), 0 }
+#define ETCD__F2(name, kind, T, f, n)    { name, ETCD__F_##kind, (unsigned short)offsetof(T, f), \
+                                           (unsigned short)offsetof(T, n) }
+
+static const etcd__field etcd__res_fields[] = {
+    { "header", ETCD__F_NEST, 0, 0 }, { "result", ETCD__F_NEST, 0, 0 },
+    ETCD__F("cluster_id", U64, etcd_res, cluster_id), ETCD__F("member_id", U64, etcd_res, member_id),
+    ETCD__F("revision", I64, etcd_res, revision), ETCD__F("raft_term", I64, etcd_res, raft_term),
+    ETCD__F("error", ERROR, etcd_res, error), ETCD__F("message", STR, etcd_res, message),
+    ETCD__F("code", INT, etcd_res, code), ETCD__F("grpc_code", INT, etcd_res, code),
+    ETCD__F2("kvs", KVS, etcd_res, kvs, nkvs), ETCD__F("count", I64, etcd_res, count),
+    ETCD__F("more", BOOL, etcd_res, more), ETCD__F("prev_kv", KV, etcd_res, prev_kv),
+    ETCD__F("deleted", I64, etcd_res, deleted),
+    ETCD__F2("prev_kvs", KVS, etcd_res, prev_kvs, nprev_kvs),
+    ETCD__F("succeeded", BOOL, etcd_res, succeeded),
+    ETCD__F2("responses", RESPONSES, etcd_res, responses, nresponses),
+    ETCD__F("created", BOOL, etcd_res, created), ETCD__F("canceled", BOOL, etcd_res, canceled),
+    ETCD__F("watch_id", I64, etcd_res, watch_id),
+    ETCD__F("compact_revision", I64, etcd_res, compact_revision),
+    ETCD__F("cancel_reason", STR, etcd_res, cancel_reason),
+    ETCD__F2("events", EVENTS, etcd_res, events, nevents),
+    ETCD__F("ID", I64, etcd_res, id), ETCD__F("TTL", I64, etcd_res, ttl),
+    ETCD__F("grantedTTL", I64, etcd_res, granted_ttl),
+    ETCD__F2("keys", KEYS, etcd_res, keys, nkeys), ETCD__F2("leases", LEASES, etcd_res, leases, nleases),
+    ETCD__F("etcdserver", STR, etcd_res, etcdserver), ETCD__F("etcdcluster", STR, etcd_res, etcdcluster),
+};
+
+static const etcd__field etcd__kv_fields[] = {
+    ETCD__F2("key", B64, etcd_kv, key, key_len), ETCD__F2("value", B64, etcd_kv, value, value_len),
+    ETCD__F("create_revision", I64, etcd_kv, create_revision),
+    ETCD__F("mod_revision", I64, etcd_kv, mod_revision),
+    ETCD__F("version", I64, etcd_kv, version), ETCD__F("lease", I64, etcd_kv, lease),
+};
+
+static const etcd__field etcd__event_fields[] = {
+    ETCD__F("type", EVTYPE, etcd_event, type), ETCD__F("kv", KVIN, etcd_event, kv),
+    ETCD__F("prev_kv", KV, etcd_event, prev_kv),
+};
+
+static const etcd__field etcd__lease_fields[] = { { "ID", ETCD__F_I64, 0, 0 } };
+
+#define ETCD__NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+static long etcd__dec_obj(etcd__dec *d, long i, const etcd__field *tab, size_t ntab, void *base);
+
+static long etcd__skip(const etcd__dec *d, long i)
+{
+    size_t end = d->t[i].end;
+    long j = i + 1;
+    if (d->t[i].type != ETCD_JSON_OBJECT && d->t[i].type != ETCD_JSON_ARRAY) return j;
+    while (j < d->nt && d->t[j].start < end) j++;
+    return j;
+}
+
+static int etcd__dec_bad(etcd__dec *d, const char *name)
+{
+    etcd__errf(d->err, "malformed JSON response: field \"%s\" has the wrong type or value", name);
+    return -1;
+}
+
+/* A JSON string token unescaped into the arena, NUL-terminated. */
+static char *etcd__dec_string(etcd__dec *d, long i, size_t *len)
+{
+    const etcd_json_tok *t = &d->t[i];
+    char *o = (char *)etcd__alloc(&d->a, t->end - t->start + 1);
+    if (!o) { etcd__errf(d->err, "out of memory"); return NULL; }
+    *len = etcd__json_unescape(o, d->js + t->start, t->end - t->start);
+    o[*len] = 0;
+    return o;
+}
+
+static int etcd__dec_b64(etcd__dec *d, long i, const char *name, const char **out, size_t *outlen)
+{
+    size_t n;
+    long r;
+    char *s;
+    if (d->t[i].type != ETCD_JSON_STRING) return etcd__dec_bad(d, name);
+    if (!(s = etcd__dec_string(d, i, &n))) return -1;
+    r = etcd__b64_decode((unsigned char *)s, s, n);
+    if (r < 0) return etcd__dec_bad(d, name);
+    s[r] = 0;
+    *out = s;
+    *outlen = (size_t)r;
+    return 0;
+}
+
+static int etcd__dec_int(etcd__dec *d, long i, const char *name, int64_t *v)
+{
+    const etcd_json_tok *t = &d->t[i];
+    if ((t->type != ETCD_JSON_STRING && t->type != ETCD_JSON_NUMBER) ||
+        !etcd__parse_i64(d->js + t->start, t->end - t->start, v))
+        return etcd__dec_bad(d, name);
+    return 0;
+}
+
+static int etcd__dec_kv(etcd__dec *d, long i, etcd_kv *kv)
+{
+    if (etcd__dec_obj(d, i, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
+    if (!kv->key) kv->key = etcd__empty;
+    if (!kv->value) kv->value = etcd__empty;
+    return 0;
+}
+
+/* Arrays: allocate size elements, decode each with one function. */
+typedef int (*etcd__dec_elem)(etcd__dec *d, long i, void *elem);
+
+static int etcd__dec_kv_elem(etcd__dec *d, long i, void *e) { return etcd__dec_kv(d, i, (etcd_kv *)e); }
+
+static int etcd__dec_event_elem(etcd__dec *d, long i, void *e)
+{
+    return etcd__dec_obj(d, i, etcd__event_fields, ETCD__NFIELDS(etcd__event_fields), e) < 0 ? -1 : 0;
+}
+
+static int etcd__dec_lease_elem(etcd__dec *d, long i, void *e)
+{
+    return etcd__dec_obj(d, i, etcd__lease_fields, 1, e) < 0 ? -1 : 0;
+}
+
+static int etcd__dec_key_elem(etcd__dec *d, long i, void *e)
+{
+    etcd_str *s = (etcd_str *)e;
+    return etcd__dec_b64(d, i, "keys", &s->ptr, &s->len);
+}
+
+/* txn: each element is {"response_range"|"response_put"|...: {...}}. */
+static int etcd__dec_response_elem(etcd__dec *d, long i, void *e)
+{
+    etcd_res *r = (etcd_res *)e;
+    r->status = 200;
+    if (d->t[i].type != ETCD_JSON_OBJECT || d->t[i].size != 1) return etcd__dec_bad(d, "responses");
+    return etcd__dec_obj(d, i + 2, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), r) < 0 ? -1 : 0;
+}
+
+static int etcd__dec_array(etcd__dec *d, long i, const char *name, size_t size,
+                           etcd__dec_elem fn, void **out, size_t *count)
+{
+    size_t n = d->t[i].size, k;
+    char *arr;
+    long j = i + 1;
+    if (d->t[i].type != ETCD_JSON_ARRAY) return etcd__dec_bad(d, name);
+    if (!n) return 0;
+    arr = (char *)etcd__alloc_n(&d->a, n, size);
+    if (!arr) { etcd__errf(d->err, "out of memory"); return -1; }
+    for (k = 0; k < n; k++, j = etcd__skip(d, j))
+        if (fn(d, j, arr + k * size) < 0) return -1;
+    *out = arr;
+    *count = n;
+    return 0;
+}
+
+static int etcd__dec_scalar(etcd__dec *d, long i, const etcd__field *f, char *p)
+{
+    const etcd_json_tok *t = &d->t[i];
+    int64_t v;
+    size_t n;
+    switch (f->kind) {
+    case ETCD__F_I64:
+        return etcd__dec_int(d, i, f->name, (int64_t *)(void *)p);
+    case ETCD__F_INT:
+        if (etcd__dec_int(d, i, f->name, &v) < 0 || v < INT_MIN || v > INT_MAX) return etcd__dec_bad(d, f->name);
+        *(int *)(void *)p = (int)v;
+        return 0;
+    case ETCD__F_U64:
+        if ((t->type != ETCD_JSON_STRING && t->type != ETCD_JSON_NUMBER) ||
+            !etcd__parse_u64(d->js + t->start, t->end - t->start, (uint64_t *)(void *)p))
+            return etcd__dec_bad(d, f->name);
+        return 0;
+    case ETCD__F_BOOL:
+        if (t->type != ETCD_JSON_TRUE && t->type != ETCD_JSON_FALSE) return etcd__dec_bad(d, f->name);
+        *(bool *)(void *)p = t->type == ETCD_JSON_TRUE;
+        return 0;
+    case ETCD__F_STR:
+        if (t->type != ETCD_JSON_STRING) return etcd__dec_bad(d, f->name);
+        return (*(const char **)(void *)p = etcd__dec_string(d, i, &n)) ? 0 : -1;
+    case ETCD__F_EVTYPE:
+        if (t->type == ETCD_JSON_STRING && t->end - t->start == 6 && !memcmp(d->js + t->start, "DELETE", 6))
+            *(etcd_event_type *)(void *)p = ETCD_EVENT_DELETE;
+        else if (t->type == ETCD_JSON_NUMBER && t->end - t->start == 1 && d->js[t->start] == '1')
+            *(etcd_event_type *)(void *)p = ETCD_EVENT_DELETE;
+        return 0;
+    default: /* ETCD__F_B64 */
+        return etcd__dec_b64(d, i, f->name, (const char **)(void *)p, (size_t *)(void *)(p - f->off + f->off2));
+    }
+}
+
+static int etcd__dec_field(etcd__dec *d, long i, const etcd__field *f,
+                           const etcd__field *tab, size_t ntab, char *base)
+{
+    char *p = base + f->off;
+    size_t *cnt = (size_t *)(void *)(base + f->off2);
+    etcd_kv *kv;
+    if (d->t[i].type == ETCD_JSON_NULL) return 0;         /* same as omitted */
+    switch (f->kind) {
+    case ETCD__F_NEST:
+        return etcd__dec_obj(d, i, tab, ntab, base) < 0 ? -1 : 0;
+    case ETCD__F_ERROR:        /* a string, or an object inside a watch stream */
+        if (d->t[i].type != ETCD_JSON_OBJECT) break;
+        if (etcd__dec_obj(d, i, tab, ntab, base) < 0) return -1;
+        if (!((etcd_res *)(void *)base)->error) {
+            const char *msg = ((etcd_res *)(void *)base)->message;
+            ((etcd_res *)(void *)base)->error = msg ? msg : "error";
+        }
+        return 0;
+    case ETCD__F_KV:
+        if (!(kv = (etcd_kv *)etcd__alloc(&d->a, sizeof *kv))) { etcd__errf(d->err, "out of memory"); return -1; }
+        *(etcd_kv **)(void *)p = kv;
+        return etcd__dec_kv(d, i, kv);
+    case ETCD__F_KVIN:
+        return etcd__dec_kv(d, i, (etcd_kv *)(void *)p);
+    case ETCD__F_KVS:
+        return etcd__dec_array(d, i, f->name, sizeof(etcd_kv), etcd__dec_kv_elem, (void **)(void *)p, cnt);
+    case ETCD__F_EVENTS:
+        return etcd__dec_array(d, i, f->name, sizeof(etcd_event), etcd__dec_event_elem, (void **)(void *)p, cnt);
+    case ETCD__F_RESPONSES:
+        return etcd__dec_array(d, i, f->name, sizeof(etcd_res), etcd__dec_response_elem, (void **)(void *)p, cnt);
+    case ETCD__F_KEYS:
+        return etcd__dec_array(d, i, f->name, sizeof(etcd_str), etcd__dec_key_elem, (void **)(void *)p, cnt);
+    case ETCD__F_LEASES:
+        return etcd__dec_array(d, i, f->name, sizeof(int64_t), etcd__dec_lease_elem, (void **)(void *)p, cnt);
+    }
+    if (f->kind == ETCD__F_ERROR) {
+        static const etcd__field as_str = { "error", ETCD__F_STR, 0, 0 };
+        return etcd__dec_scalar(d, i, &as_str, p);
+    }
+    return etcd__dec_scalar(d, i, f, p);
+}
+
+/* Decode object token i into base using tab; unknown members are skipped.
+   Returns the token index after the object, or -1. */
+static long etcd__dec_obj(etcd__dec *d, long i, const etcd__field *tab, size_t ntab, void *base)
+{
+    size_t m, k, n = d->t[i].size;
+    long j = i + 1;
+    if (d->t[i].type != ETCD_JSON_OBJECT) return etcd__dec_bad(d, ntab ? tab[0].name : "?");
+    for (m = 0; m < n; m++) {
+        const etcd_json_tok *key = &d->t[j];
+        size_t klen = key->end - key->start;
+        for (k = 0; k < ntab; k++) {
+            if (strlen(tab[k].name) == klen && !memcmp(d->js + key->start, tab[k].name, klen)) {
+                if (etcd__dec_field(d, j + 1, &tab[k], tab, ntab, (char *)base) < 0) return -1;
+                break;
+            }
+        }
+        j = etcd__skip(d, j + 1);
+    }
+    return j;
+}
+
+/* Tokenize into the reusable scratch array, growing it when needed. */
+static long etcd__tokenize(etcd__scratch *sc, const char *js, size_t len, char *err)
+{
+    long n = sc->cap ? etcd_json_parse(js, len, sc->toks, sc->cap) : ETCD_JSON_ENOMEM;
+    if (n == ETCD_JSON_ENOMEM) {
+        etcd_json_tok *t;
+        n = etcd_json_parse(js, len, NULL, 0);
+        if (n < 0) goto bad;
+        t = (etcd_json_tok *)ETCD_REALLOC(sc->toks, (size_t)n * sizeof *t);
+        if (!t) { etcd__errf(err, "out of memory"); return -1; }
+        sc->toks = t;
+        sc->cap = (size_t)n;
+        n = etcd_json_parse(js, len, sc->toks, sc->cap);
+    }
+    if (n >= 0) return n;
+bad:
+    etcd__errf(err, "malformed JSON in response");
+    return -1;
+}
+
+static bool etcd__blank(const char *s, size_t n)
+{
+    size_t i = 0;
+    etcd__ws(s, n, &i);
+    return i == n;
+}
+
+/* Build a result from an HTTP status and JSON body (copied into it). */
+static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__scratch *sc, char *err)
+{
+    etcd__dec d;
+    etcd_res *res;
+    char *copy;
+    long nt = 0;
+    if (!etcd__blank(body, len) && (nt = etcd__tokenize(sc, body, len, err)) < 0) return NULL;
+    if (nt > 0 && sc->toks[0].type != ETCD_JSON_OBJECT) {
+        etcd__errf(err, "malformed JSON response: not an object");
+        return NULL;
+    }
+    memset(&d, 0, sizeof d);
+    d.a.first = d.a.cur = etcd__blk_new(sizeof(etcd_res) + ETCD__ALIGN * 4 + 2 * len + (size_t)nt * 8);
+    if (!d.a.first) { etcd__errf(err, "out of memory"); return NULL; }
+    res = (etcd_res *)etcd__alloc(&d.a, sizeof *res);        /* first: etcd_res_free finds the block */
+    copy = (char *)etcd__alloc(&d.a, len + 1);
+    if (!copy) { etcd__errf(err, "out of memory"); etcd_res_free(res); return NULL; }
+    memcpy(copy, body, len);
+    res->body = copy;
+    res->body_len = len;
+    res->status = status;
+    d.js = copy; d.t = sc->toks; d.nt = nt; d.err = err;
+    if (nt > 0 && etcd__dec_obj(&d, 0, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), res) < 0) {
+        etcd_res_free(res);
+        return NULL;
+    }
+    if (status != 200 && !res->error && res->message) res->error = res->message;
+    return res;
+}
+
+/* ------------------------------------------------------------------------
+   >>client  options, endpoints, the one request routine every call uses
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__ep {
+    char *url;                   /* as written in http_host */
+    char *host;                  /* to resolve: no brackets */
+    char *hostport;              /* for the Host header */
+    char port[8];
+    etcd__conn conn;             /* the keep-alive connection */
+} etcd__ep;
+
+struct etcd {
+    etcd_opts o;                 /* caller's options, defaults filled, strings owned */
+    char *headers;               /* extra_headers as "Name: value\r\n" lines */
+    char *sock;                  /* unix_socket_proxy path without "unix:" */
+    etcd__ep *eps;
+    size_t neps, next;           /* next: round-robin position */
+    char prefix[16];             /* api prefix; "" until known */
+    etcd__buf req, out, tmp, body;
+    etcd__scratch sc;
+    char err[ETCD__ERRLEN];
+};
+
+static const char *const etcd__owned_headers[] = {
+    "host", "authorization", "content-length", "transfer-encoding", "connection", "upgrade"
+};
+
+static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
+{
+    size_t i, hs, he, ps;
+    unsigned long port = 2379;
+    bool v6;
+    if (n >= 8 && !strncasecmp(s, "https://", 8)) {
+        etcd__errf(err, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL", (int)n, s);
+        return false;
+    }
+    if (n < 7 || strncasecmp(s, "http://", 7) != 0) goto bad;
+    i = hs = 7;
+    v6 = i < n && s[i] == '[';
+    if (v6) {
+        while (i < n && s[i] != ']') i++;
+        if (i == n) goto bad;
+        hs++; he = i++;
+    } else {
+        while (i < n && (etcd__tchar(s[i]) && !strchr("!#$%&'*+^`|~", s[i]))) i++;
+        he = i;
+    }
+    if (he == hs) goto bad;
+    if (i < n && s[i] == ':') {
+        ps = ++i;
+        port = 0;
+        while (i < n && etcd__isdigit(s[i]) && port <= 65535) port = port * 10 + (unsigned long)(s[i++] - '0');
+        if (i == ps || port == 0 || port > 65535) goto bad;
+    }
+    if (i < n && s[i] == '/') i++;
+    if (i != n) goto bad;
+    ep->url = etcd__strndup(s, n);
+    ep->host = etcd__strndup(s + hs, he - hs);
+    ep->hostport = (char *)ETCD_MALLOC(he - hs + 10);
+    snprintf(ep->port, sizeof ep->port, "%lu", port);
+    if (ep->hostport)
+        snprintf(ep->hostport, he - hs + 10, v6 ? "[%.*s]:%lu" : "%.*s:%lu", (int)(he - hs), s + hs, port);
+    if (!ep->url || !ep->host || !ep->hostport) { etcd__errf(err, "out of memory"); return false; }
+    return true;
+bad:
+    etcd__errf(err, "invalid http_host \"%.*s\": want http://host[:port]", (int)n, s);
+    return false;
+}
+
+static bool etcd__parse_hosts(etcd *cli, const char *hosts, char *err)
+{
+    const char *p = hosts;
+    size_t n = 1;
+    for (; *p; p++) n += *p == ',';
+    cli->eps = (etcd__ep *)ETCD_MALLOC(n * sizeof *cli->eps);
+    if (!cli->eps) { etcd__errf(err, "out of memory"); return false; }
+    memset(cli->eps, 0, n * sizeof *cli->eps);
+    for (p = hosts; cli->neps < n; p++) {
+        const char *e = strchr(p, ','), *q = p;
+        size_t len;
+        if (!e) e = p + strlen(p);
+        while (q < e && (*q == ' ' || *q == '\t')) q++;
+        len = (size_t)(e - q);
+        while (len && (q[len - 1] == ' ' || q[len - 1] == '\t')) len--;
+        etcd__conn_init(&cli->eps[cli->neps].conn);
+        if (!etcd__ep_parse(&cli->eps[cli->neps++], q, len, err)) return false;
+        p = e;
+    }
+    return true;
+}
+
+static bool etcd__check_header(const char *h, char *err)
+{
+    const char *colon = strchr(h, ':');
+    size_t i, n;
+    if (strpbrk(h, "\r\n")) { etcd__errf(err, "extra_headers: CR or LF in \"%.40s\"", h); return false; }
+    if (!colon || colon == h) { etcd__errf(err, "extra_headers: want \"Name: value\", got \"%.40s\"", h); return false; }
+    n = (size_t)(colon - h);
+    for (i = 0; i < n; i++)
+        if (!etcd__tchar(h[i])) { etcd__errf(err, "extra_headers: bad header name in \"%.40s\"", h); return false; }
+    for (i = 0; i < sizeof etcd__owned_headers / sizeof *etcd__owned_headers; i++)
+        if (etcd__name_is(h, n, etcd__owned_headers[i])) {
+            etcd__errf(err, "extra_headers: %.*s is set by the client and cannot be overridden", (int)n, h);
+            return false;
+        }
+    return true;
+}
+
+static bool etcd__build_headers(etcd *cli, const char *const *hs, char *err)
+{
+    etcd__buf b;
+    memset(&b, 0, sizeof b);
+    for (; hs && *hs; hs++) {
+        if (!etcd__check_header(*hs, err)) { etcd__buf_free(&b); return false; }
+        etcd__buf_str(&b, *hs);
+        etcd__buf_add(&b, "\r\n", 2);
+    }
+    if (b.oom) { etcd__buf_free(&b); etcd__errf(err, "out of memory"); return false; }
+    cli->headers = b.p;
+    return true;
+}
+
+/* Replace each borrowed option string with an owned copy. */
+static bool etcd__own_strings(etcd *cli)
+{
+    const char **f[] = { &cli->o.key_prefix, &cli->o.api_prefix, &cli->o.ssl_ca_path,
+                         &cli->o.ssl_cert_path, &cli->o.ssl_key_path, &cli->o.sni,
+                         &cli->o.user, &cli->o.password };
+    size_t i;
+    for (i = 0; i < sizeof f / sizeof *f; i++) {
+        if (!*f[i]) continue;
+        if (!(*f[i] = etcd__strndup(*f[i], strlen(*f[i])))) return false;
+    }
+    cli->o.protocol = cli->o.http_host = cli->o.unix_socket_proxy = NULL;
+    cli->o.extra_headers = NULL;
+    return true;
+}
+
+static void etcd__free_strings(etcd *cli)
+{
+    ETCD_FREE((void *)cli->o.key_prefix); ETCD_FREE((void *)cli->o.api_prefix);
+    ETCD_FREE((void *)cli->o.ssl_ca_path); ETCD_FREE((void *)cli->o.ssl_cert_path);
+    ETCD_FREE((void *)cli->o.ssl_key_path); ETCD_FREE((void *)cli->o.sni);
+    ETCD_FREE((void *)cli->o.user); ETCD_FREE((void *)cli->o.password);
+}
+
+static bool etcd__check_opts(const etcd_opts *o, char *err)
+{
+    if (o->protocol && strcmp(o->protocol, "v3") != 0) etcd__errf(err, "protocol must be \"v3\"");
+    else if (!(o->timeout >= 0)) etcd__errf(err, "timeout must be >= 0 seconds");
+    else if (!(o->fail_timeout >= 0)) etcd__errf(err, "fail_timeout must be >= 0 seconds");
+    else if (o->max_fails < 0) etcd__errf(err, "max_fails must be >= 0");
+    else if (o->serializer != ETCD_SERIALIZER_JSON && o->serializer != ETCD_SERIALIZER_RAW)
+        etcd__errf(err, "serializer must be ETCD_SERIALIZER_JSON or ETCD_SERIALIZER_RAW");
+    else if (o->api_prefix && (o->api_prefix[0] != '/' || strlen(o->api_prefix) >= 16 ||
+                               strpbrk(o->api_prefix, " \t\r\n?#")))
+        etcd__errf(err, "api_prefix must look like \"/v3\"");
+    else if ((o->user != NULL) != (o->password != NULL))
+        etcd__errf(err, "user and password go together");
+    else if (o->user)
+        etcd__errf(err, "user/password: etcd auth is not supported by this version of etcd.h");
+    else return true;
+    return false;
+}
+
+static bool etcd__setup(etcd *cli, const etcd_opts *o, char *err)
+{
+    const char *sock = o->unix_socket_proxy;
+    if (!etcd__check_opts(o, err)) return false;
+    cli->o = *o;
+    if (!cli->o.timeout) cli->o.timeout = ETCD__DEF_TIMEOUT;
+    if (!cli->o.fail_timeout) cli->o.fail_timeout = 10;
+    if (!cli->o.max_fails) cli->o.max_fails = 1;
+    if (!cli->o.max_response) cli->o.max_response = ETCD__DEF_MAXRESP;
+    if (!etcd__own_strings(cli)) { etcd__errf(err, "out of memory"); return false; }
+    if (cli->o.api_prefix) {
+        size_t n = strlen(cli->o.api_prefix);
+        while (n > 1 && cli->o.api_prefix[n - 1] == '/') n--;
+        memcpy(cli->prefix, cli->o.api_prefix, n);
+    }
+    if (sock) {
+        if (!strncmp(sock, "unix:", 5)) sock += 5;
+        if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path) || !*sock) {
+            etcd__errf(err, "unix_socket_proxy: path empty or too long");
+            return false;
+        }
+        if (!(cli->sock = etcd__strndup(sock, strlen(sock)))) { etcd__errf(err, "out of memory"); return false; }
+    }
+    return etcd__build_headers(cli, o->extra_headers, err) &&
+           etcd__parse_hosts(cli, o->http_host ? o->http_host : "http://127.0.0.1:2379", err);
+}
+
+ETCDDEF etcd *etcd_new(const etcd_opts *opts, char *err, size_t err_size)
+{
+    etcd_opts defaults;
+    char why[ETCD__ERRLEN];
+    etcd *cli = (etcd *)ETCD_MALLOC(sizeof *cli);
+    if (!opts) { memset(&defaults, 0, sizeof defaults); opts = &defaults; }
+    if (!cli) { etcd__errf(why, "out of memory"); goto fail; }
+    memset(cli, 0, sizeof *cli);
+    if (etcd__setup(cli, opts, why)) return cli;
+    etcd_free(cli);
+fail:
+    if (err && err_size) snprintf(err, err_size, "%s", why);
+    return NULL;
+}
+
+ETCDDEF void etcd_free(etcd *cli)
+{
+    size_t i;
+    if (!cli) return;
+    for (i = 0; i < cli->neps; i++) {
+        etcd__conn_free(&cli->eps[i].conn);
+        ETCD_FREE(cli->eps[i].url); ETCD_FREE(cli->eps[i].host); ETCD_FREE(cli->eps[i].hostport);
+    }
+    ETCD_FREE(cli->eps);
+    etcd__free_strings(cli);
+    ETCD_FREE(cli->headers); ETCD_FREE(cli->sock); ETCD_FREE(cli->sc.toks);
+    etcd__buf_free(&cli->req); etcd__buf_free(&cli->out);
+    etcd__buf_free(&cli->tmp); etcd__buf_free(&cli->body);
+    ETCD_FREE(cli);
+}
+
+ETCDDEF const char *etcd_errstr(const etcd *cli) { return cli ? cli->err : "no client"; }
+
+ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
+{
+    size_t i;
+    for (i = 0; cli && http_host && i < cli->neps; i++)
+        if (!strcmp(cli->eps[i].url, http_host)) return true;
+    return false;
+}
+
+/* The endpoint for the next request: round-robin over http_host. */
+static etcd__ep *etcd__pick(etcd *cli)
+{
+    etcd__ep *ep = &cli->eps[cli->next];
+    cli->next = (cli->next + 1) % cli->neps;
+    return ep;
+}
+
+/* Through the unix socket proxy when its file exists, else over TCP. */
+static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double deadline, char *err)
+{
+    struct stat st;
+    int fd;
+    if (cli->sock && stat(cli->sock, &st) == 0)
+        fd = etcd__connect_unix(cli->sock, deadline, err);
+    else
+        fd = etcd__connect_tcp(ep->host, ep->port, deadline, err);
+    if (fd < 0) return -1;
+    c->fd = fd;
+    c->io = &etcd__plain_io;
+    c->requests = 0;
+    c->in.len = c->off = 0;
+    return 0;
+}
+
+static void etcd__http_request(const etcd *cli, etcd__buf *o, const etcd__ep *ep, const char *method,
+                               const char *path, const etcd__buf *body)
+{
+    etcd__buf_reset(o);
+    etcd__buf_str(o, method);
+    etcd__buf_add(o, " ", 1);
+    etcd__buf_str(o, path);
+    etcd__buf_str(o, " HTTP/1.1\r\nHost: ");
+    etcd__buf_str(o, ep->hostport);
+    etcd__buf_str(o, "\r\n");
+    if (body) etcd__buf_fmt(o, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body->len);
+    if (cli->headers) etcd__buf_str(o, cli->headers);
+    etcd__buf_str(o, "\r\n");
+    if (body) etcd__buf_add(o, body->p, body->len);
+}
+
+/* Send the request in cli->out on c (ep's keep-alive connection, or a
+   watch's own) and read the answer's head. A reused connection that the server had closed gets one
+   more try on a fresh one, as long as nothing of an answer came back. */
+static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, double deadline)
+{
+    int attempt;
+    for (attempt = 0;; attempt++) {
+        bool reused, got = false;
+        if (c->fd >= 0 && etcd__conn_stale(c)) etcd__conn_close(c);
+        if (c->fd < 0 && etcd__ep_connect(cli, ep, c, deadline, cli->err) < 0) return -1;
+        reused = c->requests > 0;
+        if (etcd__conn_write(c, cli->out.p, cli->out.len, deadline, cli->err) == 0 &&
+            etcd__read_head(c, r, deadline, &got, cli->err) == 0)
+            return 0;
+        etcd__conn_close(c);
+        if (!reused || got || attempt > 0 || !strcmp(cli->err, "timeout")) return -1;
+    }
+}
+
+/* One HTTP exchange with ep: the answer's body lands in cli->body. */
+static int etcd__exchange(etcd *cli, etcd__ep *ep, const char *method, const char *path,
+                          const etcd__buf *body, double deadline, etcd__resp *r)
+{
+    etcd__body b;
+    etcd__http_request(cli, &cli->out, ep, method, path, body);
+    if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -1; }
+    if (etcd__send(cli, ep, &ep->conn, r, deadline) < 0) return -1;
+    etcd__buf_reset(&cli->body);
+    etcd__body_init(&b, r);
+    if (etcd__body_pump(&ep->conn, &b, &cli->body, cli->o.max_response, deadline, true, cli->err) < 0) {
+        etcd__conn_close(&ep->conn);
+        return -1;
+    }
+    ep->conn.requests++;
+    if (r->close) etcd__conn_close(&ep->conn);
+    return 0;
+}
+
+/* The api prefix from GET /version: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha. */
+static int etcd__detect_prefix(etcd *cli, etcd__ep *ep, double deadline)
+{
+    etcd__resp r;
+    etcd_res *v;
+    const char *ver;
+    int major = 0, minor = 0;
+    if (etcd__exchange(cli, ep, "GET", "/version", NULL, deadline, &r) < 0) return -1;
+    v = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
+    if (!v) return -1;
+    ver = v->etcdcluster && etcd__isdigit(v->etcdcluster[0]) ? v->etcdcluster : v->etcdserver;
+    if (r.status != 200 || !ver || sscanf(ver, "%d.%d", &major, &minor) != 2) {
+        etcd__errf(cli->err, "GET /version: cannot tell the etcd version (HTTP %d)", r.status);
+        etcd_res_free(v);
+        return -1;
+    }
+    etcd_res_free(v);
+    if (major < 3 || (major == 3 && minor < 2)) {
+        etcd__errf(cli->err, "etcd %d.%d has no v3 JSON gateway", major, minor);
+        return -1;
+    }
+    strcpy(cli->prefix, major > 3 || minor >= 4 ? "/v3" : minor == 3 ? "/v3beta" : "/v3alpha");
+    return 0;
+}
+
+/* A 5xx is a failure: "HTTP 503: <etcd's message>". */
+static etcd_res *etcd__server_error(etcd *cli, int status)
+{
+    etcd_res *e = etcd__decode(cli->body.p, cli->body.len, status, &cli->sc, cli->err);
+    const char *msg = e ? (e->message ? e->message : e->error) : NULL;
+    if (msg) etcd__errf(cli->err, "HTTP %d: %s", status, msg);
+    else etcd__errf(cli->err, "HTTP %d", status);
+    etcd_res_free(e);
+    return NULL;
+}
+
+/* Prefix a failure with the endpoint it happened on ("timeout" stays bare). */
+static void etcd__fail_at(char *err, const etcd__ep *ep)
+{
+    char why[ETCD__ERRLEN];
+    if (!strcmp(err, "timeout")) return;
+    memcpy(why, err, sizeof why);
+    etcd__errf(err, "%s: %s", ep->url, why);
+}
+
+/* The request path in cli->tmp: api prefix (learnt on first use) + path. */
+static const char *etcd__path(etcd *cli, etcd__ep *ep, const char *path, bool prefixed, double deadline)
+{
+    if (prefixed && !cli->prefix[0] && etcd__detect_prefix(cli, ep, deadline) < 0) return NULL;
+    etcd__buf_reset(&cli->tmp);                  /* the body is built: tmp is free */
+    if (prefixed) etcd__buf_str(&cli->tmp, cli->prefix);
+    etcd__buf_str(&cli->tmp, path);
+    if (!cli->tmp.oom) return cli->tmp.p;
+    etcd__errf(cli->err, "out of memory");
+    return NULL;
+}
+
+/* Every call ends here: pick the endpoint, learn the api prefix if
+   needed, exchange, decode. body NULL: a GET of an unprefixed path. */
+static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *body, double timeout)
+{
+    double deadline = etcd__deadline(timeout > 0 ? timeout : cli->o.timeout);
+    etcd__ep *ep = etcd__pick(cli);
+    etcd__resp r;
+    cli->err[0] = 0;
+    if (body && body->oom) { etcd__errf(cli->err, "out of memory"); return NULL; }
+    if (!(path = etcd__path(cli, ep, path, body != NULL, deadline)) ||
+        etcd__exchange(cli, ep, body ? "POST" : "GET", path, body, deadline, &r) < 0) {
+        etcd__fail_at(cli->err, ep);
+        return NULL;
+    }
+    if (r.status >= 500) return etcd__server_error(cli, r.status);
+    return etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
+}
+
+/* ------------------------------------------------------------------------
+   >>kv  request bodies: keys get key_prefix and base64, values the
+   serializer; then one etcd__request
+   ------------------------------------------------------------------------ */
+
+static bool etcd__check_key(etcd *cli, const char *key)
+{
+    if (key && *key) return true;
+    etcd__errf(cli->err, "key should not be empty");
+    return false;
+}
+
+/* Under the JSON serializer a value must be JSON text: checked before any
+   request (a lease grant included) is sent. */
+static bool etcd__check_value(etcd *cli, const char *v, size_t n)
+{
+    if (cli->o.serializer != ETCD_SERIALIZER_JSON || etcd_json_parse(v, n, NULL, 0) >= 0) return true;
+    etcd__errf(cli->err, "value is not valid JSON text (the JSON serializer stores JSON; "
+               "use ETCD_SERIALIZER_RAW for raw bytes)");
+    return false;
+}
+
+static void etcd__body_begin(etcd *cli)
+{
+    etcd__buf_reset(&cli->req);
+    etcd__buf_add(&cli->req, "{", 1);
+}
+
+static etcd_res *etcd__post(etcd *cli, const char *path, double timeout)
+{
+    etcd__buf_add(&cli->req, "}", 1);
+    return etcd__request(cli, path, &cli->req, timeout);
+}
+
+/* key_prefix + key into cli->tmp. */
+static void etcd__full_key(etcd *cli, const char *key, size_t klen)
+{
+    etcd__buf_reset(&cli->tmp);
+    if (cli->o.key_prefix) etcd__buf_str(&cli->tmp, cli->o.key_prefix);
+    etcd__buf_add(&cli->tmp, key, klen);
+    if (cli->tmp.oom) cli->req.oom = true;
+}
+
+static void etcd__j_key(etcd *cli, const char *name, const char *key)
+{
+    etcd__full_key(cli, key, strlen(key));
+    etcd__j_b64(&cli->req, name, cli->tmp.p, cli->tmp.len);
+}
+
+/* The end of the range of every key starting with key_prefix + key: the
+   last byte that can be incremented, incremented ("\0" if none can). */
+static void etcd__j_prefix_end(etcd *cli, const char *name, const char *key)
+{
+    etcd__full_key(cli, key, strlen(key));
+    while (cli->tmp.len && (unsigned char)cli->tmp.p[cli->tmp.len - 1] == 0xFF) cli->tmp.len--;
+    if (cli->tmp.len) cli->tmp.p[cli->tmp.len - 1]++;
+    etcd__j_b64(&cli->req, name, cli->tmp.len ? cli->tmp.p : "", cli->tmp.len ? cli->tmp.len : 1);
+}
+
+/* A dir: every key starting with key_prefix + dir ("" and no prefix: all). */
+static void etcd__j_dir(etcd *cli, const char *dir)
+{
+    etcd__full_key(cli, dir, strlen(dir));
+    etcd__j_b64(&cli->req, "key", cli->tmp.len ? cli->tmp.p : "", cli->tmp.len ? cli->tmp.len : 1);
+    etcd__j_prefix_end(cli, "range_end", dir);
+}
+
+/* A txn range_end: "" means every key from key on (within key_prefix). */
+static void etcd__j_range_end(etcd *cli, const char *range_end)
+{
+    if (!range_end) return;
+    if (*range_end) etcd__j_key(cli, "range_end", range_end);
+    else etcd__j_prefix_end(cli, "range_end", "");
+}
+
+static void etcd__j_value(etcd *cli, const char *name, const char *v, size_t n)
+{
+    if (cli->o.serializer == ETCD_SERIALIZER_JSON) {
+        etcd__buf_reset(&cli->tmp);
+        etcd__json_minify(&cli->tmp, v, n);
+        if (cli->tmp.oom) cli->req.oom = true;
+        v = cli->tmp.p ? cli->tmp.p : "";
+        n = cli->tmp.len;
+    }
+    etcd__j_b64(&cli->req, name, v, n);
+}
+
+static void etcd__j_flag(etcd__buf *b, const char *name, bool on) { if (on) etcd__j_true(b, name); }
+static void etcd__j_nz(etcd__buf *b, const char *name, int64_t v) { if (v) etcd__j_i64(b, name, v); }
+
+static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_get_opts *o)
+{
+    etcd_get_opts none;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    if (o->sort_order < 0 || o->sort_order > 2 || o->sort_target < 0 || o->sort_target > 4 || o->limit < 0) {
+        etcd__errf(cli->err, "get options: sort_order 0-2, sort_target 0-4, limit >= 0");
+        return NULL;
+    }
+    etcd__body_begin(cli);
+    if (dir) etcd__j_dir(cli, key);
+    else etcd__j_key(cli, "key", key);
+    etcd__j_nz(&cli->req, "limit", o->limit);
+    etcd__j_nz(&cli->req, "revision", o->revision > 0 ? o->revision : 0);
+    if (o->sort_order) { etcd__j_name(&cli->req, "sort_order"); etcd__buf_fmt(&cli->req, "%d", o->sort_order); }
+    if (o->sort_target) { etcd__j_name(&cli->req, "sort_target"); etcd__buf_fmt(&cli->req, "%d", o->sort_target); }
+    etcd__j_flag(&cli->req, "serializable", o->serializable);
+    etcd__j_flag(&cli->req, "keys_only", o->keys_only);
+    etcd__j_flag(&cli->req, "count_only", o->count_only);
+    return etcd__post(cli, "/kv/range", o->timeout);
+}
+
+ETCDDEF etcd_res *etcd_get(etcd *cli, const char *key, const etcd_get_opts *opts)
+{
+    if (!cli || !etcd__check_key(cli, key)) return NULL;
+    return etcd__range(cli, key, false, opts);
+}
+
+ETCDDEF etcd_res *etcd_readdir(etcd *cli, const char *dir, const etcd_get_opts *opts)
+{
+    if (!cli) return NULL;
+    return etcd__range(cli, dir ? dir : "", true, opts);
+}
+
+/* The members of a PutRequest. */
+static void etcd__j_put(etcd *cli, const char *key, const char *val, size_t n,
+                        int64_t lease, const etcd_set_opts *o)
+{
+    etcd__j_key(cli, "key", key);
+    if (val) etcd__j_value(cli, "value", val, n);
+    etcd__j_nz(&cli->req, "lease", lease);
+    etcd__j_flag(&cli->req, "prev_kv", o->prev_kv);
+    etcd__j_flag(&cli->req, "ignore_value", o->ignore_value);
+    etcd__j_flag(&cli->req, "ignore_lease", o->ignore_lease);
+}
+
+/* The client's ttl option: a new lease for a write that names none. */
+static bool etcd__ttl_lease(etcd *cli, const etcd_set_opts *o, int64_t *lease)
+{
+    etcd_res *g;
+    *lease = o->lease;
+    if (o->lease || o->ignore_lease || cli->o.ttl <= 0) return true;
+    if (!(g = etcd_grant(cli, cli->o.ttl, 0))) return false;
+    if (g->status != 200 || !g->id) {
+        etcd__errf(cli->err, "ttl: lease grant failed: HTTP %d %s", g->status, g->message ? g->message : "");
+        etcd_res_free(g);
+        return false;
+    }
+    *lease = g->id;
+    etcd_res_free(g);
+    return true;
+}
+
+typedef enum { ETCD__PUT, ETCD__PUT_IF_ABSENT, ETCD__PUT_IF_PRESENT } etcd__put_kind;
+
+static etcd_res *etcd__write(etcd *cli, const char *key, const char *val, const etcd_set_opts *o,
+                             etcd__put_kind kind)
+{
+    etcd_set_opts none;
+    size_t n;
+    int64_t lease;
+    if (!cli || !etcd__check_key(cli, key)) return NULL;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    if (!val && !o->ignore_value) { etcd__errf(cli->err, "value should not be NULL"); return NULL; }
+    n = val ? (o->val_len ? o->val_len : strlen(val)) : 0;
+    if (val && !etcd__check_value(cli, val, n)) return NULL;
+    if (!etcd__ttl_lease(cli, o, &lease)) return NULL;
+    etcd__body_begin(cli);
+    if (kind == ETCD__PUT) {
+        etcd__j_put(cli, key, val, n, lease, o);
+        return etcd__post(cli, "/kv/put", o->timeout);
+    }
+    etcd__j_open(&cli->req, "compare", '[');
+    etcd__j_open(&cli->req, NULL, '{');
+    etcd__j_str(&cli->req, "result", kind == ETCD__PUT_IF_ABSENT ? "EQUAL" : "GREATER");
+    etcd__j_str(&cli->req, "target", "CREATE");
+    etcd__j_key(cli, "key", key);
+    etcd__j_i64(&cli->req, "create_revision", 0);
+    etcd__buf_str(&cli->req, "}],\"success\":[{\"request_put\":{");
+    etcd__j_put(cli, key, val, n, lease, o);
+    etcd__buf_str(&cli->req, "}}]");
+    return etcd__post(cli, "/kv/txn", o->timeout);
+}
+
+ETCDDEF etcd_res *etcd_set(etcd *cli, const char *key, const char *val, const etcd_set_opts *opts)
+{
+    return etcd__write(cli, key, val, opts, ETCD__PUT);
+}
+
+ETCDDEF etcd_res *etcd_setnx(etcd *cli, const char *key, const char *val, const etcd_set_opts *opts)
+{
+    return etcd__write(cli, key, val, opts, ETCD__PUT_IF_ABSENT);
+}
+
+ETCDDEF etcd_res *etcd_setx(etcd *cli, const char *key, const char *val, const etcd_set_opts *opts)
+{
+    return etcd__write(cli, key, val, opts, ETCD__PUT_IF_PRESENT);
+}
+
+static etcd_res *etcd__delete(etcd *cli, const char *key, bool dir, const etcd_delete_opts *o)
+{
+    etcd__body_begin(cli);
+    if (dir) etcd__j_dir(cli, key);
+    else etcd__j_key(cli, "key", key);
+    etcd__j_flag(&cli->req, "prev_kv", o && o->prev_kv);
+    return etcd__post(cli, "/kv/deleterange", o ? o->timeout : 0);
+}
+
+ETCDDEF etcd_res *etcd_delete(etcd *cli, const char *key, const etcd_delete_opts *opts)
+{
+    if (!cli || !etcd__check_key(cli, key)) return NULL;
+    return etcd__delete(cli, key, false, opts);
+}
+
+ETCDDEF etcd_res *etcd_rmdir(etcd *cli, const char *dir, const etcd_delete_opts *opts)
+{
+    if (!cli) return NULL;
+    return etcd__delete(cli, dir ? dir : "", true, opts);
+}
+
+/* ------------------------------------------------------------------------
+   >>txn
+   ------------------------------------------------------------------------ */
+
+static size_t etcd__vlen(const char *v, size_t n) { return n ? n : strlen(v); }
+
+static bool etcd__check_compare(etcd *cli, const etcd_compare *c)
+{
+    if (!etcd__check_key(cli, c->key)) return false;
+    if ((unsigned)c->result > ETCD_CMP_NOT_EQUAL || (unsigned)c->target > ETCD_CMP_LEASE) {
+        etcd__errf(cli->err, "txn: invalid compare result or target");
+        return false;
+    }
+    if (c->target != ETCD_CMP_VALUE) return true;
+    if (!c->value) { etcd__errf(cli->err, "txn: a VALUE compare needs a value"); return false; }
+    return etcd__check_value(cli, c->value, etcd__vlen(c->value, c->value_len));
+}
+
+static bool etcd__check_ops(etcd *cli, const etcd_op *ops, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (!etcd__check_key(cli, ops[i].key)) return false;
+        if ((unsigned)ops[i].type > ETCD_OP_DELETE) { etcd__errf(cli->err, "txn: invalid op type"); return false; }
+        if (ops[i].type != ETCD_OP_PUT) continue;
+        if (!ops[i].value) { etcd__errf(cli->err, "txn: a PUT op needs a value"); return false; }
+        if (!etcd__check_value(cli, ops[i].value, etcd__vlen(ops[i].value, ops[i].value_len))) return false;
+    }
+    return true;
+}
+
+static void etcd__j_compare(etcd *cli, const etcd_compare *c)
+{
+    static const char *const results[] = { "EQUAL", "GREATER", "LESS", "NOT_EQUAL" };
+    static const char *const targets[] = { "VERSION", "CREATE", "MOD", "VALUE", "LEASE" };
+    etcd__j_open(&cli->req, NULL, '{');
+    etcd__j_str(&cli->req, "result", results[c->result]);
+    etcd__j_str(&cli->req, "target", targets[c->target]);
+    etcd__j_key(cli, "key", c->key);
+    etcd__j_range_end(cli, c->range_end);
+    switch (c->target) {
+    case ETCD_CMP_VERSION: etcd__j_i64(&cli->req, "version", c->version); break;
+    case ETCD_CMP_CREATE:  etcd__j_i64(&cli->req, "create_revision", c->create_revision); break;
+    case ETCD_CMP_MOD:     etcd__j_i64(&cli->req, "mod_revision", c->mod_revision); break;
+    case ETCD_CMP_LEASE:   etcd__j_i64(&cli->req, "lease", c->lease); break;
+    case ETCD_CMP_VALUE:   etcd__j_value(cli, "value", c->value, etcd__vlen(c->value, c->value_len)); break;
+    }
+    etcd__j_close(&cli->req, '}');
+}
+
+static void etcd__j_op(etcd *cli, const etcd_op *op)
+{
+    static const char *const names[] = { "request_range", "request_put", "request_delete_range" };
+    etcd__j_open(&cli->req, NULL, '{');
+    etcd__j_open(&cli->req, names[op->type], '{');
+    etcd__j_key(cli, "key", op->key);
+    if (op->type != ETCD_OP_PUT) etcd__j_range_end(cli, op->range_end);
+    if (op->type == ETCD_OP_PUT) {
+        etcd__j_value(cli, "value", op->value, etcd__vlen(op->value, op->value_len));
+        etcd__j_nz(&cli->req, "lease", op->lease);
+    }
+    if (op->type == ETCD_OP_RANGE) {
+        etcd__j_nz(&cli->req, "limit", op->limit);
+        etcd__j_nz(&cli->req, "revision", op->revision);
+    } else {
+        etcd__j_flag(&cli->req, "prev_kv", op->prev_kv);
+    }
+    etcd__buf_str(&cli->req, "}}");
+}
+
+static void etcd__j_ops(etcd *cli, const char *name, const etcd_op *ops, size_t n)
+{
+    size_t i;
+    if (!n) return;
+    etcd__j_open(&cli->req, name, '[');
+    for (i = 0; i < n; i++) etcd__j_op(cli, &ops[i]);
+    etcd__j_close(&cli->req, ']');
+}
+
+ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompare,
+                           const etcd_op *success, size_t nsuccess,
+                           const etcd_op *failure, size_t nfailure, const etcd_txn_opts *opts)
+{
+    size_t i;
+    if (!cli) return NULL;
+    if (!compare || !ncompare) { etcd__errf(cli->err, "compare couldn't be empty"); return NULL; }
+    if (!success) nsuccess = 0;
+    if (!failure) nfailure = 0;
+    if (!nsuccess && !nfailure) {
+        etcd__errf(cli->err, "success and failure couldn't be empty at the same time");
+        return NULL;
+    }
+    for (i = 0; i < ncompare; i++) if (!etcd__check_compare(cli, &compare[i])) return NULL;
+    if (!etcd__check_ops(cli, success, nsuccess) || !etcd__check_ops(cli, failure, nfailure)) return NULL;
+    etcd__body_begin(cli);
+    etcd__j_open(&cli->req, "compare", '[');
+    for (i = 0; i < ncompare; i++) etcd__j_compare(cli, &compare[i]);
+    etcd__j_close(&cli->req, ']');
+    etcd__j_ops(cli, "success", success, nsuccess);
+    etcd__j_ops(cli, "failure", failure, nfailure);
+    return etcd__post(cli, "/kv/txn", opts ? opts->timeout : 0);
+}
+
+/* ------------------------------------------------------------------------
+   >>lease >>version >>request
+   ------------------------------------------------------------------------ */
+
+static etcd_res *etcd__lease_call(etcd *cli, const char *path, int64_t ttl, int64_t id, bool keys)
+{
+    if (!cli) return NULL;
+    etcd__body_begin(cli);
+    if (ttl) etcd__j_i64(&cli->req, "TTL", ttl);
+    etcd__j_nz(&cli->req, "ID", id);
+    etcd__j_flag(&cli->req, "keys", keys);
+    return etcd__post(cli, path, 0);
+}
+
+ETCDDEF etcd_res *etcd_grant(etcd *cli, int64_t ttl, int64_t id)
+{
+    return etcd__lease_call(cli, "/lease/grant", ttl, id, false);
+}
+
+ETCDDEF etcd_res *etcd_revoke(etcd *cli, int64_t id)
+{
+    return etcd__lease_call(cli, "/kv/lease/revoke", 0, id, false);
+}
+
+ETCDDEF etcd_res *etcd_keepalive(etcd *cli, int64_t id)
+{
+    return etcd__lease_call(cli, "/lease/keepalive", 0, id, false);
+}
+
+ETCDDEF etcd_res *etcd_timetolive(etcd *cli, int64_t id, bool keys)
+{
+    return etcd__lease_call(cli, "/kv/lease/timetolive", 0, id, keys);
+}
+
+ETCDDEF etcd_res *etcd_leases(etcd *cli)
+{
+    return etcd__lease_call(cli, "/lease/leases", 0, 0, false);
+}
+
+ETCDDEF etcd_res *etcd_version(etcd *cli)
+{
+    return cli ? etcd__request(cli, "/version", NULL, 0) : NULL;
+}
+
+ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_body, double timeout)
+{
+    size_t n;
+    if (!cli) return NULL;
+    if (!path || path[0] != '/' || strpbrk(path, " \t\r\n")) {
+        etcd__errf(cli->err, "etcd_request: path must start with '/' and hold no space or CR/LF");
+        return NULL;
+    }
+    if (!json_body) json_body = "{}";
+    n = strlen(json_body);
+    if (etcd_json_parse(json_body, n, NULL, 0) < 0) {
+        etcd__errf(cli->err, "etcd_request: json_body is not valid JSON");
+        return NULL;
+    }
+    etcd__buf_reset(&cli->req);
+    etcd__buf_add(&cli->req, json_body, n);
+    return etcd__request(cli, path, &cli->req, timeout);
+}
+
+/* ------------------------------------------------------------------------
+   >>watch  a streaming POST on its own connection; the chunked body is
+   split into whole JSON messages however etcd (or a proxy) cut it
+   ------------------------------------------------------------------------ */
+
+struct etcd_watcher {
+    etcd *cli;
+    etcd__conn conn;
+    etcd__body body;             /* the stream's HTTP framing */
+    etcd__buf msg;               /* stream bytes not yet returned as messages */
+    etcd__scratch sc;
+    double timeout;              /* per etcd_watch_next; < 0: forever */
+    bool ended;
+    char err[ETCD__ERRLEN];
+};
+
+static void etcd__j_watch(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+{
+    etcd__body_begin(cli);
+    etcd__j_open(&cli->req, "create_request", '{');
+    if (dir) etcd__j_dir(cli, key);
+    else etcd__j_key(cli, "key", key);
+    etcd__j_nz(&cli->req, "start_revision", o->start_revision);
+    etcd__j_flag(&cli->req, "progress_notify", o->progress_notify);
+    if (o->filters & (ETCD_FILTER_NOPUT | ETCD_FILTER_NODELETE)) {
+        etcd__j_open(&cli->req, "filters", '[');
+        if (o->filters & ETCD_FILTER_NOPUT) etcd__buf_str(&cli->req, "\"NOPUT\"");
+        if ((o->filters & ETCD_FILTER_NOPUT) && (o->filters & ETCD_FILTER_NODELETE)) etcd__buf_str(&cli->req, ",");
+        if (o->filters & ETCD_FILTER_NODELETE) etcd__buf_str(&cli->req, "\"NODELETE\"");
+        etcd__j_close(&cli->req, ']');
+    }
+    etcd__j_flag(&cli->req, "prev_kv", o->prev_kv);
+    etcd__j_nz(&cli->req, "watch_id", o->watch_id);
+    etcd__j_flag(&cli->req, "fragment", o->fragment);
+    etcd__j_close(&cli->req, '}');
+    etcd__j_close(&cli->req, '}');
+}
+
+/* A watch refused with a non-200 status: its body says why. */
+static void etcd__watch_refused(etcd *cli, etcd_watcher *w, int status, double deadline)
+{
+    etcd__body b;
+    etcd__resp r;
+    etcd_res *e = NULL;
+    r.status = status; r.chunked = w->body.mode == ETCD__BODY_CHUNKED; r.clen = -1; r.close = true;
+    etcd__buf_reset(&cli->body);
+    b = w->body;
+    if (etcd__body_pump(&w->conn, &b, &cli->body, cli->o.max_response, deadline, true, cli->err) == 0 ||
+        b.done)
+        e = etcd__decode(cli->body.p, cli->body.len, status, &cli->sc, cli->err);
+    (void)r;
+    etcd__errf(cli->err, "watch refused: HTTP %d%s%s", status, e && e->message ? ": " : "",
+               e && e->message ? e->message : "");
+    etcd_res_free(e);
+}
+
+static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+{
+    etcd_watch_opts none;
+    double deadline;
+    etcd__ep *ep;
+    etcd__resp r;
+    const char *path;
+    etcd_watcher *w;
+    if (!cli || (!dir && !etcd__check_key(cli, key))) return NULL;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(cli->err, "out of memory"); return NULL; }
+    memset(w, 0, sizeof *w);
+    etcd__conn_init(&w->conn);
+    w->cli = cli;
+    w->timeout = o->timeout ? o->timeout : cli->o.timeout;
+    cli->err[0] = 0;
+    etcd__j_watch(cli, dir && !key ? "" : key, dir, o);
+    deadline = etcd__deadline(cli->o.timeout);
+    ep = etcd__pick(cli);
+    if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); goto fail; }
+    if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
+    etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
+    if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); goto fail; }
+    if (etcd__send(cli, ep, &w->conn, &r, deadline) < 0) goto fail_at;
+    etcd__body_init(&w->body, &r);
+    if (r.status == 200) return w;
+    etcd__watch_refused(cli, w, r.status, deadline);
+    goto fail;
+fail_at:
+    etcd__fail_at(cli->err, ep);
+fail:
+    etcd_watchcancel(w);
+    return NULL;
+}
+
+ETCDDEF etcd_watcher *etcd_watch(etcd *cli, const char *key, const etcd_watch_opts *opts)
+{
+    return etcd__watch_open(cli, key, false, opts);
+}
+
+ETCDDEF etcd_watcher *etcd_watchdir(etcd *cli, const char *dir, const etcd_watch_opts *opts)
+{
+    return etcd__watch_open(cli, dir, true, opts);
+}
+
+static etcd_res *etcd__watch_end(etcd_watcher *w, const char *why)
+{
+    if (why) etcd__errf(w->err, "%s", why);
+    w->ended = true;
+    etcd__conn_close(&w->conn);
+    return NULL;
+}
+
+/* Decode the whole message at msg[s, e) and drop it from the buffer. An
+   error object inside the 200 stream ends the stream. */
+static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
+{
+    etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->sc, w->err);
+    etcd__buf_consume(&w->msg, e);
+    if (!res) return etcd__watch_end(w, NULL);
+    if (res->error) {
+        char why[ETCD__ERRLEN];
+        snprintf(why, sizeof why, "watch stream error: %s (code %d)", res->message ? res->message : res->error,
+                 res->code);
+        etcd_res_free(res);
+        return etcd__watch_end(w, why);
+    }
+    return res;
+}
+
+ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
+{
+    double deadline;
+    if (!w) return NULL;
+    deadline = etcd__deadline(w->timeout);
+    for (;;) {
+        size_t s = 0, e = 0, had;
+        long n;
+        int k = etcd__json_next(w->msg.p, w->msg.len, &s, &e);
+        if (k > 0) return etcd__watch_take(w, s, e);
+        if (k < 0) return etcd__watch_end(w, "malformed watch stream: not a JSON object");
+        if (w->ended) return NULL;
+        if (w->body.done) return etcd__watch_end(w, "watch stream ended by the server");
+        had = w->msg.len;
+        if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, w->err) < 0)
+            return etcd__watch_end(w, NULL);
+        if (w->msg.len > had || w->body.done) continue;
+        n = etcd__conn_fill(&w->conn, deadline, w->err);
+        if (n < 0 && !strcmp(w->err, "timeout")) return NULL;     /* the stream stays usable */
+        if (n < 0) return etcd__watch_end(w, NULL);
+        if (n == 0 && w->body.mode == ETCD__BODY_EOF) w->body.done = true;
+        else if (n == 0) return etcd__watch_end(w, "watch stream closed by the server");
+    }
+}
+
+ETCDDEF const char *etcd_watch_errstr(const etcd_watcher *w) { return w ? w->err : "no watcher"; }
+
+ETCDDEF int etcd_watch_fd(const etcd_watcher *w) { return w ? w->conn.fd : -1; }
+
+ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
+{
+    size_t s, e;
+    return w && etcd__json_next(w->msg.p, w->msg.len, &s, &e) > 0;
+}
+
+ETCDDEF int etcd_watchcancel(etcd_watcher *w)
+{
+    if (!w) return 0;
+    etcd__conn_free(&w->conn);
+    etcd__buf_free(&w->msg);
+    ETCD_FREE(w->sc.toks);
+    ETCD_FREE(w);
+    return 0;
+}
+
+/* >>end-of-implementation */
+#endif /* ETCD_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the etcd.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/

@@ -1,0 +1,57 @@
+/* test.h - the tiny test framework of etcd.h's suites.
+
+   A suite is one program: static void test_x(void) functions, each run by
+   RUN(test_x) from main, which ends with `return test_summary();`. A test
+   fails if any CHECK in it fails; the summary line "N passed, N failed"
+   (tests, not checks) is what tests/run.sh adds up. */
+#ifndef ETCD_TEST_H
+#define ETCD_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+#include <inttypes.h>
+
+static int t__passed, t__failed, t__cur_failed;
+
+#define CHECK(cond) do { if (!(cond)) { \
+    fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+    t__cur_failed = 1; } } while (0)
+
+/* Stops the current test: for preconditions whose failure makes the rest
+   meaningless (e.g. a call returned NULL). */
+#define REQUIRE(cond) do { if (!(cond)) { \
+    fprintf(stderr, "  %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
+    t__cur_failed = 1; return; } } while (0)
+
+#define CHECK_INT(a, b) do { long long t__a = (long long)(a), t__b = (long long)(b); \
+    if (t__a != t__b) { fprintf(stderr, "  %s:%d: %s is %lld, not %lld\n", \
+        __FILE__, __LINE__, #a, t__a, t__b); t__cur_failed = 1; } } while (0)
+
+#define CHECK_STR(a, b) do { const char *t__a = (a), *t__b = (b); \
+    if (!t__a || !t__b || strcmp(t__a, t__b) != 0) { \
+        fprintf(stderr, "  %s:%d: %s is \"%s\", not \"%s\"\n", __FILE__, __LINE__, \
+            #a, t__a ? t__a : "(null)", t__b ? t__b : "(null)"); \
+        t__cur_failed = 1; } } while (0)
+
+/* a contains b */
+#define CHECK_HAS(a, b) do { const char *t__a = (a), *t__b = (b); \
+    if (!t__a || !t__b || !strstr(t__a, t__b)) { \
+        fprintf(stderr, "  %s:%d: %s is \"%s\", which lacks \"%s\"\n", __FILE__, \
+            __LINE__, #a, t__a ? t__a : "(null)", t__b); t__cur_failed = 1; } } while (0)
+
+#define CHECK_MEM(a, alen, b, blen) do { size_t t__al = (alen), t__bl = (blen); \
+    if (t__al != t__bl || memcmp((a), (b), t__al) != 0) { \
+        fprintf(stderr, "  %s:%d: %s (%zu bytes) differs from %s (%zu bytes)\n", \
+            __FILE__, __LINE__, #a, t__al, #b, t__bl); t__cur_failed = 1; } } while (0)
+
+#define RUN(fn) do { t__cur_failed = 0; fflush(stdout); fn(); \
+    if (t__cur_failed) { t__failed++; printf("FAIL %s\n", #fn); } \
+    else { t__passed++; printf("ok   %s\n", #fn); } fflush(stdout); } while (0)
+
+static int test_summary(void)
+{
+    printf("%d passed, %d failed\n", t__passed, t__failed);
+    return t__failed ? 1 : 0;
+}
+
+#endif
