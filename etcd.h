@@ -307,9 +307,9 @@ typedef struct etcd_op {
 
 typedef struct etcd_txn_opts { double timeout; } etcd_txn_opts;
 
-/* Keys and range_ends get key_prefix (a range_end of "\0" stays "\0":
-   every key from key) and base64; values go through the serializer
-   (value_len 0: strlen). */
+/* Keys and range_ends get key_prefix and base64; values go through the
+   serializer (value_len 0: strlen). A range_end of "" is etcd's "\0":
+   every key from key on, kept within key_prefix when there is one. */
 ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompare,
                            const etcd_op *success, size_t nsuccess,
                            const etcd_op *failure, size_t nfailure,
@@ -2674,19 +2674,15 @@ static void etcd__j_watch(etcd *cli, const char *key, bool dir, const etcd_watch
     etcd__j_close(&cli->req, '}');
 }
 
+static etcd_res *etcd__watch_end(etcd_watcher *w, const char *why);
+
 /* A watch refused with a non-200 status: its body says why. */
 static void etcd__watch_refused(etcd *cli, etcd_watcher *w, int status, double deadline)
 {
-    etcd__body b;
-    etcd__resp r;
     etcd_res *e = NULL;
-    r.status = status; r.chunked = w->body.mode == ETCD__BODY_CHUNKED; r.clen = -1; r.close = true;
     etcd__buf_reset(&cli->body);
-    b = w->body;
-    if (etcd__body_pump(&w->conn, &b, &cli->body, cli->o.max_response, deadline, true, cli->err) == 0 ||
-        b.done)
+    if (etcd__body_pump(&w->conn, &w->body, &cli->body, cli->o.max_response, deadline, true, cli->err) == 1)
         e = etcd__decode(cli->body.p, cli->body.len, status, &cli->sc, cli->err);
-    (void)r;
     etcd__errf(cli->err, "watch refused: HTTP %d%s%s", status, e && e->message ? ": " : "",
                e && e->message ? e->message : "");
     etcd_res_free(e);
@@ -2717,7 +2713,13 @@ static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, cons
     if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); goto fail; }
     if (etcd__send(cli, ep, &w->conn, &r, deadline) < 0) goto fail_at;
     etcd__body_init(&w->body, &r);
-    if (r.status == 200) return w;
+    if (r.status == 200) {
+        /* the first message often shares a segment with the head: move it
+           where etcd_watch_pending() looks */
+        if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, deadline, false, w->err) < 0)
+            etcd__watch_end(w, NULL);
+        return w;
+    }
     etcd__watch_refused(cli, w, r.status, deadline);
     goto fail;
 fail_at:

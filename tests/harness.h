@@ -1,0 +1,457 @@
+/* harness.h - start and stop a real etcd for the suites, run etcdctl.
+
+   Include after `#define ETCD_IMPLEMENTATION`, `#include "etcd.h"` and
+   `#include "test.h"` (etcd.h defines _POSIX_C_SOURCE 200809L first).
+
+       static test_etcd srv;
+       if (test_etcd_start(&srv, NULL) != 0) return 1;
+       etcd *cli = test_client(&srv, NULL);
+       ...
+       etcd_free(cli);
+       test_etcd_stop(&srv);
+
+   etcd runs with its output in DIR/etcd.log; it is killed when the test
+   process (more exactly: the thread that started it) dies, and an atexit
+   handler stops every server still running. Only PIDs started here are
+   ever signalled. The harness talks to etcd over raw sockets and etcdctl,
+   never through etcd.h, so it does not depend on the code under test. */
+#ifndef ETCD_TEST_HARNESS_H
+#define ETCD_TEST_HARNESS_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <sys/prctl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TH__UNUSED __attribute__((unused))
+#else
+#define TH__UNUSED
+#endif
+
+typedef struct test_etcd {
+    pid_t pid;            /* 0 when not running */
+    int   port, peer_port;
+    char  dir[256];       /* temp data dir, removed by test_etcd_stop */
+    char  url[64];        /* "http://127.0.0.1:PORT" */
+} test_etcd;
+
+/* ---- internals ---------------------------------------------------------- */
+
+#define TH__MAX_SERVERS 16
+#define TH__START_TRIES 3
+
+/* Copies (not pointers: a test_etcd may live on a stack that is gone by
+   the time atexit handlers run) of every server started and not stopped. */
+static struct { pid_t pid; char dir[256]; } th__running[TH__MAX_SERVERS];
+static int th__atexit_done;
+
+static double th__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void th__sleep_ms(long ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* rm -rf path (lstat: never follows a symlink out of the tree). */
+static void th__rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            char sub[1024];
+            while ((e = readdir(d)) != NULL) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+                if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub)
+                    continue;
+                th__rm_rf(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* SIGTERM, wait up to 5 s, then SIGKILL; reaps the child. */
+static void th__kill_wait(pid_t pid)
+{
+    double deadline;
+    int status;
+    if (pid <= 0) return;
+    if (kill(pid, SIGTERM) != 0 && errno == ESRCH) {
+        waitpid(pid, &status, WNOHANG);
+        return;
+    }
+    deadline = th__now() + 5.0;
+    while (th__now() < deadline) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD)) return;
+        th__sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+}
+
+static void th__atexit(void)
+{
+    int i;
+    for (i = 0; i < TH__MAX_SERVERS; i++) {
+        if (th__running[i].pid > 0) th__kill_wait(th__running[i].pid);
+        if (th__running[i].dir[0]) th__rm_rf(th__running[i].dir);
+        th__running[i].pid = 0;
+        th__running[i].dir[0] = '\0';
+    }
+}
+
+static void th__register(pid_t pid, const char *dir)
+{
+    int i;
+    if (!th__atexit_done) {
+        atexit(th__atexit);
+        th__atexit_done = 1;
+    }
+    for (i = 0; i < TH__MAX_SERVERS; i++) {
+        if (th__running[i].pid == 0 && !th__running[i].dir[0]) {
+            th__running[i].pid = pid;
+            snprintf(th__running[i].dir, sizeof th__running[i].dir, "%s", dir);
+            return;
+        }
+    }
+}
+
+static void th__unregister(pid_t pid, const char *dir)
+{
+    int i;
+    for (i = 0; i < TH__MAX_SERVERS; i++) {
+        if ((pid > 0 && th__running[i].pid == pid) ||
+            (dir[0] && !strcmp(th__running[i].dir, dir))) {
+            th__running[i].pid = 0;
+            th__running[i].dir[0] = '\0';
+        }
+    }
+}
+
+/* Raw HTTP/1.0 GET on 127.0.0.1:port; 1 when the answer is a 200 whose
+   text contains want. */
+static int th__http_get_has(int port, const char *path, const char *want)
+{
+    struct sockaddr_in a;
+    struct timeval tv;
+    char req[256], buf[4096];
+    size_t got = 0;
+    ssize_t n;
+    int fd, ok = 0;
+
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    tv.tv_sec = 1;
+    tv.tv_usec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) goto done;
+    n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) goto done;
+    while (got < sizeof buf - 1 && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    ok = strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0 &&
+         strstr(buf, want) != NULL;
+done:
+    close(fd);
+    return ok;
+}
+
+static void th__print_log_tail(const char *dir)
+{
+    char path[512], buf[4096];
+    long size, from;
+    size_t n;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/etcd.log", dir);
+    f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "harness: no etcd log at %s\n", path);
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    from = size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0;
+    fseek(f, from, SEEK_SET);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    fprintf(stderr, "harness: last %zu bytes of %s:\n%s\n", n, path, buf);
+}
+
+/* 1 when DIR/etcd.log contains needle. */
+static int th__log_has(const char *dir, const char *needle)
+{
+    char path[512], buf[8192];
+    size_t n;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/etcd.log", dir);
+    f = fopen(path, "r");
+    if (!f) return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+/* Child side of the fork: never returns. Only async-signal-safe calls. */
+static void th__exec_child(pid_t parent, const char *log, char *const argv[])
+{
+    static const char msg[] = "harness: exec failed\n";
+    int fd;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);   /* parent died before prctl */
+    fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0) { dup2(fd, 0); close(fd); }
+    if (log) {
+        fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
+    }
+    execvp(argv[0], argv);
+    if (write(2, msg, sizeof msg - 1) < 0) {}
+    _exit(127);
+}
+
+/* 1 when the child has exited (and is reaped). */
+static int th__exited(pid_t pid)
+{
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    return r == pid || (r < 0 && errno == ECHILD);
+}
+
+/* 0 ready; 1 etcd exited early (worth another try); -1 timed out. */
+static int th__wait_ready(test_etcd *s, double deadline)
+{
+    int version_ok = 0;
+    while (th__now() < deadline) {
+        if (th__exited(s->pid)) return 1;
+        /* /version first (the HTTP server is up), then /health so that
+           tests do not race the first leader election. */
+        if (!version_ok) version_ok = th__http_get_has(s->port, "/version", "etcdserver");
+        if (version_ok && th__http_get_has(s->port, "/health", "true")) return 0;
+        th__sleep_ms(50);
+    }
+    return -1;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+/* A free TCP port on 127.0.0.1 (bind port 0, read it back, close), or -1. */
+static TH__UNUSED int test_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    if (fd < 0) return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* SIGTERM the PID we started, waitpid, SIGKILL after 5 s; rm -rf the data
+   dir. Idempotent. */
+static TH__UNUSED void test_etcd_stop(test_etcd *s)
+{
+    if (!s) return;
+    th__unregister(s->pid, s->dir);
+    if (s->pid > 0) th__kill_wait(s->pid);
+    s->pid = 0;
+    if (s->dir[0]) th__rm_rf(s->dir);
+    s->dir[0] = '\0';
+}
+
+/* One attempt: fresh ports and dir, fork/exec, wait. 0 ok; 1 a port was
+   taken in between (and retry_ok): try again; -1 failed (reason printed). */
+static int th__start_once(test_etcd *s, const char *const *extra_args, double deadline,
+                          int retry_ok)
+{
+    char tmpl[256], data[300], log[300], curl[64], purl[64], cluster[96];
+    const char *tmp = getenv("TMPDIR");
+    const char *argv[64];
+    int argc = 0, i, r;
+    pid_t parent = getpid(), pid;
+
+    s->port = test_free_port();
+    do s->peer_port = test_free_port(); while (s->peer_port == s->port && s->port > 0);
+    if (s->port <= 0 || s->peer_port <= 0) {
+        fprintf(stderr, "harness: no free port: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(tmpl, sizeof tmpl, "%s/etcdh-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl, strerror(errno));
+        return -1;
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", tmpl);
+    snprintf(data, sizeof data, "--data-dir=%s/data", s->dir);
+    snprintf(log, sizeof log, "%s/etcd.log", s->dir);
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+    snprintf(curl, sizeof curl, "%s", s->url);
+    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", s->peer_port);
+    snprintf(cluster, sizeof cluster, "default=%s", purl);
+
+    argv[argc++] = "etcd";
+    argv[argc++] = "--name=default";
+    argv[argc++] = data;
+    argv[argc++] = "--listen-client-urls";   argv[argc++] = curl;
+    argv[argc++] = "--advertise-client-urls"; argv[argc++] = curl;
+    argv[argc++] = "--listen-peer-urls";     argv[argc++] = purl;
+    argv[argc++] = "--initial-advertise-peer-urls"; argv[argc++] = purl;
+    argv[argc++] = "--initial-cluster";      argv[argc++] = cluster;
+    argv[argc++] = "--initial-cluster-state=new";
+    for (i = 0; extra_args && extra_args[i] && argc < 63; i++) argv[argc++] = extra_args[i];
+    argv[argc] = NULL;
+
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) th__exec_child(parent, log, (char *const *)argv);
+    s->pid = pid;
+    th__register(pid, s->dir);
+
+    r = th__wait_ready(s, deadline);
+    if (r == 0) return 0;
+    if (r > 0 && retry_ok && th__log_has(s->dir, "address already in use")) {
+        fprintf(stderr, "harness: etcd on %s: port taken, retrying\n", s->url);
+        return 1;
+    }
+    fprintf(stderr, "harness: etcd on %s %s\n", s->url,
+            r > 0 ? "exited before it was ready" : "not ready within 20 s");
+    th__print_log_tail(s->dir);
+    return -1;
+}
+
+/* Start an etcd member on 127.0.0.1 with free client+peer ports and a fresh
+   temp data dir; extra_args: NULL-terminated extra etcd flags, or NULL.
+   Waits (<= 20 s) until GET /version (and then /health) answers on the
+   client port. Returns 0, or -1 after printing why to stderr. An etcd that
+   exits because a port was taken in between is retried with new ports. */
+static TH__UNUSED int test_etcd_start(test_etcd *s, const char *const *extra_args)
+{
+    double deadline = th__now() + 20.0;
+    int tries, r = -1;
+    memset(s, 0, sizeof *s);
+    for (tries = 0; tries < TH__START_TRIES; tries++) {
+        r = th__start_once(s, extra_args, deadline, tries + 1 < TH__START_TRIES);
+        if (r == 0) return 0;
+        test_etcd_stop(s);
+        if (r < 0) break;
+    }
+    return -1;
+}
+
+/* etcd_new with *base (or all defaults if NULL) and http_host = s->url;
+   NULL on failure (prints the error). */
+static TH__UNUSED etcd *test_client(const test_etcd *s, const etcd_opts *base)
+{
+    etcd_opts o;
+    char err[256] = "";
+    etcd *cli;
+    if (base) o = *base;
+    else memset(&o, 0, sizeof o);
+    o.http_host = s->url;
+    cli = etcd_new(&o, err, sizeof err);
+    if (!cli) fprintf(stderr, "harness: etcd_new(%s): %s\n", s->url, err);
+    return cli;
+}
+
+/* Run etcdctl (ETCDCTL_API=3, --endpoints=s->url) with the NULL-terminated
+   args via fork/exec (no shell); stdout goes to out (NUL-terminated, at most
+   outsz-1 bytes, the rest read and dropped), stderr passes through. Returns
+   the exit status, or -1. */
+static TH__UNUSED int test_etcdctl(const test_etcd *s, char *out, size_t outsz,
+                                   const char *const *args)
+{
+    const char *argv[64];
+    char endpoints[96], drop[512];
+    int argc = 0, i, p[2], status;
+    size_t got = 0;
+    ssize_t n;
+    pid_t parent = getpid(), pid;
+
+    if (out && outsz) out[0] = '\0';
+    snprintf(endpoints, sizeof endpoints, "--endpoints=%s", s->url);
+    argv[argc++] = "etcdctl";
+    argv[argc++] = endpoints;
+    for (i = 0; args && args[i] && argc < 63; i++) argv[argc++] = args[i];
+    argv[argc] = NULL;
+
+    setenv("ETCDCTL_API", "3", 1);   /* in the parent: setenv is not fork-safe */
+    if (pipe(p) != 0) return -1;
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 1);
+        close(p[1]);
+        th__exec_child(parent, NULL, (char *const *)argv);
+    }
+    close(p[1]);
+    for (;;) {
+        char *dst = drop;
+        size_t room = sizeof drop;
+        if (out && got + 1 < outsz) {
+            dst = out + got;
+            room = outsz - 1 - got;
+        }
+        n = read(p[0], dst, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (dst != drop) got += (size_t)n;
+    }
+    if (out && outsz) out[got] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#endif
