@@ -1402,9 +1402,11 @@ static long etcd__body_feed(etcd__body *b, const char *in, size_t n, etcd__buf *
                             size_t max, char *err)
 {
     size_t i = 0, take;
+    if (b->mode == ETCD__BODY_LENGTH && b->left > max - out->len) return etcd__too_big(err, max);
     while (i < n && !b->done) {
         if (b->mode == ETCD__BODY_CHUNKED && b->state != ETCD__CH_DATA) {
             if (etcd__chunk_byte(b, in[i++], err) < 0) return -1;
+            if (b->state == ETCD__CH_DATA && b->left > max - out->len) return etcd__too_big(err, max);
             continue;
         }
         take = n - i;
@@ -1839,6 +1841,10 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
     etcd_res *res;
     char *copy;
     long nt = 0;
+    if (status == 200 && etcd__blank(body, len)) {
+        etcd__errf(err, "malformed JSON in response: empty body");
+        return NULL;
+    }
     if (!etcd__blank(body, len) && (nt = etcd__tokenize(sc, body, len, err)) < 0) return NULL;
     if (nt > 0 && sc->toks[0].type != ETCD_JSON_OBJECT) {
         etcd__errf(err, "malformed JSON response: not an object");
@@ -1850,7 +1856,7 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
     res = (etcd_res *)etcd__alloc(&d.a, sizeof *res);        /* first: etcd_res_free finds the block */
     copy = (char *)etcd__alloc(&d.a, len + 1);
     if (!copy) { etcd__errf(err, "out of memory"); etcd_res_free(res); return NULL; }
-    memcpy(copy, body, len);
+    if (len) memcpy(copy, body, len);
     res->body = copy;
     res->body_len = len;
     res->status = status;
@@ -2150,8 +2156,10 @@ static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, dou
         if (c->fd < 0 && etcd__ep_connect(cli, ep, c, deadline, cli->err) < 0) return -1;
         reused = c->requests > 0;
         if (etcd__conn_write(c, cli->out.p, cli->out.len, deadline, cli->err) == 0 &&
-            etcd__read_head(c, r, deadline, &got, cli->err) == 0)
+            etcd__read_head(c, r, deadline, &got, cli->err) == 0) {
+            cli->err[0] = 0;                    /* a resend may follow a failure */
             return 0;
+        }
         etcd__conn_close(c);
         if (!reused || got || attempt > 0 || !strcmp(cli->err, "timeout")) return -1;
     }

@@ -400,6 +400,8 @@ static void test_decode_errors(void)
     CHECK(decode("[1]", 200, &sc, err) == NULL);
     CHECK(decode("{\"a\":", 200, &sc, err) == NULL);
     CHECK_HAS(err, "JSON");
+    CHECK(decode(" ", 200, &sc, err) == NULL);             /* a 200 must carry JSON */
+    CHECK_HAS(err, "empty body");
     r = decode("", 404, &sc, err);                         /* no body at all */
     REQUIRE(r);
     CHECK_INT(r->status, 404); CHECK_STR(r->body, "");
