@@ -1,0 +1,591 @@
+/* test_examples.c - run the example programs against a real etcd.
+
+   Starts etcd with tests/harness.h, then runs etcdctl_lite and watch_config
+   from $EXAMPLES_DIR (default "build"; `make examples` builds them) with
+   fork/exec, capturing stdout, stderr and the exit status. Every child runs
+   under a time limit and is killed by its PID when it overruns. */
+#define ETCD_IMPLEMENTATION
+#include "etcd.h"
+#include "test.h"
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHILD_LIMIT 10.0        /* seconds any one child may take */
+
+static test_etcd g_etcd;
+static char g_lite[512], g_watch_config[512], g_endpoints[128];
+
+/* ---- child processes --------------------------------------------------- */
+
+typedef struct proc {
+    pid_t pid;
+    int fd[2];                  /* read ends of its stdout, stderr; -1 at EOF */
+    size_t len[2];
+    char out[16384], err[16384];
+    int status;                 /* exit code, 128 + signal, -1 killed on time */
+} proc;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* Start argv[0] (a path) with stdin from /dev/null. */
+static bool proc_start(proc *p, const char *const *argv)
+{
+    int po[2], pe[2];
+    memset(p, 0, sizeof *p);
+    p->pid = -1;
+    p->status = -1;
+    p->fd[0] = p->fd[1] = -1;
+    if (pipe(po) != 0) return false;
+    if (pipe(pe) != 0) {
+        close(po[0]);
+        close(po[1]);
+        return false;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    p->pid = fork();
+    if (p->pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        if (in > 0) {
+            dup2(in, 0);
+            close(in);
+        }
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    if (p->pid < 0) {
+        close(po[0]);
+        close(pe[0]);
+        return false;
+    }
+    p->fd[0] = po[0];
+    p->fd[1] = pe[0];
+    fcntl(po[0], F_SETFD, FD_CLOEXEC);  /* later children must not inherit them */
+    fcntl(pe[0], F_SETFD, FD_CLOEXEC);
+    return true;
+}
+
+static void proc_read_fd(proc *p, int k)
+{
+    char *buf = k ? p->err : p->out, scratch[4096];
+    size_t room = sizeof p->out - 1 - p->len[k];
+    ssize_t n = room ? read(p->fd[k], buf + p->len[k], room)
+                     : read(p->fd[k], scratch, sizeof scratch);     /* overflow: drop */
+    if (n > 0 && room) {
+        p->len[k] += (size_t)n;
+        buf[p->len[k]] = '\0';
+    } else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(p->fd[k]);
+        p->fd[k] = -1;
+    }
+}
+
+/* Wait up to ms for output and take it in; false when both pipes are closed. */
+static bool proc_poll(proc *p, int ms)
+{
+    struct pollfd pf[2];
+    int which[2];
+    nfds_t n = 0;
+    for (int k = 0; k < 2; k++) {
+        if (p->fd[k] < 0) continue;
+        pf[n].fd = p->fd[k];
+        pf[n].events = POLLIN;
+        pf[n].revents = 0;
+        which[n++] = k;
+    }
+    if (n == 0) return false;
+    if (poll(pf, n, ms) > 0)
+        for (nfds_t i = 0; i < n; i++)
+            if (pf[i].revents) proc_read_fd(p, which[i]);
+    return p->fd[0] >= 0 || p->fd[1] >= 0;
+}
+
+/* Wait up to secs for its stdout (k 0) or stderr (k 1) to contain needle. */
+static bool proc_wait_for(proc *p, int k, const char *needle, double secs)
+{
+    double end = now() + secs;
+    const char *buf = k ? p->err : p->out;
+    while (!strstr(buf, needle))
+        if (now() >= end || !proc_poll(p, 50)) return strstr(buf, needle) != NULL;
+    return true;
+}
+
+/* Wait up to secs for it to exit (else kill it), read all its output. */
+static void proc_finish(proc *p, double secs)
+{
+    double end = now() + secs;
+    int st = 0;
+    bool killed = false;
+    if (p->pid <= 0) goto done;
+    for (;;) {
+        bool reading = proc_poll(p, 50);
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid) break;
+        if (now() >= end) {
+            fprintf(stderr, "  child %d overran %.0f s: killed\n", (int)p->pid, secs);
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &st, 0);
+            killed = true;
+            break;
+        }
+        if (!reading) sleep_ms(10);
+    }
+    for (int i = 0; i < 100 && proc_poll(p, 20); i++) {}   /* what is left */
+    p->status = killed ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+done:
+    for (int k = 0; k < 2; k++)
+        if (p->fd[k] >= 0) close(p->fd[k]);
+    p->fd[0] = p->fd[1] = -1;
+    p->pid = -1;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Start exe with args, after --endpoints=<test etcd> when with_endpoints. */
+static bool start(proc *p, const char *exe, bool with_endpoints, const char *const *args)
+{
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = exe;
+    if (with_endpoints) argv[n++] = g_endpoints;
+    for (size_t i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    return proc_start(p, argv);
+}
+
+static void run(proc *p, const char *exe, bool with_endpoints, const char *const *args)
+{
+    if (!start(p, exe, with_endpoints, args)) fprintf(stderr, "  cannot start %s\n", exe);
+    proc_finish(p, CHILD_LIMIT);
+}
+
+/* etcdctl_lite --endpoints=<test etcd> ... */
+#define LITE(p, ...) run((p), g_lite, true, ARGS(__VA_ARGS__))
+#define LITE_START(p, ...) start((p), g_lite, true, ARGS(__VA_ARGS__))
+
+/* Exit status code, with its output shown when it is not. */
+#define CHECK_EXIT(p, code) do { \
+    if ((p).status != (code)) { \
+        fprintf(stderr, "  stdout: [%s]\n  stderr: [%s]\n", (p).out, (p).err); \
+    } \
+    CHECK_INT((p).status, (code)); } while (0)
+
+/* Success with exactly this stdout and nothing on stderr. */
+#define CHECK_OUT(p, text) do { CHECK_EXIT(p, 0); CHECK_STR((p).out, (text)); \
+    CHECK_STR((p).err, ""); } while (0)
+
+/* The revision etcd is at now, read with the library. */
+static int64_t current_revision(void)
+{
+    etcd *cli = test_client(&g_etcd, NULL);
+    etcd_res *r = cli ? etcd_get(cli, "/no/such/key", NULL) : NULL;
+    int64_t rev = r && r->status == 200 ? r->revision : -1;
+    etcd_res_free(r);
+    etcd_free(cli);
+    return rev;
+}
+
+/* ---- etcdctl_lite ------------------------------------------------------- */
+
+static void test_lite_usage(void)
+{
+    const char *const *bad[] = {
+        ARGS("get"), ARGS("frobnicate"), ARGS("get", "/a", "--bogus"),
+        ARGS("get", "/a", "/b"), ARGS("get", "/a", "--limit=x"),
+        ARGS("get", "/a", "--sort=sideways"), ARGS("put", "/a"),
+        ARGS("put", "/a", "1", "--prefix"), ARGS("--nope", "get", "/a"),
+        ARGS("--timeout=soon", "get", "/a"), ARGS("lease"), ARGS("lease", "lend", "1"),
+        ARGS("lease", "grant", "abc"), ARGS("lease", "revoke", "-5"),
+        ARGS("watch", "/a", "--count=many"),
+        ARGS("txn", "put /a 1"), ARGS("txn", "--if", "bogus(/a) = 1"),
+        ARGS("txn", "--if", "version(/a) ~ 1"), ARGS("txn", "--if", "version(/a) = x"),
+        ARGS("txn", "--then", "frob /a"), ARGS("txn", "--then", "get /a extra"),
+    };
+    proc p;
+    run(&p, g_lite, false, ARGS("--endpoints=http://127.0.0.1:1"));   /* no command */
+    CHECK_EXIT(p, 2);
+    CHECK_HAS(p.err, "usage:");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run(&p, g_lite, true, bad[i]);
+        if (p.status != 2) fprintf(stderr, "  case %zu (%s %s)\n", i, bad[i][0],
+                                   bad[i][1] ? bad[i][1] : "");
+        CHECK_EXIT(p, 2);
+        CHECK_HAS(p.err, "usage:");
+        CHECK_STR(p.out, "");
+    }
+    run(&p, g_lite, false, ARGS("--help"));
+    CHECK_EXIT(p, 0);
+    CHECK_HAS(p.out, "usage:");
+}
+
+static void test_lite_unreachable(void)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "--endpoints=http://127.0.0.1:%d", test_free_port());
+    proc p;
+    double t0 = now();
+    run(&p, g_lite, false, ARGS(endpoint, "--timeout=2", "get", "/a"));
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "etcdctl_lite: ");
+    CHECK(strlen(p.err) > strlen("etcdctl_lite: \n"));
+    CHECK_STR(p.out, "");
+    CHECK(now() - t0 < 5);
+    run(&p, g_lite, false, ARGS(endpoint, "--timeout=2", "put", "/a", "1"));
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "etcdctl_lite: ");
+}
+
+static void test_lite_put_get(void)
+{
+    proc p;
+    LITE(&p, "put", "/g/a", "1");
+    CHECK_OUT(p, "OK\n");
+    int64_t rev1 = current_revision();
+    LITE(&p, "put", "/g/a", "10");
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "put", "/g/b", "two words");
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "put", "/g/c", "-3");
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "put", "/gx", "outside");
+    CHECK_OUT(p, "OK\n");
+
+    LITE(&p, "get", "/g/a");
+    CHECK_OUT(p, "/g/a\n10\n");
+    LITE(&p, "get", "/g/a", "--rev=0");
+    CHECK_OUT(p, "/g/a\n10\n");
+    char rev[32];
+    snprintf(rev, sizeof rev, "--rev=%" PRId64, rev1);
+    LITE(&p, "get", rev, "/g/a");                       /* flags anywhere */
+    CHECK_OUT(p, "/g/a\n1\n");
+    LITE(&p, "get", "/g/nothing");
+    CHECK_OUT(p, "");
+    LITE(&p, "get", "/g/", "--prefix");
+    CHECK_OUT(p, "/g/a\n10\n/g/b\ntwo words\n/g/c\n-3\n");
+    LITE(&p, "get", "/g/", "--prefix", "--keys-only");
+    CHECK_OUT(p, "/g/a\n/g/b\n/g/c\n");
+    LITE(&p, "get", "/g/", "--prefix", "--count-only");
+    CHECK_OUT(p, "3\n");
+    LITE(&p, "get", "/g/", "--prefix", "--limit=2");
+    CHECK_OUT(p, "/g/a\n10\n/g/b\ntwo words\n");
+    LITE(&p, "get", "/g/", "--prefix", "--sort=desc", "--keys-only");
+    CHECK_OUT(p, "/g/c\n/g/b\n/g/a\n");
+    LITE(&p, "get", "/g/", "--prefix", "--sort=asc", "--limit=1");
+    CHECK_OUT(p, "/g/a\n10\n");
+
+    LITE(&p, "put", "/g/b", "20", "--prev-kv");
+    CHECK_OUT(p, "OK\n/g/b\ntwo words\n");
+    LITE(&p, "put", "--prev-kv", "/g/new", "x");        /* no previous kv */
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "put", "/g/dash", "--", "--not-a-flag");
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "get", "/g/dash");
+    CHECK_OUT(p, "/g/dash\n--not-a-flag\n");
+}
+
+static void test_lite_del(void)
+{
+    proc p;
+    LITE(&p, "put", "/d/a", "1");
+    LITE(&p, "put", "/d/b", "2");
+    LITE(&p, "put", "/d/c", "3");
+    LITE(&p, "put", "/dz", "keep");
+    LITE(&p, "del", "/d/a");
+    CHECK_OUT(p, "1\n");
+    LITE(&p, "del", "/d/a");
+    CHECK_OUT(p, "0\n");
+    LITE(&p, "del", "/d/b", "--prev-kv");
+    CHECK_OUT(p, "1\n/d/b\n2\n");
+    LITE(&p, "put", "/d/b", "22");
+    LITE(&p, "del", "/d/", "--prefix", "--prev-kv");
+    CHECK_OUT(p, "2\n/d/b\n22\n/d/c\n3\n");
+    LITE(&p, "get", "/d/", "--prefix", "--count-only");
+    CHECK_OUT(p, "0\n");
+    LITE(&p, "get", "/dz");
+    CHECK_OUT(p, "/dz\nkeep\n");
+}
+
+static void test_lite_global_flags(void)
+{
+    proc p;
+    LITE(&p, "--key-prefix=/kp/", "put", "a", "1");
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "--key-prefix=/kp/", "--timeout=3", "get", "a");
+    CHECK_OUT(p, "/kp/a\n1\n");                          /* keys keep the prefix */
+    LITE(&p, "get", "/kp/a");
+    CHECK_OUT(p, "/kp/a\n1\n");
+
+    LITE(&p, "--json", "put", "/j/x", "not json");
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "etcdctl_lite: ");
+    CHECK_STR(p.out, "");
+    LITE(&p, "--json", "put", "/j/x", "{\"a\": [1, 2]}");
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "get", "/j/x");
+    CHECK_OUT(p, "/j/x\n{\"a\":[1,2]}\n");
+    LITE(&p, "put", "/j/raw", "not json");                /* RAW by default */
+    CHECK_OUT(p, "OK\n");
+
+    /* a comma-separated endpoint list */
+    char both[160];
+    snprintf(both, sizeof both, "--endpoints=%s,%s", g_etcd.url, g_etcd.url);
+    run(&p, g_lite, false, ARGS(both, "get", "/j/raw"));
+    CHECK_OUT(p, "/j/raw\nnot json\n");
+}
+
+static void test_lite_watch(void)
+{
+    int64_t rev = current_revision();
+    REQUIRE(rev > 0);
+    char from[32];
+    snprintf(from, sizeof from, "--rev=%" PRId64, rev + 1);
+    proc w, p;
+    REQUIRE(LITE_START(&w, "watch", "/w/", "--prefix", from, "--count=3"));
+    LITE(&p, "put", "/w/a", "1");
+    CHECK_OUT(p, "OK\n");
+    /* each event is flushed as it comes, before the watch ends */
+    CHECK(proc_wait_for(&w, 0, "PUT\n/w/a\n1\n", 5));
+    LITE(&p, "put", "/wx", "not watched");
+    LITE(&p, "put", "/w/b", "two words");
+    LITE(&p, "del", "/w/a");
+    CHECK_OUT(p, "1\n");
+    proc_finish(&w, CHILD_LIMIT);
+    CHECK_OUT(w, "PUT\n/w/a\n1\nPUT\n/w/b\ntwo words\nDELETE\n/w/a\n");
+
+    /* one key, with the previous kv, from a past revision */
+    REQUIRE(LITE_START(&w, "watch", "/w/b", from, "--prev-kv", "--count=1"));
+    proc_finish(&w, CHILD_LIMIT);
+    CHECK_OUT(w, "PUT\n/w/b\ntwo words\n");
+    rev = current_revision();
+    snprintf(from, sizeof from, "--rev=%" PRId64, rev + 1);
+    REQUIRE(LITE_START(&w, "watch", "/w/b", from, "--prev-kv", "--count=2"));
+    LITE(&p, "put", "/w/b", "3");
+    LITE(&p, "del", "/w/b");
+    proc_finish(&w, CHILD_LIMIT);
+    CHECK_OUT(w, "PUT\n/w/b\ntwo words\n/w/b\n3\nDELETE\n/w/b\n3\n/w/b\n");
+
+    /* idle past the client timeout: "timeout" just means wait again */
+    snprintf(from, sizeof from, "--rev=%" PRId64, current_revision() + 1);
+    REQUIRE(start(&w, g_lite, true, ARGS("--timeout=0.5", "watch", "/w/c", from, "--count=1")));
+    sleep_ms(1300);
+    LITE(&p, "put", "/w/c", "late");
+    proc_finish(&w, CHILD_LIMIT);
+    CHECK_OUT(w, "PUT\n/w/c\nlate\n");
+}
+
+static void test_lite_lease(void)
+{
+    proc p;
+    int64_t id = 0, ttl = 0;
+    LITE(&p, "lease", "grant", "60");
+    CHECK_EXIT(p, 0);
+    REQUIRE(sscanf(p.out, "lease %" SCNd64 " granted with TTL(%" SCNd64 "s)", &id, &ttl) == 2);
+    CHECK_INT(ttl, 60);
+    char ids[32], lease_flag[48];
+    snprintf(ids, sizeof ids, "%" PRId64, id);
+    snprintf(lease_flag, sizeof lease_flag, "--lease=%" PRId64, id);
+
+    /* the printed ID is the lease etcd knows */
+    etcd *cli = test_client(&g_etcd, NULL);
+    REQUIRE(cli);
+    etcd_res *r = etcd_timetolive(cli, id, false);
+    CHECK(r && r->status == 200 && r->granted_ttl == 60);
+    etcd_res_free(r);
+    etcd_free(cli);
+
+    LITE(&p, "put", "/l/k", "v", lease_flag);
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "lease", "timetolive", ids);
+    CHECK_EXIT(p, 0);
+    CHECK_HAS(p.out, "granted with TTL(60s), remaining(");
+    CHECK(strstr(p.out, "attached keys") == NULL);
+    LITE(&p, "lease", "timetolive", ids, "--keys");
+    CHECK_EXIT(p, 0);
+    CHECK_HAS(p.out, ids);
+    CHECK_HAS(p.out, "attached keys([/l/k])");
+    LITE(&p, "lease", "keep-alive", ids);
+    char expect[96];
+    snprintf(expect, sizeof expect, "lease %s keepalived with TTL(60)\n", ids);
+    CHECK_OUT(p, expect);
+    LITE(&p, "lease", "list");
+    CHECK_EXIT(p, 0);
+    CHECK_HAS(p.out, "found ");
+    snprintf(expect, sizeof expect, "\n%s\n", ids);
+    CHECK_HAS(p.out, expect);
+
+    LITE(&p, "lease", "revoke", ids);
+    snprintf(expect, sizeof expect, "lease %s revoked\n", ids);
+    CHECK_OUT(p, expect);
+    LITE(&p, "get", "/l/k");                             /* gone with its lease */
+    CHECK_OUT(p, "");
+    LITE(&p, "lease", "timetolive", ids);
+    snprintf(expect, sizeof expect, "lease %s already expired\n", ids);
+    CHECK_OUT(p, expect);
+    LITE(&p, "lease", "keep-alive", ids);
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "expired or revoked");
+    LITE(&p, "lease", "revoke", ids);                    /* etcd's error */
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "lease not found");
+    CHECK_STR(p.out, "");
+}
+
+static void test_lite_txn(void)
+{
+    proc p;
+    LITE(&p, "txn", "--if", "version(/x/a) = 0", "--then", "put /x/a 1", "--else", "get /x/a");
+    CHECK_OUT(p, "SUCCESS\n\nOK\n");
+    LITE(&p, "txn", "--if", "version(/x/a) = 0", "--then", "put /x/a 1", "--else", "get /x/a");
+    CHECK_OUT(p, "FAILURE\n\n/x/a\n1\n");
+    /* several compares and ops; a value with spaces; quoted key */
+    LITE(&p, "txn", "--if", "value(/x/a) = 1", "mod(\"/x/a\") > 0",
+         "--then", "put /x/b two words", "del /x/a", "get /x/a");
+    CHECK_OUT(p, "SUCCESS\n\nOK\n\n1\n\n");
+    LITE(&p, "get", "/x/b");
+    CHECK_OUT(p, "/x/b\ntwo words\n");
+    LITE(&p, "txn", "--if", "create(/x/b) < 1", "--then", "put /x/c 1",
+         "--else", "get /x/b", "get /x/none");
+    CHECK_OUT(p, "FAILURE\n\n/x/b\ntwo words\n\n");
+    LITE(&p, "txn", "--if", "value(/x/b) != two words", "--then", "put /x/c 1",
+         "--else", "del /x/b");
+    CHECK_OUT(p, "FAILURE\n\n1\n");
+    LITE(&p, "txn", "--if", "lease(/x/c) = 0", "ver(/x/c) == 0", "--then", "put /x/c 3");
+    CHECK_OUT(p, "SUCCESS\n\nOK\n");
+    LITE(&p, "txn", "--if", "lease(/x/c) > 0", "--then", "put /x/c 4");  /* empty else */
+    CHECK_OUT(p, "FAILURE\n");
+    LITE(&p, "get", "/x/c");
+    CHECK_OUT(p, "/x/c\n3\n");
+}
+
+static void test_lite_version(void)
+{
+    proc p;
+    LITE(&p, "version");
+    CHECK_EXIT(p, 0);
+    CHECK(strncmp(p.out, "etcdserver: 3.", 14) == 0);
+    CHECK_HAS(p.out, "\netcdcluster: 3.");
+    CHECK_STR(p.err, "");
+}
+
+/* ---- watch_config ------------------------------------------------------- */
+
+static void test_watch_config(void)
+{
+    proc p, w;
+    char out[4096];
+    LITE(&p, "put", "/cfg/b", "2");
+    LITE(&p, "put", "/cfg/a", "one");
+    LITE(&p, "put", "/cfgx", "not under the prefix");
+    REQUIRE(start(&w, g_watch_config, true, ARGS("/cfg/", "--max-events=3")));
+    /* loaded (sorted), and watching: then change things */
+    CHECK(proc_wait_for(&w, 1, "watching /cfg/", 5));
+    CHECK(proc_wait_for(&w, 0, "/cfg/b = 2\n", 5));
+    CHECK_STR(w.out, "/cfg/a = one\n/cfg/b = 2\n");
+    sleep_ms(1200);                               /* idle past the 1 s watch timeout */
+    LITE(&p, "put", "/cfgx", "still not");
+    LITE(&p, "put", "/cfg/c", "three words");
+    CHECK_OUT(p, "OK\n");
+    CHECK(proc_wait_for(&w, 0, "set /cfg/c = three words\n", 5));  /* line by line */
+    CHECK_INT(test_etcdctl(&g_etcd, out, sizeof out, ARGS("del", "/cfg/a")), 0);
+    LITE(&p, "put", "/cfg/b", "22");
+    proc_finish(&w, CHILD_LIMIT);
+    CHECK_EXIT(w, 0);
+    CHECK_STR(w.out, "/cfg/a = one\n/cfg/b = 2\n"
+                     "set /cfg/c = three words\ndel /cfg/a\nset /cfg/b = 22\n");
+}
+
+static void test_watch_config_signals(void)
+{
+    static const int sigs[] = { SIGTERM, SIGINT };
+    for (size_t i = 0; i < 2; i++) {
+        proc w;
+        REQUIRE(start(&w, g_watch_config, true, ARGS("/sig/")));
+        CHECK(proc_wait_for(&w, 1, "watching /sig/", 5));
+        double t0 = now();
+        kill(w.pid, sigs[i]);
+        proc_finish(&w, CHILD_LIMIT);
+        CHECK_EXIT(w, 0);                         /* a clean stop, not death by signal */
+        CHECK(now() - t0 < 3);
+    }
+}
+
+static void test_watch_config_errors(void)
+{
+    proc p;
+    run(&p, g_watch_config, false, ARGS("--endpoints=http://127.0.0.1:1"));
+    CHECK_EXIT(p, 2);
+    CHECK_HAS(p.err, "usage:");
+    run(&p, g_watch_config, true, ARGS("/p/", "--max-events=x"));
+    CHECK_EXIT(p, 2);
+    run(&p, g_watch_config, true, ARGS("/p/", "/q/"));
+    CHECK_EXIT(p, 2);
+
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "--endpoints=http://127.0.0.1:%d", test_free_port());
+    run(&p, g_watch_config, false, ARGS(endpoint, "/p/"));
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "watch_config: ");
+    CHECK_STR(p.out, "");
+}
+
+static void test_etcd_running(void) { REQUIRE(!"etcd started"); }
+static void test_examples_built(void) { REQUIRE(!"examples built (make examples)"); }
+
+int main(void)
+{
+    const char *dir = getenv("EXAMPLES_DIR");
+    if (!dir || !*dir) dir = "build";
+    snprintf(g_lite, sizeof g_lite, "%s/etcdctl_lite", dir);
+    snprintf(g_watch_config, sizeof g_watch_config, "%s/watch_config", dir);
+    if (access(g_lite, X_OK) != 0 || access(g_watch_config, X_OK) != 0) {
+        fprintf(stderr, "no %s or %s\n", g_lite, g_watch_config);
+        RUN(test_examples_built);
+        return test_summary();
+    }
+    if (test_etcd_start(&g_etcd, NULL) != 0) {
+        RUN(test_etcd_running);
+        return test_summary();
+    }
+    snprintf(g_endpoints, sizeof g_endpoints, "--endpoints=%s", g_etcd.url);
+
+    RUN(test_lite_usage);
+
+    RUN(test_lite_unreachable);
+    RUN(test_lite_put_get);
+    RUN(test_lite_del);
+    RUN(test_lite_global_flags);
+    RUN(test_lite_watch);
+    RUN(test_lite_lease);
+    RUN(test_lite_txn);
+    RUN(test_lite_version);
+    RUN(test_watch_config);
+    RUN(test_watch_config_signals);
+    RUN(test_watch_config_errors);
+
+    test_etcd_stop(&g_etcd);
+    return test_summary();
+}
