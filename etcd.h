@@ -256,7 +256,14 @@ typedef struct etcd_watch_opts {
     bool    progress_notify, prev_kv, fragment;
     int     filters;         /* ETCD_FILTER_* bits */
     int64_t watch_id;
-    bool    auto_resume;     /* reopen a broken stream from the last revision + 1 */
+    bool    auto_resume;     /* a broken stream (EOF, reset, an error message from
+                                etcd) is reopened from the newest revision delivered
+                                + 1: no event lost or repeated. While it cannot be
+                                reopened, etcd_watch_next keeps trying until its
+                                timeout and says "timeout"; a resume point that was
+                                compacted meanwhile comes back as a canceled message
+                                with compact_revision. (With fragment, a revision
+                                split over messages may lose its tail on a break.) */
 } etcd_watch_opts;
 
 typedef struct etcd_watcher etcd_watcher;
@@ -2651,12 +2658,19 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
 
 struct etcd_watcher {
     etcd *cli;
+    char *key;                   /* key or dir, kept to reopen the stream */
+    bool dir;
+    etcd_watch_opts o;
+    double timeout;              /* per etcd_watch_next; < 0: forever */
+    int64_t last;                /* newest revision wholly delivered; 0: none yet */
     etcd__conn conn;
     etcd__body body;             /* the stream's HTTP framing */
     etcd__buf msg;               /* stream bytes not yet returned as messages */
     etcd__scratch sc;
-    double timeout;              /* per etcd_watch_next; < 0: forever */
+    bool broken;                 /* the stream failed; auto_resume may reopen it */
+    bool resumed;                /* the open stream is a reopening: hide its "created" */
     bool ended;
+    char why[ETCD__ERRLEN];      /* what broke the stream */
     char err[ETCD__ERRLEN];
 };
 
@@ -2682,8 +2696,6 @@ static void etcd__j_watch(etcd *cli, const char *key, bool dir, const etcd_watch
     etcd__j_close(&cli->req, '}');
 }
 
-static etcd_res *etcd__watch_end(etcd_watcher *w, const char *why);
-
 /* A watch refused with a non-200 status: its body says why. */
 static void etcd__watch_refused(etcd *cli, etcd_watcher *w, int status, double deadline)
 {
@@ -2696,43 +2708,58 @@ static void etcd__watch_refused(etcd *cli, etcd_watcher *w, int status, double d
     etcd_res_free(e);
 }
 
-static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+/* (Re)open w's stream from revision start on the next endpoint. Errors go
+   to cli->err. Returns 0, -1 (may work later: connect, timeout, 5xx) or
+   -2 (refused for good: a 4xx, out of memory). */
+static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
 {
-    etcd_watch_opts none;
-    double deadline;
-    etcd__ep *ep;
+    etcd *cli = w->cli;
+    etcd_watch_opts o = w->o;
+    etcd__ep *ep = etcd__pick(cli);
     etcd__resp r;
     const char *path;
+    o.start_revision = start;
+    etcd__conn_close(&w->conn);
+    etcd__buf_reset(&w->msg);
+    etcd__j_watch(cli, w->key, w->dir, &o);
+    if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
+    if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
+    etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
+    if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
+    if (etcd__send(cli, ep, &w->conn, &r, deadline) < 0) goto fail_at;
+    etcd__body_init(&w->body, &r);
+    if (r.status != 200) {
+        etcd__watch_refused(cli, w, r.status, deadline);
+        etcd__conn_close(&w->conn);
+        return r.status >= 500 ? -1 : -2;
+    }
+    /* the first message often shares a segment with the head: move it
+       where etcd_watch_pending() looks */
+    if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, deadline, false, cli->err) < 0) {
+        etcd__conn_close(&w->conn);
+        return -2;
+    }
+    return 0;
+fail_at:
+    etcd__fail_at(cli->err, ep);
+    return -1;
+}
+
+static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+{
     etcd_watcher *w;
     if (!cli || (!dir && !etcd__check_key(cli, key))) return NULL;
-    if (!o) { memset(&none, 0, sizeof none); o = &none; }
     if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(cli->err, "out of memory"); return NULL; }
     memset(w, 0, sizeof *w);
     etcd__conn_init(&w->conn);
     w->cli = cli;
-    w->timeout = o->timeout ? o->timeout : cli->o.timeout;
+    w->dir = dir;
+    if (o) w->o = *o;
+    w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
     cli->err[0] = 0;
-    etcd__j_watch(cli, dir && !key ? "" : key, dir, o);
-    deadline = etcd__deadline(cli->o.timeout);
-    ep = etcd__pick(cli);
-    if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); goto fail; }
-    if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
-    etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
-    if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); goto fail; }
-    if (etcd__send(cli, ep, &w->conn, &r, deadline) < 0) goto fail_at;
-    etcd__body_init(&w->body, &r);
-    if (r.status == 200) {
-        /* the first message often shares a segment with the head: move it
-           where etcd_watch_pending() looks */
-        if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, deadline, false, w->err) < 0)
-            etcd__watch_end(w, NULL);
-        return w;
-    }
-    etcd__watch_refused(cli, w, r.status, deadline);
-    goto fail;
-fail_at:
-    etcd__fail_at(cli->err, ep);
-fail:
+    if (!key) key = "";
+    if (!(w->key = etcd__strndup(key, strlen(key)))) etcd__errf(cli->err, "out of memory");
+    else if (etcd__watch_connect(w, w->o.start_revision, etcd__deadline(cli->o.timeout)) == 0) return w;
     etcd_watchcancel(w);
     return NULL;
 }
@@ -2755,21 +2782,106 @@ static etcd_res *etcd__watch_end(etcd_watcher *w, const char *why)
     return NULL;
 }
 
-/* Decode the whole message at msg[s, e) and drop it from the buffer. An
-   error object inside the 200 stream ends the stream. */
+/* The stream failed in a way a reopening can cure (EOF, reset, an error
+   message from etcd such as "no leader"). */
+static etcd_res *etcd__watch_break(etcd_watcher *w, const char *why)
+{
+    if (why != w->why) etcd__errf(w->why, "%s", why);
+    etcd__errf(w->err, "%s", w->why);
+    w->broken = true;
+    etcd__conn_close(&w->conn);
+    return NULL;
+}
+
+/* Decode the whole message at msg[s, e) and drop it from the buffer. */
 static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
 {
     etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->sc, w->err);
     etcd__buf_consume(&w->msg, e);
     if (!res) return etcd__watch_end(w, NULL);
     if (res->error) {
-        char why[ETCD__ERRLEN];
-        snprintf(why, sizeof why, "watch stream error: %s (code %d)", res->message ? res->message : res->error,
-                 res->code);
+        snprintf(w->why, sizeof w->why, "watch stream error: %s (code %d)",
+                 res->message ? res->message : res->error, res->code);
         etcd_res_free(res);
-        return etcd__watch_end(w, why);
+        return etcd__watch_break(w, w->why);
     }
     return res;
+}
+
+/* The next message of the open stream, or NULL: "timeout" (w usable),
+   broken (w->broken) or ended (w->ended). */
+static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
+{
+    for (;;) {
+        size_t s = 0, e = 0, had;
+        long n;
+        int k = etcd__json_next(w->msg.p, w->msg.len, &s, &e);
+        if (k > 0) return etcd__watch_take(w, s, e);
+        if (k < 0) return etcd__watch_end(w, "malformed watch stream: not a JSON object");
+        if (w->body.done) return etcd__watch_break(w, "watch stream ended by the server");
+        had = w->msg.len;
+        if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, w->err) < 0)
+            return etcd__watch_end(w, NULL);
+        if (w->msg.len > had || w->body.done) continue;
+        n = etcd__conn_fill(&w->conn, deadline, w->err);
+        if (n < 0 && !strcmp(w->err, "timeout")) return NULL;     /* the stream stays usable */
+        if (n < 0) return etcd__watch_break(w, w->err);
+        if (n == 0 && w->body.mode == ETCD__BODY_EOF) w->body.done = true;
+        else if (n == 0) return etcd__watch_break(w, "watch stream closed by the server");
+    }
+}
+
+/* Bookkeeping for auto_resume: the newest revision the caller has wholly
+   seen, advanced only by delivered events and progress notifications (an
+   idle timeout says nothing about the store). Returns false for the
+   "created" message of a reopened stream, which the caller must not see. */
+static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
+{
+    size_t i;
+    if (m->created && !m->canceled) {
+        if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
+        if (!w->resumed) return true;
+        w->resumed = false;
+        return false;
+    }
+    for (i = 0; i < m->nevents; i++)
+        if (m->events[i].kv.mod_revision > w->last) w->last = m->events[i].kv.mod_revision;
+    if (!m->nevents && !m->canceled && m->revision > w->last) w->last = m->revision;
+    return true;
+}
+
+static void etcd__sleep(double seconds)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+/* Reopen a broken stream from the last seen revision + 1, trying again
+   with backoff until deadline ("timeout": call again later). */
+static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
+{
+    char saved[ETCD__ERRLEN];
+    double pause = 0.05, open_by;
+    int rc;
+    memcpy(saved, w->cli->err, sizeof saved);         /* the client's own last error */
+    for (;;) {
+        open_by = etcd__deadline(w->cli->o.timeout);
+        if (deadline >= 0 && deadline < open_by) open_by = deadline;
+        rc = etcd__watch_connect(w, w->last ? w->last + 1 : w->o.start_revision, open_by);
+        if (rc == 0) { w->broken = false; w->resumed = true; break; }
+        if (rc == -2 || (deadline >= 0 && etcd__now() + pause >= deadline)) {
+            if (rc == -2) w->ended = true;
+            snprintf(w->err, sizeof w->err, rc == -2 ? "%s; reopening it failed: %s" : "timeout",
+                     w->why, w->cli->err);
+            break;
+        }
+        etcd__sleep(pause);
+        pause = pause * 2 > 1.0 ? 1.0 : pause * 2;
+    }
+    memcpy(w->cli->err, saved, sizeof saved);
+    return rc == 0;
 }
 
 ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
@@ -2777,24 +2889,18 @@ ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
     double deadline;
     if (!w) return NULL;
     deadline = etcd__deadline(w->timeout);
-    for (;;) {
-        size_t s = 0, e = 0, had;
-        long n;
-        int k = etcd__json_next(w->msg.p, w->msg.len, &s, &e);
-        if (k > 0) return etcd__watch_take(w, s, e);
-        if (k < 0) return etcd__watch_end(w, "malformed watch stream: not a JSON object");
-        if (w->ended) return NULL;
-        if (w->body.done) return etcd__watch_end(w, "watch stream ended by the server");
-        had = w->msg.len;
-        if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, w->err) < 0)
-            return etcd__watch_end(w, NULL);
-        if (w->msg.len > had || w->body.done) continue;
-        n = etcd__conn_fill(&w->conn, deadline, w->err);
-        if (n < 0 && !strcmp(w->err, "timeout")) return NULL;     /* the stream stays usable */
-        if (n < 0) return etcd__watch_end(w, NULL);
-        if (n == 0 && w->body.mode == ETCD__BODY_EOF) w->body.done = true;
-        else if (n == 0) return etcd__watch_end(w, "watch stream closed by the server");
+    while (!w->ended) {
+        etcd_res *res;
+        if (w->broken && (!w->o.auto_resume || !etcd__watch_reopen(w, deadline))) {
+            if (!w->o.auto_resume) w->ended = true;
+            return NULL;
+        }
+        res = etcd__watch_read(w, deadline);
+        if (res && etcd__watch_track(w, res)) return res;
+        etcd_res_free(res);
+        if (!res && !w->broken) return NULL;              /* timeout or ended */
     }
+    return NULL;
 }
 
 ETCDDEF const char *etcd_watch_errstr(const etcd_watcher *w) { return w ? w->err : "no watcher"; }
@@ -2810,6 +2916,7 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
 ETCDDEF int etcd_watchcancel(etcd_watcher *w)
 {
     if (!w) return 0;
+    ETCD_FREE(w->key);
     etcd__conn_free(&w->conn);
     etcd__buf_free(&w->msg);
     ETCD_FREE(w->sc.toks);

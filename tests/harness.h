@@ -47,12 +47,14 @@ typedef struct test_etcd {
     int   port, peer_port;
     char  dir[256];       /* temp data dir, removed by test_etcd_stop */
     char  url[64];        /* "http://127.0.0.1:PORT" */
+    const char *extra[16];   /* extra etcd flags (not copied), for restarts */
 } test_etcd;
 
 /* ---- internals ---------------------------------------------------------- */
 
 #define TH__MAX_SERVERS 16
 #define TH__START_TRIES 3
+#define TH__MAX_EXTRA   15
 
 /* Copies (not pointers: a test_etcd may live on a stack that is gone by
    the time atexit handlers run) of every server started and not stopped. */
@@ -301,16 +303,51 @@ static TH__UNUSED void test_etcd_stop(test_etcd *s)
     s->dir[0] = '\0';
 }
 
+/* fork/exec etcd on s's ports and data dir (the extra args are kept for
+   restarts), then wait until it answers. 0 ready; 1 exited early; -1 not
+   ready in time. */
+static int th__spawn(test_etcd *s, double deadline)
+{
+    char data[300], log[300], purl[64], cluster[96];
+    const char *argv[64];
+    int argc = 0, i;
+    pid_t parent = getpid(), pid;
+
+    snprintf(data, sizeof data, "--data-dir=%s/data", s->dir);
+    snprintf(log, sizeof log, "%s/etcd.log", s->dir);
+    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", s->peer_port);
+    snprintf(cluster, sizeof cluster, "default=%s", purl);
+    argv[argc++] = "etcd";
+    argv[argc++] = "--name=default";
+    argv[argc++] = data;
+    argv[argc++] = "--listen-client-urls";   argv[argc++] = s->url;
+    argv[argc++] = "--advertise-client-urls"; argv[argc++] = s->url;
+    argv[argc++] = "--listen-peer-urls";     argv[argc++] = purl;
+    argv[argc++] = "--initial-advertise-peer-urls"; argv[argc++] = purl;
+    argv[argc++] = "--initial-cluster";      argv[argc++] = cluster;
+    argv[argc++] = "--initial-cluster-state=new";
+    for (i = 0; i < TH__MAX_EXTRA && s->extra[i] && argc < 63; i++) argv[argc++] = s->extra[i];
+    argv[argc] = NULL;
+
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) th__exec_child(parent, log, (char *const *)argv);
+    s->pid = pid;
+    th__register(pid, s->dir);
+    return th__wait_ready(s, deadline);
+}
+
 /* One attempt: fresh ports and dir, fork/exec, wait. 0 ok; 1 a port was
    taken in between (and retry_ok): try again; -1 failed (reason printed). */
 static int th__start_once(test_etcd *s, const char *const *extra_args, double deadline,
                           int retry_ok)
 {
-    char tmpl[256], data[300], log[300], curl[64], purl[64], cluster[96];
+    char tmpl[256];
     const char *tmp = getenv("TMPDIR");
-    const char *argv[64];
-    int argc = 0, i, r;
-    pid_t parent = getpid(), pid;
+    int i, r;
 
     s->port = test_free_port();
     do s->peer_port = test_free_port(); while (s->peer_port == s->port && s->port > 0);
@@ -324,35 +361,10 @@ static int th__start_once(test_etcd *s, const char *const *extra_args, double de
         return -1;
     }
     snprintf(s->dir, sizeof s->dir, "%s", tmpl);
-    snprintf(data, sizeof data, "--data-dir=%s/data", s->dir);
-    snprintf(log, sizeof log, "%s/etcd.log", s->dir);
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
-    snprintf(curl, sizeof curl, "%s", s->url);
-    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", s->peer_port);
-    snprintf(cluster, sizeof cluster, "default=%s", purl);
+    for (i = 0; extra_args && extra_args[i] && i < TH__MAX_EXTRA; i++) s->extra[i] = extra_args[i];
 
-    argv[argc++] = "etcd";
-    argv[argc++] = "--name=default";
-    argv[argc++] = data;
-    argv[argc++] = "--listen-client-urls";   argv[argc++] = curl;
-    argv[argc++] = "--advertise-client-urls"; argv[argc++] = curl;
-    argv[argc++] = "--listen-peer-urls";     argv[argc++] = purl;
-    argv[argc++] = "--initial-advertise-peer-urls"; argv[argc++] = purl;
-    argv[argc++] = "--initial-cluster";      argv[argc++] = cluster;
-    argv[argc++] = "--initial-cluster-state=new";
-    for (i = 0; extra_args && extra_args[i] && argc < 63; i++) argv[argc++] = extra_args[i];
-    argv[argc] = NULL;
-
-    pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) th__exec_child(parent, log, (char *const *)argv);
-    s->pid = pid;
-    th__register(pid, s->dir);
-
-    r = th__wait_ready(s, deadline);
+    r = th__spawn(s, deadline);
     if (r == 0) return 0;
     if (r > 0 && retry_ok && th__log_has(s->dir, "address already in use")) {
         fprintf(stderr, "harness: etcd on %s: port taken, retrying\n", s->url);
@@ -360,6 +372,29 @@ static int th__start_once(test_etcd *s, const char *const *extra_args, double de
     }
     fprintf(stderr, "harness: etcd on %s %s\n", s->url,
             r > 0 ? "exited before it was ready" : "not ready within 20 s");
+    th__print_log_tail(s->dir);
+    return -1;
+}
+
+/* Stop the etcd process (SIGTERM, then SIGKILL after 5 s) but keep its data
+   dir and ports, so test_etcd_restart can bring the same member back. */
+static TH__UNUSED void test_etcd_kill(test_etcd *s)
+{
+    if (!s || s->pid <= 0) return;
+    th__unregister(s->pid, s->dir);
+    th__kill_wait(s->pid);
+    s->pid = 0;
+}
+
+/* Start a member killed by test_etcd_kill again: same ports, same data.
+   Returns 0 once it answers (<= 20 s), or -1. */
+static TH__UNUSED int test_etcd_restart(test_etcd *s)
+{
+    int r;
+    if (!s || s->pid > 0 || !s->dir[0]) return -1;
+    r = th__spawn(s, th__now() + 20.0);
+    if (r == 0) return 0;
+    fprintf(stderr, "harness: restarting etcd on %s failed\n", s->url);
     th__print_log_tail(s->dir);
     return -1;
 }

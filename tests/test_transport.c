@@ -1550,6 +1550,118 @@ static void test_watch_stream_end(void)
     }
 }
 
+/* auto_resume: stream 0 delivers revision 6 and then breaks (arg: 0 by a
+   close, 1 by an error message inside the 200 stream, 2 by its last chunk,
+   3 like 0 but the reopening is refused with a 400); stream 1 must ask for
+   revision 7 and its "created" must not reach the caller. */
+#define ERR14 "{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":\"transport is closing\"," \
+    "\"http_status\":\"Service Unavailable\"}}\n"
+#define CREATED7 "{\"result\":{" HDR("7") ",\"created\":true}}\n"
+static void h_resume(fs_conn *c)
+{
+    int how = *(const int *)c->srv->arg;
+    if (fs_read_req(c) < 0) return;
+    if (c->index == 0) {
+        if (fs_sends(c, CHUNKED_HEAD) || fs_chunk(c, M1 "\n", strlen(M1) + 1) ||
+            fs_chunk(c, M2 "\n", strlen(M2) + 1)) return;
+        if (how == 1) fs_chunk(c, ERR14, strlen(ERR14));
+        if (how == 2) fs_sends(c, "0\r\n\r\n");
+        fs_close(c);
+        return;
+    }
+    if (how == 3) {
+        fs_respond(c, 400, "", "{\"error\":\"bad\",\"message\":\"bad watch request\",\"code\":3}");
+        return;
+    }
+    if (fs_sends(c, CHUNKED_HEAD) ||
+        fs_chunk(c, CREATED7, strlen(CREATED7)) ||
+        fs_chunk(c, M3 "\n", strlen(M3) + 1)) return;
+    fs_wait_close(c, 5.0);
+}
+
+static void test_watch_auto_resume(void)
+{
+    static const int hows[3] = { 0, 1, 2 };
+    int k;
+    for (k = 0; k < 3; k++) {
+        fs_server *s = fs_start(FS_TCP4, NULL, h_resume, &hows[k]);
+        etcd_opts o;
+        etcd_watch_opts wo;
+        etcd *cli;
+        etcd_watcher *w = NULL;
+        etcd_res *r;
+        char rev[32] = "";
+        REQUIRE(s);
+        o = opts_for(s);
+        cli = client(&o);
+        memset(&wo, 0, sizeof wo);
+        wo.timeout = 2.0;
+        wo.auto_resume = true;
+        if (cli) w = etcd_watch(cli, "foo", &wo);
+        CHECK(w != NULL);
+        if (w) {
+            r = next_ok(w);
+            CHECK(r && r->created);
+            etcd_res_free(r);
+            r = next_ok(w);
+            CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == 6);
+            etcd_res_free(r);
+            r = next_ok(w);              /* across the break: no second "created" */
+            CHECK(r && !r->created && r->nevents == 1);
+            if (r && r->nevents) {
+                CHECK_INT(r->events[0].type, ETCD_EVENT_DELETE);
+                CHECK_INT(r->events[0].kv.mod_revision, 7);
+            }
+            etcd_res_free(r);
+        }
+        CHECK_INT(fs_accepts(s), 2);
+        if (fs_nreqs(s) >= 2) {
+            const fs_req *q = fs_get(s, fs_nreqs(s) - 1);
+            CHECK_INT(json_str(q->body, q->body_len, "create_request.start_revision", rev, sizeof rev), 1);
+            CHECK_STR(rev, "7");
+        }
+        etcd_watchcancel(w);
+        etcd_free(cli);
+        fs_stop(s);
+        if (t__cur_failed) { fprintf(stderr, "  (in case %d)\n", k); break; }
+    }
+}
+
+/* A reopening refused for good ends the watcher with both reasons. */
+static void test_watch_auto_resume_refused(void)
+{
+    static const int how = 3;
+    fs_server *s = fs_start(FS_TCP4, NULL, h_resume, &how);
+    etcd_opts o;
+    etcd_watch_opts wo;
+    etcd *cli;
+    etcd_watcher *w = NULL;
+    etcd_res *r;
+    REQUIRE(s);
+    o = opts_for(s);
+    cli = client(&o);
+    memset(&wo, 0, sizeof wo);
+    wo.timeout = 2.0;
+    wo.auto_resume = true;
+    if (cli) w = etcd_watch(cli, "foo", &wo);
+    CHECK(w != NULL);
+    if (w) {
+        etcd_res_free(next_ok(w));
+        etcd_res_free(next_ok(w));
+        r = etcd_watch_next(w);
+        CHECK(r == NULL);
+        CHECK_HAS(etcd_watch_errstr(w), "closed");
+        CHECK_HAS(etcd_watch_errstr(w), "bad watch request");
+        CHECK(etcd_watch_next(w) == NULL);
+        CHECK_HAS(etcd_watch_errstr(w), "bad watch request");
+        CHECK_INT(etcd_watch_fd(w), -1);
+    }
+    CHECK_STR(etcd_errstr(cli), "");     /* the client's own error is untouched */
+    etcd_watchcancel(w);
+    etcd_free(cli);
+    fs_stop(s);
+}
+
 static void test_watch_open_non200(void)
 {
     char *raws[2];
@@ -1845,6 +1957,8 @@ int main(void)
     RUN(test_watch_error_in_stream);
     RUN(test_watch_stream_end);
     RUN(test_watch_open_non200);
+    RUN(test_watch_auto_resume);
+    RUN(test_watch_auto_resume_refused);
     RUN(test_watch_max_response);
     RUN(test_watch_wrong_types);
     RUN(test_unix_socket_proxy);

@@ -716,6 +716,100 @@ static void test_empty_key(void)
 }
 
 /* Compacts the whole store: run after every test that reads old revisions. */
+/* Kill and restart the member (same data, same port). */
+static bool bounce(void)
+{
+    test_etcd_kill(&srv);
+    if (test_etcd_restart(&srv) != 0) return false;
+    return true;
+}
+
+/* Read until one message with events or a cancel arrives, riding out the
+   "timeout"s of a watcher that is reconnecting (at most ~15 s). */
+static etcd_res *next_event(etcd_watcher *w)
+{
+    double end = now() + 15;
+    while (now() < end) {
+        etcd_res *r = etcd_watch_next(w);
+        if (r) return r;
+        if (strcmp(etcd_watch_errstr(w), "timeout") != 0) {
+            fprintf(stderr, "  etcd_watch_next: %s\n", etcd_watch_errstr(w));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* auto_resume across a restart of etcd: the writes made while the watcher
+   was cut off arrive once each, in order, and nothing earlier repeats. */
+static void test_auto_resume_restart(void)
+{
+    etcd_watch_opts o = {0};
+    etcd_watcher *w;
+    etcd_res *r;
+    const char *want[3] = { "/tw/resume/b", "/tw/resume/c", "/tw/resume/d" };
+    int64_t rb = 0;
+    int got = 0, i;
+    o.timeout = 0.5;
+    o.auto_resume = true;
+    w = open_w(cli, "/tw/resume/", true, &o);
+    REQUIRE(w);
+    put(cli, "/tw/resume/a", "1");
+    r = next_one(w);
+    CHECK(r && !strcmp(r->events[0].kv.key, "/tw/resume/a"));
+    etcd_res_free(r);
+    REQUIRE(bounce());
+    rb = put(cli, want[0], "2");             /* the watcher has not noticed yet */
+    put(cli, want[1], "3");
+    CHECK(rb > 0);
+    while (got < 3) {
+        r = next_event(w);
+        if (!r) break;
+        CHECK(!r->created && !r->canceled);
+        for (i = 0; i < (int)r->nevents && got < 3; i++, got++) {
+            CHECK_STR(r->events[i].kv.key, want[got]);
+            CHECK_INT(r->events[i].kv.mod_revision, rb + got);
+        }
+        etcd_res_free(r);
+        if (got == 2) put(cli, want[2], "4");     /* and after the reopening */
+    }
+    CHECK_INT(got, 3);
+    etcd_watchcancel(w);
+}
+
+/* auto_resume whose resume point was compacted meanwhile: the caller gets
+   the canceled message with compact_revision instead of a silent gap. */
+static void test_auto_resume_compacted(void)
+{
+    etcd_watch_opts o = {0};
+    etcd_watcher *w;
+    etcd_res *r;
+    int64_t rc;
+    char body[64];
+    o.timeout = 0.5;
+    o.auto_resume = true;
+    w = open_w(cli, "/tw/resumec/", true, &o);
+    REQUIRE(w);
+    put(cli, "/tw/resumec/a", "1");
+    r = next_one(w);
+    etcd_res_free(r);
+    REQUIRE(bounce());
+    put(cli, "/tw/resumec/b", "2");
+    rc = put(cli, "/tw/resumec/c", "3");
+    snprintf(body, sizeof body, "{\"revision\":\"%" PRId64 "\"}", rc);
+    r = etcd_request(cli, "/kv/compaction", body, 0);
+    CHECK(r != NULL && r->status == 200);
+    etcd_res_free(r);
+    r = next_event(w);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK(r->canceled);
+        CHECK_INT(r->compact_revision, rc);
+    }
+    etcd_res_free(r);
+    etcd_watchcancel(w);
+}
+
 static void test_compacted_revision(void)
 {
     const char *k = "/tw/compact/k";
@@ -800,6 +894,8 @@ int main(void)
         RUN(test_fd_poll);
         RUN(test_poll_driven_loop);
         RUN(test_empty_key);
+        RUN(test_auto_resume_restart);
+        RUN(test_auto_resume_compacted);
         RUN(test_compacted_revision);
     }
     etcd_free(cli);
