@@ -1,6 +1,7 @@
 # etcd.h - build, check and test.
 #   make deps      install what the tests need (Debian, apt-get; idempotent)
-#   make test      compile checks + every suite, plain and under ASan/UBSan
+#   make test      compile checks + every suite: plain, and under ASan/UBSan
+#                  with gcc and with clang
 #   make examples  build examples/
 CC      ?= cc
 CLANG   ?= clang
@@ -36,6 +37,11 @@ build/asan/%: tests/%.c $(DEPS)
 	@mkdir -p build/asan
 	$(CC) $(WARN) $(SAN) -I. -o $@ $< $(LDLIBS)
 
+# clang's UBSan checks more (e.g. arithmetic on a NULL pointer) than gcc's.
+build/asan-clang/%: tests/%.c $(DEPS)
+	@mkdir -p build/asan-clang
+	$(CLANG) $(WARN) $(SAN) -I. -o $@ $< $(LDLIBS)
+
 build/%: examples/%.c etcd.h
 	@mkdir -p build
 	$(CC) $(WARN) $(CFLAGS) -I. -o $@ $<
@@ -52,9 +58,11 @@ check: tests/compile/impl.c tests/compile/impl.cc tests/compile/decl.c etcd.h
 	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -c -o build/impl_cxx.o tests/compile/impl.cc
 	@echo "compile checks passed"
 
-test: check examples $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES))
-	@EXAMPLES_DIR=build tests/run.sh $(addprefix build/,$(SUITES)) \
-	    $(addprefix build/asan/,$(SUITES)) $(SCRIPTS)
+BINS = $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
+       $(addprefix build/asan-clang/,$(SUITES))
+
+test: check examples $(BINS)
+	@EXAMPLES_DIR=build tests/run.sh $(BINS) $(SCRIPTS)
 
 clean:
 	rm -rf build

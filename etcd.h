@@ -89,6 +89,9 @@
 #if defined(ETCD_IMPLEMENTATION) && !defined(_POSIX_C_SOURCE) && \
     !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_XOPEN_SOURCE)
 #define _POSIX_C_SOURCE 200809L
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE         /* SO_NOSIGPIPE */
+#endif
 #endif
 
 #include <stdbool.h>
@@ -967,32 +970,38 @@ static void etcd__json_minify(etcd__buf *b, const char *v, size_t n)
     b->p[b->len] = 0;
 }
 
-/* Find the next whole JSON object or array in a stream buffer (a brace
-   counter that skips strings). Returns 1 with [*start, *end), 0 when more
-   bytes are needed, -1 when the stream holds something else. */
-static int etcd__json_next(const char *s, size_t n, size_t *start, size_t *end)
+/* Finds whole JSON objects or arrays in a growing stream buffer (a brace
+   counter that skips strings). It resumes where the last call stopped, so
+   a big message arriving in many reads is scanned once. */
+typedef struct etcd__split { size_t pos, start; long depth; bool in_str, esc; } etcd__split;
+
+/* Returns 1 with the message at [*start, *end) (then reset the state and
+   drop those bytes), 0 when more bytes are needed, -1 when the stream holds
+   something that is not an object or array. */
+static int etcd__json_next(etcd__split *sp, const char *s, size_t n, size_t *start, size_t *end)
 {
-    size_t i = 0;
-    long depth = 0;
-    bool in_str = false;
-    etcd__ws(s, n, &i);
-    if (i == n) return 0;
-    if (s[i] != '{' && s[i] != '[') return -1;
-    *start = i;
+    size_t i = sp->pos;
+    if (sp->depth == 0) {
+        etcd__ws(s, n, &i);
+        sp->pos = i;
+        if (i == n) return 0;
+        if (s[i] != '{' && s[i] != '[') return -1;
+        sp->start = i;
+    }
     for (; i < n; i++) {
         char c = s[i];
-        if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
+        if (sp->esc) sp->esc = false;
+        else if (sp->in_str) { if (c == '\\') sp->esc = true; else if (c == '"') sp->in_str = false; }
+        else if (c == '"') sp->in_str = true;
+        else if (c == '{' || c == '[') sp->depth++;
+        else if ((c == '}' || c == ']') && --sp->depth == 0) {
+            *start = sp->start;
             *end = i + 1;
+            memset(sp, 0, sizeof *sp);
             return 1;
         }
     }
+    sp->pos = i;
     return 0;
 }
 
@@ -1005,8 +1014,10 @@ static int etcd__json_next(const char *s, size_t n, size_t *start, size_t *end)
 
 #ifdef MSG_NOSIGNAL
 #define ETCD__SEND_FLAGS MSG_NOSIGNAL
-#else
+#elif defined(SO_NOSIGPIPE)
 #define ETCD__SEND_FLAGS 0            /* SO_NOSIGPIPE is set on the socket instead */
+#else
+#error "etcd.h: neither MSG_NOSIGNAL nor SO_NOSIGPIPE: a closed peer would raise SIGPIPE"
 #endif
 
 typedef struct etcd__conn etcd__conn;
@@ -1053,6 +1064,12 @@ static void etcd__plain_close(etcd__conn *c) { close(c->fd); }
 
 static const etcd__io etcd__plain_io = { etcd__plain_read, etcd__plain_write, etcd__plain_close };
 
+/* The unconsumed input; never NULL, so no arithmetic on a NULL pointer. */
+static const char *etcd__conn_data(const etcd__conn *c)
+{
+    return c->in.p ? c->in.p + c->off : etcd__empty;
+}
+
 static void etcd__conn_init(etcd__conn *c)
 {
     memset(c, 0, sizeof *c);
@@ -1065,6 +1082,7 @@ static void etcd__conn_close(etcd__conn *c)
     c->fd = -1;
     c->requests = 0;
     c->in.len = c->off = 0;
+    c->in.oom = false;           /* a failed allocation must not poison the next connection */
 }
 
 static void etcd__conn_free(etcd__conn *c)
@@ -1096,8 +1114,11 @@ static int etcd__wait_fd(int fd, short events, double deadline, char *err)
     }
 }
 
-static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadline, char *err)
+/* *sent counts the bytes handed to the kernel: 0 after a failure means
+   the peer cannot have seen any of the request. */
+static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadline, size_t *sent, char *err)
 {
+    *sent = 0;
     while (n > 0) {
         long r = c->io->write(c, p, n, err);
         if (r == ETCD__AGAIN) {
@@ -1107,6 +1128,7 @@ static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadl
         if (r < 0) return -1;
         p += r;
         n -= (size_t)r;
+        *sent += (size_t)r;
     }
     return 0;
 }
@@ -1298,10 +1320,10 @@ static int etcd__http_parse_head(const char *p, size_t n, etcd__resp *r, size_t 
     if (n < 13 || memcmp(p, "HTTP/1.", 7) != 0 || !etcd__isdigit(p[7]) || p[8] != ' ' ||
         !etcd__isdigit(p[9]) || !etcd__isdigit(p[10]) || !etcd__isdigit(p[11]) ||
         (p[12] != ' ' && p[12] != '\r')) {
-        etcd__errf(err, "malformed HTTP response: bad status line");
-        return -1;
+        goto bad_status;
     }
     r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    if (r->status < 100) goto bad_status;
     r->close = p[7] == '0';
     line = (const char *)memchr(p, '\n', (size_t)(end + 2 - p)) + 1;   /* end + 2: a head may have no headers */
     if (line[-2] != '\r') goto bad;
@@ -1322,6 +1344,9 @@ static int etcd__http_parse_head(const char *p, size_t n, etcd__resp *r, size_t 
     return 1;
 bad:
     etcd__errf(err, "malformed HTTP response: bad header line");
+    return -1;
+bad_status:
+    etcd__errf(err, "malformed HTTP response: bad status line");
     return -1;
 }
 
@@ -1447,7 +1472,7 @@ static int etcd__body_pump(etcd__conn *c, etcd__body *b, etcd__buf *out, size_t 
                            double deadline, bool wait, char *err)
 {
     for (;;) {
-        long r = etcd__body_feed(b, c->in.p + c->off, c->in.len - c->off, out, max, err);
+        long r = etcd__body_feed(b, etcd__conn_data(c), c->in.len - c->off, out, max, err);
         if (r < 0) return -1;
         c->off += (size_t)r;
         if (b->done) return 1;
@@ -1468,7 +1493,7 @@ static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *
 {
     for (;;) {
         size_t hl = 0;
-        int rc = etcd__http_parse_head(c->in.p + c->off, c->in.len - c->off, r, &hl, err);
+        int rc = etcd__http_parse_head(etcd__conn_data(c), c->in.len - c->off, r, &hl, err);
         long n;
         if (rc < 0) return -1;
         if (rc > 0) {
@@ -1497,7 +1522,11 @@ typedef struct etcd__blk { struct etcd__blk *next; size_t cap, used; } etcd__blk
 #define ETCD__ALIGN 16u
 #define ETCD__HDR   ((sizeof(etcd__blk) + ETCD__ALIGN - 1) / ETCD__ALIGN * ETCD__ALIGN)
 
-typedef struct etcd__arena { etcd__blk *first, *cur; } etcd__arena;
+typedef struct etcd__arena {
+    etcd__blk *first, *cur;
+    size_t total, limit;         /* bytes in blocks; limit 0: none */
+    bool over;                   /* an allocation failed on the limit */
+} etcd__arena;
 
 static etcd__blk *etcd__blk_new(size_t cap)
 {
@@ -1515,8 +1544,11 @@ static void *etcd__alloc(etcd__arena *a, size_t n)
     size_t at = (b->used + ETCD__ALIGN - 1) & ~(size_t)(ETCD__ALIGN - 1);
     char *p;
     if (at > b->cap || n > b->cap - at) {
-        etcd__blk *nb = etcd__blk_new(n > b->cap ? n : b->cap);
-        if (!nb) return NULL;
+        size_t cap = n > b->cap ? n : b->cap;
+        etcd__blk *nb;
+        if (a->limit && (cap > a->limit || a->total > a->limit - cap)) { a->over = true; return NULL; }
+        if (!(nb = etcd__blk_new(cap))) return NULL;
+        a->total += cap;
         b->next = nb;
         a->cur = b = nb;
         at = 0;
@@ -1611,13 +1643,30 @@ static const etcd__field etcd__lease_fields[] = { { "ID", ETCD__F_I64, 0, 0 } };
 
 static long etcd__dec_obj(etcd__dec *d, long i, const etcd__field *tab, size_t ntab, void *base);
 
+/* The token after i's subtree: tokens are sorted by start, so a binary
+   search keeps deep documents linear overall. */
 static long etcd__skip(const etcd__dec *d, long i)
 {
     size_t end = d->t[i].end;
-    long j = i + 1;
-    if (d->t[i].type != ETCD_JSON_OBJECT && d->t[i].type != ETCD_JSON_ARRAY) return j;
-    while (j < d->nt && d->t[j].start < end) j++;
-    return j;
+    long lo = i + 1, hi = d->nt;
+    if (d->t[i].type != ETCD_JSON_OBJECT && d->t[i].type != ETCD_JSON_ARRAY) return lo;
+    while (lo < hi) {
+        long mid = lo + (hi - lo) / 2;
+        if (d->t[mid].start < end) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+#define ETCD__DEC_FACTOR 16u     /* results may take 16x the body (+64 KiB), no more */
+#define ETCD__TOK_DIV    3u      /* etcd never writes a token in under 3 bytes */
+
+static int etcd__dec_nomem(etcd__dec *d)
+{
+    if (d->a.over) etcd__errf(d->err, "response too complex: decoding it would take over %ux its size",
+                              ETCD__DEC_FACTOR);
+    else etcd__errf(d->err, "out of memory");
+    return -1;
 }
 
 static int etcd__dec_bad(etcd__dec *d, const char *name)
@@ -1631,7 +1680,7 @@ static char *etcd__dec_string(etcd__dec *d, long i, size_t *len)
 {
     const etcd_json_tok *t = &d->t[i];
     char *o = (char *)etcd__alloc(&d->a, t->end - t->start + 1);
-    if (!o) { etcd__errf(d->err, "out of memory"); return NULL; }
+    if (!o) { etcd__dec_nomem(d); return NULL; }
     *len = etcd__json_unescape(o, d->js + t->start, t->end - t->start);
     o[*len] = 0;
     return o;
@@ -1676,7 +1725,11 @@ static int etcd__dec_kv_elem(etcd__dec *d, long i, void *e) { return etcd__dec_k
 
 static int etcd__dec_event_elem(etcd__dec *d, long i, void *e)
 {
-    return etcd__dec_obj(d, i, etcd__event_fields, ETCD__NFIELDS(etcd__event_fields), e) < 0 ? -1 : 0;
+    etcd_event *ev = (etcd_event *)e;
+    if (etcd__dec_obj(d, i, etcd__event_fields, ETCD__NFIELDS(etcd__event_fields), e) < 0) return -1;
+    if (!ev->kv.key) ev->kv.key = etcd__empty;          /* even when "kv" is missing */
+    if (!ev->kv.value) ev->kv.value = etcd__empty;
+    return 0;
 }
 
 static int etcd__dec_lease_elem(etcd__dec *d, long i, void *e)
@@ -1699,6 +1752,8 @@ static int etcd__dec_response_elem(etcd__dec *d, long i, void *e)
     return etcd__dec_obj(d, i + 2, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), r) < 0 ? -1 : 0;
 }
 
+/* Decode array token i into n elements of size bytes; *out gets the array
+   (NULL when empty) for the caller to store with its real type. */
 static int etcd__dec_array(etcd__dec *d, long i, const char *name, size_t size,
                            etcd__dec_elem fn, void **out, size_t *count)
 {
@@ -1708,7 +1763,7 @@ static int etcd__dec_array(etcd__dec *d, long i, const char *name, size_t size,
     if (d->t[i].type != ETCD_JSON_ARRAY) return etcd__dec_bad(d, name);
     if (!n) return 0;
     arr = (char *)etcd__alloc_n(&d->a, n, size);
-    if (!arr) { etcd__errf(d->err, "out of memory"); return -1; }
+    if (!arr) return etcd__dec_nomem(d);
     for (k = 0; k < n; k++, j = etcd__skip(d, j))
         if (fn(d, j, arr + k * size) < 0) return -1;
     *out = arr;
@@ -1751,12 +1806,18 @@ static int etcd__dec_scalar(etcd__dec *d, long i, const etcd__field *f, char *p)
     }
 }
 
+/* Store a pointer into a field of exactly type T (no aliasing through
+   another pointer type). */
+#define ETCD__STORE(p, T, v) do { T etcd__v = (T)(v); memcpy((p), &etcd__v, sizeof etcd__v); } while (0)
+
 static int etcd__dec_field(etcd__dec *d, long i, const etcd__field *f,
                            const etcd__field *tab, size_t ntab, char *base)
 {
     char *p = base + f->off;
     size_t *cnt = (size_t *)(void *)(base + f->off2);
     etcd_kv *kv;
+    void *arr = NULL;
+    int rc;
     if (d->t[i].type == ETCD_JSON_NULL) return 0;         /* same as omitted */
     switch (f->kind) {
     case ETCD__F_NEST:
@@ -1770,21 +1831,31 @@ static int etcd__dec_field(etcd__dec *d, long i, const etcd__field *f,
         }
         return 0;
     case ETCD__F_KV:
-        if (!(kv = (etcd_kv *)etcd__alloc(&d->a, sizeof *kv))) { etcd__errf(d->err, "out of memory"); return -1; }
-        *(etcd_kv **)(void *)p = kv;
+        if (!(kv = (etcd_kv *)etcd__alloc(&d->a, sizeof *kv))) return etcd__dec_nomem(d);
+        ETCD__STORE(p, const etcd_kv *, kv);
         return etcd__dec_kv(d, i, kv);
     case ETCD__F_KVIN:
         return etcd__dec_kv(d, i, (etcd_kv *)(void *)p);
     case ETCD__F_KVS:
-        return etcd__dec_array(d, i, f->name, sizeof(etcd_kv), etcd__dec_kv_elem, (void **)(void *)p, cnt);
+        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_kv), etcd__dec_kv_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_kv *, arr);
+        return rc;
     case ETCD__F_EVENTS:
-        return etcd__dec_array(d, i, f->name, sizeof(etcd_event), etcd__dec_event_elem, (void **)(void *)p, cnt);
+        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_event), etcd__dec_event_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_event *, arr);
+        return rc;
     case ETCD__F_RESPONSES:
-        return etcd__dec_array(d, i, f->name, sizeof(etcd_res), etcd__dec_response_elem, (void **)(void *)p, cnt);
+        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_res), etcd__dec_response_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_res *, arr);
+        return rc;
     case ETCD__F_KEYS:
-        return etcd__dec_array(d, i, f->name, sizeof(etcd_str), etcd__dec_key_elem, (void **)(void *)p, cnt);
+        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_str), etcd__dec_key_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_str *, arr);
+        return rc;
     case ETCD__F_LEASES:
-        return etcd__dec_array(d, i, f->name, sizeof(int64_t), etcd__dec_lease_elem, (void **)(void *)p, cnt);
+        rc = etcd__dec_array(d, i, f->name, sizeof(int64_t), etcd__dec_lease_elem, &arr, cnt);
+        ETCD__STORE(p, const int64_t *, arr);
+        return rc;
     }
     if (f->kind == ETCD__F_ERROR) {
         static const etcd__field as_str = { "error", ETCD__F_STR, 0, 0 };
@@ -1822,6 +1893,10 @@ static long etcd__tokenize(etcd__scratch *sc, const char *js, size_t len, char *
         etcd_json_tok *t;
         n = etcd_json_parse(js, len, NULL, 0);
         if (n < 0) goto bad;
+        if ((size_t)n > len / ETCD__TOK_DIV + 64 || (size_t)n > (size_t)-1 / sizeof *t) {
+            etcd__errf(err, "response too complex: %ld JSON tokens in %zu bytes", n, len);
+            return -1;
+        }
         t = (etcd_json_tok *)ETCD_REALLOC(sc->toks, (size_t)n * sizeof *t);
         if (!t) { etcd__errf(err, "out of memory"); return -1; }
         sc->toks = t;
@@ -1841,6 +1916,18 @@ static bool etcd__blank(const char *s, size_t n)
     return i == n;
 }
 
+/* The first line of a text body, trimmed and cut at 200 bytes. */
+static const char *etcd__first_line(etcd__arena *a, const char *s, size_t n)
+{
+    size_t i = 0, e;
+    char *o;
+    etcd__ws(s, n, &i);
+    for (e = i; e < n && e - i < 200 && s[e] != '\r' && s[e] != '\n'; e++) {}
+    if (!(o = (char *)etcd__alloc(a, e - i + 1))) return NULL;
+    memcpy(o, s + i, e - i);
+    return o;
+}
+
 /* Build a result from an HTTP status and JSON body (copied into it). */
 static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__scratch *sc, char *err)
 {
@@ -1848,18 +1935,25 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
     etcd_res *res;
     char *copy;
     long nt = 0;
+    bool text = false;           /* an error page that is not JSON (a proxy's, say) */
     if (status == 200 && etcd__blank(body, len)) {
         etcd__errf(err, "malformed JSON in response: empty body");
         return NULL;
     }
-    if (!etcd__blank(body, len) && (nt = etcd__tokenize(sc, body, len, err)) < 0) return NULL;
-    if (nt > 0 && sc->toks[0].type != ETCD_JSON_OBJECT) {
-        etcd__errf(err, "malformed JSON response: not an object");
-        return NULL;
+    if (!etcd__blank(body, len)) nt = etcd__tokenize(sc, body, len, err);
+    if (nt < 0 || (nt > 0 && sc->toks[0].type != ETCD_JSON_OBJECT)) {
+        if (status == 200) {
+            if (nt > 0) etcd__errf(err, "malformed JSON response: not an object");
+            return NULL;
+        }
+        text = true;
+        nt = 0;
     }
     memset(&d, 0, sizeof d);
     d.a.first = d.a.cur = etcd__blk_new(sizeof(etcd_res) + ETCD__ALIGN * 4 + 2 * len + (size_t)nt * 8);
     if (!d.a.first) { etcd__errf(err, "out of memory"); return NULL; }
+    d.a.total = d.a.first->cap;
+    d.a.limit = len > ((size_t)-1 - 65536) / ETCD__DEC_FACTOR ? 0 : len * ETCD__DEC_FACTOR + 65536;
     res = (etcd_res *)etcd__alloc(&d.a, sizeof *res);        /* first: etcd_res_free finds the block */
     copy = (char *)etcd__alloc(&d.a, len + 1);
     if (!copy) { etcd__errf(err, "out of memory"); etcd_res_free(res); return NULL; }
@@ -1870,9 +1964,16 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
     d.js = copy; d.t = sc->toks; d.nt = nt; d.err = err;
     if (nt > 0 && etcd__dec_obj(&d, 0, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), res) < 0) {
         etcd_res_free(res);
-        return NULL;
+        res = NULL;
     }
-    if (status != 200 && !res->error && res->message) res->error = res->message;
+    if (sc->cap > 65536) {               /* do not keep a huge answer's tokens around */
+        ETCD_FREE(sc->toks);
+        sc->toks = NULL;
+        sc->cap = 0;
+    }
+    if (!res) return NULL;
+    if (text) res->message = etcd__first_line(&d.a, copy, len);
+    if (status != 200 && !res->error) res->error = res->message;
     return res;
 }
 
@@ -1904,6 +2005,14 @@ static const char *const etcd__owned_headers[] = {
     "host", "authorization", "content-length", "transfer-encoding", "connection", "upgrade"
 };
 
+/* Host name or IPv4 characters; inside [...] also ':' and a zone id. */
+static bool etcd__hostchar(char c, bool v6)
+{
+    if (etcd__isdigit(c) || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '.' || c == '-' || c == '_')
+        return true;
+    return v6 && (c == ':' || c == '%' || c == '~');
+}
+
 static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
 {
     size_t i, hs, he, ps;
@@ -1917,11 +2026,11 @@ static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
     i = hs = 7;
     v6 = i < n && s[i] == '[';
     if (v6) {
-        while (i < n && s[i] != ']') i++;
-        if (i == n) goto bad;
+        for (i++; i < n && etcd__hostchar(s[i], true); i++) {}
+        if (i == n || s[i] != ']') goto bad;
         hs++; he = i++;
     } else {
-        while (i < n && (etcd__tchar(s[i]) && !strchr("!#$%&'*+^`|~", s[i]))) i++;
+        while (i < n && etcd__hostchar(s[i], false)) i++;
         he = i;
     }
     if (he == hs) goto bad;
@@ -2005,14 +2114,15 @@ static bool etcd__own_strings(etcd *cli)
     const char **f[] = { &cli->o.key_prefix, &cli->o.api_prefix, &cli->o.ssl_ca_path,
                          &cli->o.ssl_cert_path, &cli->o.ssl_key_path, &cli->o.sni,
                          &cli->o.user, &cli->o.password };
+    const char *theirs[sizeof f / sizeof *f];
     size_t i;
-    for (i = 0; i < sizeof f / sizeof *f; i++) {
-        if (!*f[i]) continue;
-        if (!(*f[i] = etcd__strndup(*f[i], strlen(*f[i])))) return false;
-    }
+    bool ok = true;
+    for (i = 0; i < sizeof f / sizeof *f; i++) { theirs[i] = *f[i]; *f[i] = NULL; }  /* never free theirs */
+    for (i = 0; i < sizeof f / sizeof *f; i++)
+        if (theirs[i] && !(*f[i] = etcd__strndup(theirs[i], strlen(theirs[i])))) ok = false;
     cli->o.protocol = cli->o.http_host = cli->o.unix_socket_proxy = NULL;
     cli->o.extra_headers = NULL;
-    return true;
+    return ok;
 }
 
 static void etcd__free_strings(etcd *cli)
@@ -2135,6 +2245,12 @@ static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double
     return 0;
 }
 
+static bool etcd__ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && !memcmp(s + n - t, tail, t);
+}
+
 static void etcd__http_request(const etcd *cli, etcd__buf *o, const etcd__ep *ep, const char *method,
                                const char *path, const etcd__buf *body)
 {
@@ -2146,40 +2262,47 @@ static void etcd__http_request(const etcd *cli, etcd__buf *o, const etcd__ep *ep
     etcd__buf_str(o, ep->hostport);
     etcd__buf_str(o, "\r\n");
     if (body) etcd__buf_fmt(o, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body->len);
+    if (body && etcd__ends_with(path, "/watch"))   /* else a leaderless member's watch stays silent */
+        etcd__buf_str(o, "Grpc-Metadata-Hasleader: true\r\n");
     if (cli->headers) etcd__buf_str(o, cli->headers);
     etcd__buf_str(o, "\r\n");
     if (body) etcd__buf_add(o, body->p, body->len);
 }
 
 /* Send the request in cli->out on c (ep's keep-alive connection, or a
-   watch's own) and read the answer's head. A reused connection that the server had closed gets one
-   more try on a fresh one, as long as nothing of an answer came back. */
-static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, double deadline)
+   watch's own) and read the answer's head. When a reused connection turns
+   out to be closed by the server, the request goes once more on a fresh
+   one: reads (idem) if no answer byte came back, writes only if none of
+   the request was written. */
+static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, double deadline, bool idem)
 {
     int attempt;
     for (attempt = 0;; attempt++) {
         bool reused, got = false;
+        size_t sent = 0;
         if (c->fd >= 0 && etcd__conn_stale(c)) etcd__conn_close(c);
         if (c->fd < 0 && etcd__ep_connect(cli, ep, c, deadline, cli->err) < 0) return -1;
         reused = c->requests > 0;
-        if (etcd__conn_write(c, cli->out.p, cli->out.len, deadline, cli->err) == 0 &&
+        if (etcd__conn_write(c, cli->out.p, cli->out.len, deadline, &sent, cli->err) == 0 &&
             etcd__read_head(c, r, deadline, &got, cli->err) == 0) {
             cli->err[0] = 0;                    /* a resend may follow a failure */
             return 0;
         }
         etcd__conn_close(c);
-        if (!reused || got || attempt > 0 || !strcmp(cli->err, "timeout")) return -1;
+        /* a write that may have reached etcd is never sent twice */
+        if (!reused || got || attempt > 0 || !strcmp(cli->err, "timeout") || (!idem && sent > 0))
+            return -1;
     }
 }
 
 /* One HTTP exchange with ep: the answer's body lands in cli->body. */
 static int etcd__exchange(etcd *cli, etcd__ep *ep, const char *method, const char *path,
-                          const etcd__buf *body, double deadline, etcd__resp *r)
+                          const etcd__buf *body, double deadline, bool idem, etcd__resp *r)
 {
     etcd__body b;
     etcd__http_request(cli, &cli->out, ep, method, path, body);
     if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -1; }
-    if (etcd__send(cli, ep, &ep->conn, r, deadline) < 0) return -1;
+    if (etcd__send(cli, ep, &ep->conn, r, deadline, idem) < 0) return -1;
     etcd__buf_reset(&cli->body);
     etcd__body_init(&b, r);
     if (etcd__body_pump(&ep->conn, &b, &cli->body, cli->o.max_response, deadline, true, cli->err) < 0) {
@@ -2187,7 +2310,7 @@ static int etcd__exchange(etcd *cli, etcd__ep *ep, const char *method, const cha
         return -1;
     }
     ep->conn.requests++;
-    if (r->close) etcd__conn_close(&ep->conn);
+    if (r->close || b.mode == ETCD__BODY_EOF) etcd__conn_close(&ep->conn);
     return 0;
 }
 
@@ -2198,7 +2321,7 @@ static int etcd__detect_prefix(etcd *cli, etcd__ep *ep, double deadline)
     etcd_res *v;
     const char *ver;
     int major = 0, minor = 0;
-    if (etcd__exchange(cli, ep, "GET", "/version", NULL, deadline, &r) < 0) return -1;
+    if (etcd__exchange(cli, ep, "GET", "/version", NULL, deadline, true, &r) < 0) return -1;
     v = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
     if (!v) return -1;
     ver = v->etcdcluster && etcd__isdigit(v->etcdcluster[0]) ? v->etcdcluster : v->etcdserver;
@@ -2248,6 +2371,16 @@ static const char *etcd__path(etcd *cli, etcd__ep *ep, const char *path, bool pr
     return NULL;
 }
 
+/* Requests that may safely reach etcd twice: GETs and these reads. */
+static bool etcd__idempotent(const char *path, const etcd__buf *body)
+{
+    static const char *const reads[] = { "/kv/range", "/kv/lease/timetolive", "/kv/lease/leases",
+                                         "/lease/keepalive", "/watch" };
+    size_t i;
+    for (i = 0; body && i < sizeof reads / sizeof *reads; i++) if (!strcmp(path, reads[i])) return true;
+    return !body;
+}
+
 /* Every call ends here: pick the endpoint, learn the api prefix if
    needed, exchange, decode. body NULL: a GET of an unprefixed path. */
 static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *body, double timeout)
@@ -2255,10 +2388,11 @@ static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *bod
     double deadline = etcd__deadline(timeout > 0 ? timeout : cli->o.timeout);
     etcd__ep *ep = etcd__pick(cli);
     etcd__resp r;
+    bool idem = etcd__idempotent(path, body);
     cli->err[0] = 0;
     if (body && body->oom) { etcd__errf(cli->err, "out of memory"); return NULL; }
     if (!(path = etcd__path(cli, ep, path, body != NULL, deadline)) ||
-        etcd__exchange(cli, ep, body ? "POST" : "GET", path, body, deadline, &r) < 0) {
+        etcd__exchange(cli, ep, body ? "POST" : "GET", path, body, deadline, idem, &r) < 0) {
         etcd__fail_at(cli->err, ep);
         return NULL;
     }
@@ -2624,7 +2758,7 @@ ETCDDEF etcd_res *etcd_timetolive(etcd *cli, int64_t id, bool keys)
 
 ETCDDEF etcd_res *etcd_leases(etcd *cli)
 {
-    return etcd__lease_call(cli, "/lease/leases", 0, 0, false);
+    return etcd__lease_call(cli, "/kv/lease/leases", 0, 0, false);
 }
 
 ETCDDEF etcd_res *etcd_version(etcd *cli)
@@ -2666,6 +2800,7 @@ struct etcd_watcher {
     etcd__conn conn;
     etcd__body body;             /* the stream's HTTP framing */
     etcd__buf msg;               /* stream bytes not yet returned as messages */
+    etcd__split split;           /* how far msg has been scanned */
     etcd__scratch sc;
     bool broken;                 /* the stream failed; auto_resume may reopen it */
     bool resumed;                /* the open stream is a reopening: hide its "created" */
@@ -2721,12 +2856,13 @@ static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
     o.start_revision = start;
     etcd__conn_close(&w->conn);
     etcd__buf_reset(&w->msg);
+    memset(&w->split, 0, sizeof w->split);
     etcd__j_watch(cli, w->key, w->dir, &o);
     if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
     if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
     etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
     if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
-    if (etcd__send(cli, ep, &w->conn, &r, deadline) < 0) goto fail_at;
+    if (etcd__send(cli, ep, &w->conn, &r, deadline, true) < 0) goto fail_at;
     etcd__body_init(&w->body, &r);
     if (r.status != 200) {
         etcd__watch_refused(cli, w, r.status, deadline);
@@ -2815,7 +2951,7 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
     for (;;) {
         size_t s = 0, e = 0, had;
         long n;
-        int k = etcd__json_next(w->msg.p, w->msg.len, &s, &e);
+        int k = etcd__json_next(&w->split, w->msg.p, w->msg.len, &s, &e);
         if (k > 0) return etcd__watch_take(w, s, e);
         if (k < 0) return etcd__watch_end(w, "malformed watch stream: not a JSON object");
         if (w->body.done) return etcd__watch_break(w, "watch stream ended by the server");
@@ -2910,7 +3046,10 @@ ETCDDEF int etcd_watch_fd(const etcd_watcher *w) { return w ? w->conn.fd : -1; }
 ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
 {
     size_t s, e;
-    return w && etcd__json_next(w->msg.p, w->msg.len, &s, &e) > 0;
+    etcd__split sp;
+    if (!w) return false;
+    sp = w->split;                       /* a look, not a step */
+    return etcd__json_next(&sp, w->msg.p, w->msg.len, &s, &e) > 0;
 }
 
 ETCDDEF int etcd_watchcancel(etcd_watcher *w)

@@ -169,6 +169,8 @@ static void test_bad_http_host(void)
     static const char *bad[] = {
         "ftp://127.0.0.1:2379", "http://", "http://127.0.0.1:abc",
         "http://127.0.0.1:99999", "http://127.0.0.1:-1", "not a url",
+        "http://[::1\r\nX-Injected: yes\r\nX-A: b]:2379", "http://[::1]x:2379",
+        "http://a b:2379", "http://host/path", "http://user@host:2379",
     };
     etcd_opts o = {0};
     size_t i;

@@ -1226,6 +1226,83 @@ static void test_keepalive_server_closes(void)
     reconnect_case(h_close_after_one, "race", 0);
 }
 
+/* Connection 0 answers its first request, then reads the second and closes
+   without a word; later connections answer everything. */
+static void h_drop_second(fs_conn *c)
+{
+    int i;
+    if ((i = fs_read_req(c)) < 0) return;
+    respond_ok(c, i, "");
+    if (c->index == 0) {
+        if (fs_read_req(c) >= 0) fs_close(c);
+        return;
+    }
+    while ((i = fs_read_req(c)) >= 0) respond_ok(c, i, "");
+}
+
+/* On a reused connection that dies after the request went out, a read is
+   sent again, a write never (etcd may have applied it). */
+static void test_keepalive_resend_reads_only(void)
+{
+    int k;
+    for (k = 0; k < 2; k++) {
+        fs_server *s = fs_start(FS_TCP4, NULL, h_drop_second, NULL);
+        etcd_opts o;
+        etcd *cli;
+        etcd_res *r;
+        REQUIRE(s);
+        o = opts_for(s);
+        cli = client(&o);
+        REQUIRE(cli);
+        etcd_res_free(etcd_get(cli, "foo", NULL));
+        r = k == 0 ? etcd_get(cli, "foo", NULL) : etcd_setnx(cli, "foo", "1", NULL);
+        if (k == 0) {
+            CHECK(r != NULL);                    /* the read went again */
+            CHECK_INT(fs_accepts(s), 2);
+            CHECK_INT(fs_nreqs(s), 3);
+        } else {
+            CHECK(r == NULL);                    /* the write did not */
+            CHECK_HAS(etcd_errstr(cli), "closed");
+            CHECK_INT(fs_nreqs(s), 2);
+            CHECK_INT(fs_accepts(s), 1);
+        }
+        etcd_res_free(r);
+        etcd_free(cli);
+        fs_stop(s);
+    }
+}
+
+/* A proxy's text error page is still a result with its status. */
+static void h_text_404(fs_conn *c)
+{
+    if (fs_read_req(c) < 0) return;
+    fs_sends(c, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 24\r\n\r\n"
+                "404 page not found\nmore\n");
+}
+
+static void test_text_error_body(void)
+{
+    fs_server *s = fs_start(FS_TCP4, NULL, h_text_404, NULL);
+    etcd_opts o;
+    etcd *cli;
+    etcd_res *r;
+    REQUIRE(s);
+    o = opts_for(s);
+    cli = client(&o);
+    REQUIRE(cli);
+    r = etcd_request(cli, "/nope", NULL, 0);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_INT(r->status, 404);
+        CHECK_STR(r->message, "404 page not found");
+        CHECK_STR(r->error, "404 page not found");
+        CHECK_INT(r->body_len, 24);
+    }
+    etcd_res_free(r);
+    etcd_free(cli);
+    fs_stop(s);
+}
+
 static void test_keepalive_connection_close_header(void)
 {
     reconnect_case(h_conn_close_header, NULL, 0);
@@ -1336,6 +1413,7 @@ static etcd_watcher *open_watch(fs_server *s, etcd **cli, double timeout, size_t
         CHECK_STR(q->target, "/v3/watch");
         CHECK_INT(json_str(q->body, q->body_len, "create_request.key", key, sizeof key), 1);
         CHECK_STR(key, "Zm9v");
+        CHECK(fs_header(q, "Grpc-Metadata-Hasleader", key, sizeof key) == 1 && !strcmp(key, "true"));
     }
     return w;
 }
@@ -1946,6 +2024,8 @@ int main(void)
     RUN(test_keepalive_reuse);
     RUN(test_keepalive_server_closes);
     RUN(test_keepalive_connection_close_header);
+    RUN(test_keepalive_resend_reads_only);
+    RUN(test_text_error_body);
     RUN(test_keepalive_idle_close);
     RUN(test_dead_endpoint);
     RUN(test_sigpipe);

@@ -199,7 +199,8 @@ static void test_http_head_bad(void)
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 200 OK\r\n folded\r\n\r\n",
-        "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n"
+        "HTTP/1.1 200 OK\nX: y\r\n\r\n", "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+        "HTTP/1.1 099 Odd\r\n\r\n"
     };
     size_t i, hl;
     etcd__resp r;
@@ -296,16 +297,42 @@ static void test_body_max(void)
 static void test_json_next(void)
 {
     const char *s = "\n {\"a\":\"}{\\\"\"}{\"b\":[1,{}]}\n{\"c\"";
+    etcd__split sp;
     size_t st = 0, en = 0, off = 0;
-    CHECK_INT(etcd__json_next(s, strlen(s), &st, &en), 1);
+    memset(&sp, 0, sizeof sp);
+    CHECK_INT(etcd__json_next(&sp, s, strlen(s), &st, &en), 1);
     CHECK_MEM(s + st, en - st, "{\"a\":\"}{\\\"\"}", 12);
     off = en;
-    CHECK_INT(etcd__json_next(s + off, strlen(s) - off, &st, &en), 1);
+    CHECK_INT(etcd__json_next(&sp, s + off, strlen(s) - off, &st, &en), 1);
     CHECK_MEM(s + off + st, en - st, "{\"b\":[1,{}]}", 12);
     off += en;
-    CHECK_INT(etcd__json_next(s + off, strlen(s) - off, &st, &en), 0);   /* incomplete */
-    CHECK_INT(etcd__json_next(" \n ", 3, &st, &en), 0);
-    CHECK_INT(etcd__json_next("x{}", 3, &st, &en), -1);
+    CHECK_INT(etcd__json_next(&sp, s + off, strlen(s) - off, &st, &en), 0);   /* incomplete */
+    memset(&sp, 0, sizeof sp);
+    CHECK_INT(etcd__json_next(&sp, " \n ", 3, &st, &en), 0);
+    memset(&sp, 0, sizeof sp);
+    CHECK_INT(etcd__json_next(&sp, "x{}", 3, &st, &en), -1);
+}
+
+/* The splitter resumes: a message fed one byte per call (cut right after
+   a backslash too) is found exactly once, at its end. */
+static void test_json_next_incremental(void)
+{
+    const char *s = "  {\"r\":\"a}{\\\"b\\\\\",\"e\":[{}]} {\"x\":1}";
+    size_t n = strlen(s), len, st = 0, en = 0, found = 0;
+    etcd__split sp;
+    memset(&sp, 0, sizeof sp);
+    for (len = 1; len <= n; len++) {
+        int k = etcd__json_next(&sp, s, len, &st, &en);
+        if (k == 1) {
+            found++;
+            CHECK_INT(st, 2);
+            CHECK_INT(en, 27);
+            CHECK_INT(len, 27);
+            break;
+        }
+        CHECK_INT(k, 0);
+    }
+    CHECK_INT(found, 1);
 }
 
 /* ---- result decoding ------------------------------------------------- */
@@ -402,10 +429,43 @@ static void test_decode_errors(void)
     CHECK_HAS(err, "JSON");
     CHECK(decode(" ", 200, &sc, err) == NULL);             /* a 200 must carry JSON */
     CHECK_HAS(err, "empty body");
+    r = decode("{\"result\":{\"events\":[{},{\"type\":\"DELETE\"},{\"kv\":null}]}}", 200, &sc, err);
+    REQUIRE(r && r->nevents == 3);                         /* kv fields never NULL */
+    CHECK_STR(r->events[0].kv.key, ""); CHECK_STR(r->events[1].kv.value, "");
+    CHECK_STR(r->events[2].kv.key, ""); CHECK_INT(r->events[1].type, ETCD_EVENT_DELETE);
+    etcd_res_free(r);
+    r = decode("Bad Gateway\r\n", 404, &sc, err);            /* a text error page */
+    REQUIRE(r);
+    CHECK_STR(r->message, "Bad Gateway"); CHECK_STR(r->error, "Bad Gateway");
+    etcd_res_free(r);
+    CHECK(decode("Bad Gateway", 200, &sc, err) == NULL);
     r = decode("", 404, &sc, err);                         /* no body at all */
     REQUIRE(r);
     CHECK_INT(r->status, 404); CHECK_STR(r->body, "");
     etcd_res_free(r);
+    free(sc.toks);
+}
+
+/* A hostile body cannot make decoding take much more than its size. */
+static void test_decode_caps(void)
+{
+    etcd__buf js = { 0 };
+    etcd__scratch sc = { 0 };
+    char err[ETCD__ERRLEN];
+    int i;
+    etcd__buf_str(&js, "{\"events\":[");                 /* 3 bytes -> an etcd_event each */
+    for (i = 0; i < 200000; i++) etcd__buf_str(&js, i ? ",{}" : "{}");
+    etcd__buf_str(&js, "]}");
+    CHECK(etcd__decode(js.p, js.len, 200, &sc, err) == NULL);
+    CHECK_HAS(err, "too complex");
+    etcd__buf_reset(&js);
+    etcd__buf_str(&js, "{\"leases\":[");                 /* 2 bytes a token */
+    for (i = 0; i < 200000; i++) etcd__buf_str(&js, i ? ",0" : "0");
+    etcd__buf_str(&js, "]}");
+    CHECK(etcd__decode(js.p, js.len, 200, &sc, err) == NULL);
+    CHECK_HAS(err, "JSON tokens");
+    CHECK(sc.cap <= 65536);                              /* no huge scratch kept */
+    etcd__buf_free(&js);
     free(sc.toks);
 }
 
@@ -451,9 +511,11 @@ int main(void)
     RUN(test_chunked_bad);
     RUN(test_body_max);
     RUN(test_json_next);
+    RUN(test_json_next_incremental);
     RUN(test_decode_range);
     RUN(test_decode_txn_watch_lease);
     RUN(test_decode_errors);
     RUN(test_decode_large);
+    RUN(test_decode_caps);
     return test_summary();
 }
