@@ -489,4 +489,68 @@ static TH__UNUSED int test_etcdctl(const test_etcd *s, char *out, size_t outsz,
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* ---- helpers shared by the suites ---------------------------------------- */
+
+static TH__UNUSED double test_now(void) { return th__now(); }
+
+/* r when it is a 200 result; otherwise NULL (r freed) with the reason
+   printed. */
+static TH__UNUSED etcd_res *test_ok200(etcd *c, etcd_res *r)
+{
+    if (r && r->status == 200) return r;
+    if (!r) fprintf(stderr, "  call failed: %s\n", etcd_errstr(c));
+    else fprintf(stderr, "  status %d: %s\n", r->status, r->body ? r->body : "");
+    etcd_res_free(r);
+    return NULL;
+}
+
+/* set key=val (JSON text under the JSON serializer) on c; the revision of
+   the write, or -1 (and a failed CHECK). */
+static TH__UNUSED int64_t test_put(etcd *c, const char *key, const char *val)
+{
+    etcd_res *r = test_ok200(c, etcd_set(c, key, val, NULL));
+    int64_t rev = r ? r->revision : -1;
+    CHECK(r != NULL);
+    etcd_res_free(r);
+    return rev;
+}
+
+/* The store's current revision, read with a get of a key nobody writes. */
+static TH__UNUSED int64_t test_rev(etcd *c)
+{
+    etcd_res *r = test_ok200(c, etcd_get(c, "/no-such-key-ever", NULL));
+    int64_t rev = r ? r->revision : -1;
+    etcd_res_free(r);
+    return rev;
+}
+
+/* kv holds exactly key and val, both NUL-terminated at their lengths. */
+static TH__UNUSED void test_check_kv(const etcd_kv *kv, const char *key, const char *val)
+{
+    CHECK(kv->key != NULL && kv->value != NULL);
+    if (!kv->key || !kv->value) return;
+    CHECK_MEM(kv->key, kv->key_len, key, strlen(key));
+    CHECK_MEM(kv->value, kv->value_len, val, strlen(val));
+    CHECK(kv->key[kv->key_len] == '\0' && kv->value[kv->value_len] == '\0');
+}
+
+/* A TCP listener on 127.0.0.1 that accepts (via the backlog) but never
+   answers: for timeouts. Returns its fd with *port set, or -1. */
+static TH__UNUSED int test_silent_listener(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 #endif

@@ -14,32 +14,6 @@ static etcd *cli;   /* JSON serializer, no key_prefix */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static etcd_res *ok200(etcd *c, etcd_res *r)
-{
-    if (r && r->status == 200) return r;
-    if (!r) fprintf(stderr, "  call failed: %s\n", etcd_errstr(c));
-    else fprintf(stderr, "  status %d: %s\n", r->status, r->body ? r->body : "");
-    etcd_res_free(r);
-    return NULL;
-}
-
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    etcd_res *r = ok200(c, etcd_set(c, key, val, NULL));
-    int64_t rev = r ? r->revision : -1;
-    CHECK(r != NULL);
-    etcd_res_free(r);
-    return rev;
-}
-
-static int64_t cur_rev(void)
-{
-    etcd_res *r = ok200(cli, etcd_get(cli, "/no-such-key-ever", NULL));
-    int64_t rev = r ? r->revision : -1;
-    etcd_res_free(r);
-    return rev;
-}
-
 /* etcdctl's output for args (trailing newline removed); its exit status. */
 static int ctl(char *out, size_t n, const char *const *args)
 {
@@ -97,20 +71,13 @@ static void check_refused(const etcd_opts *o, const char *want, const char *what
     etcd_free(c);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* set then get key through c: the value comes back. */
 static void check_roundtrip(etcd *c, const char *key)
 {
-    etcd_res *r = ok200(c, etcd_set(c, key, "\"rt\"", NULL));
+    etcd_res *r = test_ok200(c, etcd_set(c, key, "\"rt\"", NULL));
     CHECK(r != NULL);
     etcd_res_free(r);
-    r = ok200(c, etcd_get(c, key, NULL));
+    r = test_ok200(c, etcd_get(c, key, NULL));
     CHECK(r != NULL);
     if (r) {
         CHECK_INT(r->nkvs, 1);
@@ -237,7 +204,7 @@ static void test_opts_copied(void)
     free(hdr);
     free((void *)hdrs);
     REQUIRE(c);
-    put(c, "k", "1");
+    test_put(c, "k", "1");
     etcd_free(c);
     check_stored("/test_opts_copied/k", "1");
 }
@@ -246,7 +213,7 @@ static void test_opts_copied(void)
 
 static void test_version(void)
 {
-    etcd_res *r = ok200(cli, etcd_version(cli));
+    etcd_res *r = test_ok200(cli, etcd_version(cli));
     REQUIRE(r);
     CHECK(r->etcdserver != NULL && strncmp(r->etcdserver, "3.4.", 4) == 0);
     CHECK(r->etcdcluster != NULL && strncmp(r->etcdcluster, "3.4.", 4) == 0);
@@ -299,28 +266,28 @@ static void test_key_prefix(void)
     etcd_opts o = {0};
     etcd_res *r;
     etcd *pc;
-    put(cli, "/test_key_prefix", "0");     /* the prefix minus its '/' */
-    put(cli, "/test_key_prefix0", "0");    /* just past the prefix range */
+    test_put(cli, "/test_key_prefix", "0");     /* the prefix minus its '/' */
+    test_put(cli, "/test_key_prefix0", "0");    /* just past the prefix range */
     o.key_prefix = "/test_key_prefix/";
     pc = test_client(&srv, &o);
     REQUIRE(pc);
-    put(pc, "k", "1");
-    put(pc, "d/x", "2");
+    test_put(pc, "k", "1");
+    test_put(pc, "d/x", "2");
     check_stored("/test_key_prefix/k", "1");
     check_stored("k", "");
-    r = ok200(pc, etcd_get(pc, "k", NULL));
+    r = test_ok200(pc, etcd_get(pc, "k", NULL));
     CHECK(r != NULL);
     if (r && r->nkvs == 1) CHECK_STR(r->kvs[0].key, "/test_key_prefix/k");
     else CHECK(!"one kv");
     etcd_res_free(r);
-    r = ok200(pc, etcd_readdir(pc, "", NULL));
+    r = test_ok200(pc, etcd_readdir(pc, "", NULL));
     CHECK(r != NULL);
     if (r && r->nkvs == 2) {
         CHECK_STR(r->kvs[0].key, "/test_key_prefix/d/x");
         CHECK_STR(r->kvs[1].key, "/test_key_prefix/k");
     } else CHECK(!"readdir(\"\") gives the two prefixed keys");
     etcd_res_free(r);
-    r = ok200(pc, etcd_delete(pc, "k", NULL));
+    r = test_ok200(pc, etcd_delete(pc, "k", NULL));
     CHECK(r != NULL && r->deleted == 1);
     etcd_res_free(r);
     etcd_free(pc);
@@ -332,11 +299,11 @@ static void test_key_prefix(void)
 
 static void check_json_stored(const char *key, const char *val, const char *want)
 {
-    etcd_res *r = ok200(cli, etcd_set(cli, key, val, NULL));
+    etcd_res *r = test_ok200(cli, etcd_set(cli, key, val, NULL));
     CHECK(r != NULL);
     etcd_res_free(r);
     check_stored(key, want);
-    r = ok200(cli, etcd_get(cli, key, NULL));   /* read back as stored */
+    r = test_ok200(cli, etcd_get(cli, key, NULL));   /* read back as stored */
     CHECK(r != NULL && r->nkvs == 1);
     if (r && r->nkvs == 1) CHECK_STR(r->kvs[0].value, want);
     etcd_res_free(r);
@@ -358,7 +325,7 @@ static void test_json_invalid(void)
     static const char *bad[] = { "{a:1}", "'x'", "", "{\"a\":1} x", "1 2", "[1,]",
                                  "\"open", "tru", "{\"a\":1}}" };
     const char *k = "/test_json_invalid/k";
-    int64_t before = cur_rev();
+    int64_t before = test_rev(cli);
     size_t i;
     etcd_res *r;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -373,7 +340,7 @@ static void test_json_invalid(void)
         CHECK_HAS(etcd_errstr(cli), "JSON");
         case_end(saved, bad[i]);
     }
-    CHECK_INT(cur_rev(), before);
+    CHECK_INT(test_rev(cli), before);
     CHECK_INT(ctl_count(k), 0);
 }
 
@@ -393,15 +360,15 @@ static void test_raw_bytes(void)
     etcd_res *r;
     char out[1024];
     REQUIRE(raw);
-    put(raw, "/test_raw_bytes/notjson", "{a:1}  ");
+    test_put(raw, "/test_raw_bytes/notjson", "{a:1}  ");
     check_stored("/test_raw_bytes/notjson", "{a:1}  ");
     so.val_len = sizeof nul - 1;
-    r = ok200(raw, etcd_set(raw, "/test_raw_bytes/nul", nul, &so));
+    r = test_ok200(raw, etcd_set(raw, "/test_raw_bytes/nul", nul, &so));
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK_INT(ctl(out, sizeof out, args), 0);
     CHECK_HAS(out, "\"value\":\"ImEAYiIgew==\"");   /* base64 of "a\0b" { */
-    r = ok200(raw, etcd_get(raw, "/test_raw_bytes/nul", NULL));
+    r = test_ok200(raw, etcd_get(raw, "/test_raw_bytes/nul", NULL));
     CHECK(r != NULL && r->nkvs == 1);
     if (r && r->nkvs == 1) CHECK_MEM(r->kvs[0].value, r->kvs[0].value_len, nul, sizeof nul - 1);
     etcd_res_free(r);
@@ -415,8 +382,8 @@ static void test_raw_reads_json(void)
     etcd *raw = raw_client();
     etcd_res *r;
     REQUIRE(raw);
-    put(cli, k, "{ \"b\" : true, \"s\" : \"x y\" }");
-    r = ok200(raw, etcd_get(raw, k, NULL));
+    test_put(cli, k, "{ \"b\" : true, \"s\" : \"x y\" }");
+    r = test_ok200(raw, etcd_get(raw, k, NULL));
     CHECK(r != NULL && r->nkvs == 1);
     if (r && r->nkvs == 1) CHECK_STR(r->kvs[0].value, "{\"b\":true,\"s\":\"x y\"}");
     etcd_res_free(r);
@@ -427,7 +394,7 @@ static void test_raw_reads_json(void)
 
 static int64_t lease_of(etcd *c, const char *key)
 {
-    etcd_res *r = ok200(c, etcd_get(c, key, NULL));
+    etcd_res *r = test_ok200(c, etcd_get(c, key, NULL));
     int64_t lease = r && r->nkvs == 1 ? r->kvs[0].lease : -1;
     etcd_res_free(r);
     return lease;
@@ -435,7 +402,7 @@ static int64_t lease_of(etcd *c, const char *key)
 
 static void check_granted_ttl(int64_t lease, int64_t want)
 {
-    etcd_res *r = ok200(cli, etcd_timetolive(cli, lease, false));
+    etcd_res *r = test_ok200(cli, etcd_timetolive(cli, lease, false));
     CHECK(r != NULL);
     if (r) {
         CHECK_INT(r->granted_ttl, want);
@@ -458,21 +425,21 @@ static void test_ttl(void)
     o.ttl = 30;
     c = test_client(&srv, &o);
     REQUIRE(c);
-    put(c, "/test_ttl/set", "1");
+    test_put(c, "/test_ttl/set", "1");
     l1 = lease_of(c, "/test_ttl/set");
     CHECK(l1 > 0);
     check_granted_ttl(l1, 30);
     CHECK_INT(ctl(out, sizeof out, args), 0);
     snprintf(want, sizeof want, "\"lease\":%lld", (long long)l1);
     CHECK_HAS(out, want);
-    r = ok200(c, etcd_setnx(c, "/test_ttl/setnx", "1", NULL));
+    r = test_ok200(c, etcd_setnx(c, "/test_ttl/setnx", "1", NULL));
     CHECK(r != NULL && r->succeeded);
     etcd_res_free(r);
     l2 = lease_of(c, "/test_ttl/setnx");
     CHECK(l2 > 0);
     if (l2 > 0) check_granted_ttl(l2, 30);
     so.lease = l1;                                /* an explicit lease wins */
-    r = ok200(c, etcd_set(c, "/test_ttl/explicit", "1", &so));
+    r = test_ok200(c, etcd_set(c, "/test_ttl/explicit", "1", &so));
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK(lease_of(c, "/test_ttl/explicit") == l1);
@@ -480,7 +447,7 @@ static void test_ttl(void)
     o.ttl = -1;                                   /* off */
     c = test_client(&srv, &o);
     REQUIRE(c);
-    put(c, "/test_ttl/off", "1");
+    test_put(c, "/test_ttl/off", "1");
     CHECK_INT(lease_of(c, "/test_ttl/off"), 0);
     etcd_free(c);
 }
@@ -489,7 +456,7 @@ static void test_ttl(void)
 
 static void test_request(void)
 {
-    etcd_res *r = ok200(cli, etcd_request(cli, "/maintenance/status", "{}", 0));
+    etcd_res *r = test_ok200(cli, etcd_request(cli, "/maintenance/status", "{}", 0));
     CHECK(r != NULL);
     if (r) {
         CHECK_HAS(r->body, "\"version\"");
@@ -497,7 +464,7 @@ static void test_request(void)
         CHECK(r->revision > 0 && r->member_id != 0);
     }
     etcd_res_free(r);
-    r = ok200(cli, etcd_request(cli, "/cluster/member/list", NULL, 2.0));
+    r = test_ok200(cli, etcd_request(cli, "/cluster/member/list", NULL, 2.0));
     CHECK(r != NULL);
     if (r) CHECK_HAS(r->body, "\"members\"");
     etcd_res_free(r);
@@ -611,7 +578,7 @@ static void test_errstr(void)
     CHECK(r == NULL);
     CHECK(etcd_errstr(c)[0] != '\0');
     etcd_res_free(r);
-    r = ok200(c, etcd_get(c, "/test_errstr/k", NULL));
+    r = test_ok200(c, etcd_get(c, "/test_errstr/k", NULL));
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK_STR(etcd_errstr(c), "");
@@ -637,14 +604,14 @@ static void test_dead_endpoint(void)
         o.api_prefix = prefixes[i];
         c = etcd_new(&o, err, sizeof err);
         REQUIRE(c);
-        t0 = now_s();
+        t0 = test_now();
         r = etcd_get(c, "/test_dead_endpoint/k", NULL);
-        CHECK(now_s() - t0 < 1.0);
+        CHECK(test_now() - t0 < 1.0);
         CHECK(r == NULL);
         etcd_res_free(r);
         CHECK_HAS(etcd_errstr(c), "connect");
         r = etcd_set(c, "/test_dead_endpoint/k", "1", NULL);
-        CHECK(now_s() - t0 < 1.0);
+        CHECK(test_now() - t0 < 1.0);
         CHECK(r == NULL);
         etcd_res_free(r);
         CHECK(etcd_errstr(c)[0] != '\0');

@@ -13,53 +13,14 @@ static uint64_t ctl_cluster_id, ctl_member_id, ctl_raft_term;   /* per etcdctl *
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* r when it is a 200 answer; otherwise says why, frees r, returns NULL. */
-static etcd_res *ok200(etcd *c, etcd_res *r)
-{
-    if (r && r->status == 200) return r;
-    if (!r) fprintf(stderr, "  call failed: %s\n", etcd_errstr(c));
-    else fprintf(stderr, "  status %d: %s\n", r->status, r->body ? r->body : "");
-    etcd_res_free(r);
-    return NULL;
-}
-
-/* set key=val (JSON text) on c; the revision of the write, or -1. */
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    etcd_res *r = ok200(c, etcd_set(c, key, val, NULL));
-    int64_t rev = r ? r->revision : -1;
-    CHECK(r != NULL);
-    etcd_res_free(r);
-    return rev;
-}
-
 static etcd_res *get(const char *key, const etcd_get_opts *o)
 {
-    return ok200(cli, etcd_get(cli, key, o));
+    return test_ok200(cli, etcd_get(cli, key, o));
 }
 
 static etcd_res *dir(etcd *c, const char *d, const etcd_get_opts *o)
 {
-    return ok200(c, etcd_readdir(c, d, o));
-}
-
-/* The store's current revision, read with a get of a key nobody writes. */
-static int64_t cur_rev(void)
-{
-    etcd_res *r = get("/no-such-key-ever", NULL);
-    int64_t rev = r ? r->revision : -1;
-    etcd_res_free(r);
-    return rev;
-}
-
-/* kv holds exactly key and val (both NUL-terminated at their lengths). */
-static void check_kv(const etcd_kv *kv, const char *key, const char *val)
-{
-    CHECK(kv->key != NULL && kv->value != NULL);
-    if (!kv->key || !kv->value) return;
-    CHECK_MEM(kv->key, kv->key_len, key, strlen(key));
-    CHECK_MEM(kv->value, kv->value_len, val, strlen(val));
-    CHECK(kv->key[kv->key_len] == '\0' && kv->value[kv->value_len] == '\0');
+    return test_ok200(c, etcd_readdir(c, d, o));
 }
 
 /* The value of key as etcdctl prints it (trailing newline removed). */
@@ -92,38 +53,13 @@ static long ctl_count(const char *prefix)
     return (long)json_u64(out, "count");
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A socket that accepts connections (kernel backlog) and never answers. */
-static int silent_listener(int *port)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* ---- set / get ---------------------------------------------------------- */
 
 static void test_set_get_fields(void)
 {
     const char *k = "/test_set_get_fields/k";
     etcd_res *r;
-    int64_t rev1 = put(cli, k, "\"v1\""), rev2;
+    int64_t rev1 = test_put(cli, k, "\"v1\""), rev2;
     REQUIRE(rev1 > 0);
     r = get(k, NULL);
     REQUIRE(r);
@@ -132,7 +68,7 @@ static void test_set_get_fields(void)
     CHECK(!r->more);
     CHECK_INT(r->revision, rev1);
     if (r->nkvs == 1) {
-        check_kv(&r->kvs[0], k, "\"v1\"");
+        test_check_kv(&r->kvs[0], k, "\"v1\"");
         CHECK_INT(r->kvs[0].create_revision, rev1);
         CHECK_INT(r->kvs[0].mod_revision, rev1);
         CHECK_INT(r->kvs[0].version, 1);
@@ -140,13 +76,13 @@ static void test_set_get_fields(void)
     }
     etcd_res_free(r);
 
-    rev2 = put(cli, k, "{\"n\":2}");
+    rev2 = test_put(cli, k, "{\"n\":2}");
     CHECK(rev2 > rev1);
     r = get(k, NULL);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
     if (r->nkvs == 1) {
-        check_kv(&r->kvs[0], k, "{\"n\":2}");
+        test_check_kv(&r->kvs[0], k, "{\"n\":2}");
         CHECK_INT(r->kvs[0].create_revision, rev1);
         CHECK_INT(r->kvs[0].mod_revision, rev2);
         CHECK_INT(r->kvs[0].version, 2);
@@ -158,7 +94,7 @@ static void test_set_get_fields(void)
    member ids above 2^63 on this server: parsed as uint64, not double). */
 static void test_header_fields(void)
 {
-    etcd_res *r = ok200(cli, etcd_set(cli, "/test_header_fields/k", "1", NULL));
+    etcd_res *r = test_ok200(cli, etcd_set(cli, "/test_header_fields/k", "1", NULL));
     REQUIRE(r);
     CHECK(r->body != NULL && strstr(r->body, "\"header\"") != NULL);
     CHECK(r->cluster_id == ctl_cluster_id);
@@ -211,7 +147,7 @@ static void test_empty_key(void)
 {
     etcd_opts o = {0};
     etcd *pc;
-    int64_t before = cur_rev();
+    int64_t before = test_rev(cli);
     REQUIRE(before > 0);
     check_empty_keys(cli);
     o.key_prefix = "/test_empty_key/";   /* "" is refused even with a prefix */
@@ -219,7 +155,7 @@ static void test_empty_key(void)
     REQUIRE(pc);
     check_empty_keys(pc);
     etcd_free(pc);
-    CHECK_INT(cur_rev(), before);
+    CHECK_INT(test_rev(cli), before);
     CHECK_INT(ctl_count("/test_empty_key"), 0);
 }
 
@@ -251,10 +187,10 @@ static void put_dir_fixture(const char *t)
     int i;
     for (i = 0; i < 3; i++) {
         snprintf(k, sizeof k, "/%s/%s", t, in[i]);
-        put(cli, k, "1");
+        test_put(cli, k, "1");
         if (out[i][0]) snprintf(k, sizeof k, "/%s/%s", t, out[i]);
         else snprintf(k, sizeof k, "/%s", t);
-        put(cli, k, "2");
+        test_put(cli, k, "2");
     }
 }
 
@@ -267,16 +203,16 @@ static void test_readdir_prefix(void)
     CHECK_INT(r->nkvs, 3);
     CHECK_INT(r->count, 3);
     if (r->nkvs == 3) {   /* etcd answers in key order */
-        check_kv(&r->kvs[0], "/test_readdir_prefix/a", "1");
-        check_kv(&r->kvs[1], "/test_readdir_prefix/a/x", "1");
-        check_kv(&r->kvs[2], "/test_readdir_prefix/ab", "1");
+        test_check_kv(&r->kvs[0], "/test_readdir_prefix/a", "1");
+        test_check_kv(&r->kvs[1], "/test_readdir_prefix/a/x", "1");
+        test_check_kv(&r->kvs[2], "/test_readdir_prefix/ab", "1");
     }
     etcd_res_free(r);
 
     r = dir(cli, "/test_readdir_prefix/a/", NULL);   /* only the subtree */
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
-    if (r->nkvs == 1) check_kv(&r->kvs[0], "/test_readdir_prefix/a/x", "1");
+    if (r->nkvs == 1) test_check_kv(&r->kvs[0], "/test_readdir_prefix/a/x", "1");
     etcd_res_free(r);
 
     r = dir(cli, "/test_readdir_prefix/zzz", NULL);  /* empty range */
@@ -291,7 +227,7 @@ static void test_rmdir_prefix(void)
     etcd_res *r;
     put_dir_fixture("test_rmdir_prefix");
     CHECK_INT(ctl_count("/test_rmdir_prefix"), 6);
-    r = ok200(cli, etcd_rmdir(cli, "/test_rmdir_prefix/a", NULL));
+    r = test_ok200(cli, etcd_rmdir(cli, "/test_rmdir_prefix/a", NULL));
     REQUIRE(r);
     CHECK_INT(r->deleted, 3);
     CHECK_INT(r->nprev_kvs, 0);
@@ -300,7 +236,7 @@ static void test_rmdir_prefix(void)
     CHECK_INT(ctl_count("/test_rmdir_prefix/a"), 0);
     CHECK_INT(ctl_count("/test_rmdir_prefix"), 3);   /* "`", "b" and the bare one */
 
-    r = ok200(cli, etcd_rmdir(cli, "/test_rmdir_prefix/a", NULL));
+    r = test_ok200(cli, etcd_rmdir(cli, "/test_rmdir_prefix/a", NULL));
     REQUIRE(r);
     CHECK_INT(r->deleted, 0);
     etcd_res_free(r);
@@ -310,17 +246,17 @@ static void test_rmdir_prev_kv(void)
 {
     etcd_delete_opts o = {0};
     etcd_res *r;
-    put(cli, "/test_rmdir_prev_kv/d/1", "\"one\"");
-    put(cli, "/test_rmdir_prev_kv/d/2", "\"two\"");
+    test_put(cli, "/test_rmdir_prev_kv/d/1", "\"one\"");
+    test_put(cli, "/test_rmdir_prev_kv/d/2", "\"two\"");
     o.prev_kv = true;
     o.timeout = 3;
-    r = ok200(cli, etcd_rmdir(cli, "/test_rmdir_prev_kv/d/", &o));
+    r = test_ok200(cli, etcd_rmdir(cli, "/test_rmdir_prev_kv/d/", &o));
     REQUIRE(r);
     CHECK_INT(r->deleted, 2);
     CHECK_INT(r->nprev_kvs, 2);
     if (r->nprev_kvs == 2) {
-        check_kv(&r->prev_kvs[0], "/test_rmdir_prev_kv/d/1", "\"one\"");
-        check_kv(&r->prev_kvs[1], "/test_rmdir_prev_kv/d/2", "\"two\"");
+        test_check_kv(&r->prev_kvs[0], "/test_rmdir_prev_kv/d/1", "\"one\"");
+        test_check_kv(&r->prev_kvs[1], "/test_rmdir_prev_kv/d/2", "\"two\"");
         CHECK_INT(r->prev_kvs[0].version, 1);
         CHECK(r->prev_kvs[0].create_revision > 0);
     }
@@ -332,7 +268,7 @@ static void test_readdir_empty_dir_all(void)
 {
     etcd_res *r;
     size_t i, found = 0;
-    put(cli, "/test_readdir_empty_dir_all/k", "1");
+    test_put(cli, "/test_readdir_empty_dir_all/k", "1");
     r = dir(cli, "", NULL);
     REQUIRE(r);
     CHECK_INT(r->count, ctl_count(""));
@@ -350,24 +286,24 @@ static void test_empty_dir_key_prefix(void)
     etcd_opts o = {0};
     etcd *pc;
     etcd_res *r;
-    put(cli, "/test_empty_dir_key_prefix", "0");      /* the prefix minus '/' */
-    put(cli, "/test_empty_dir_key_prefix0", "0");     /* the range end */
+    test_put(cli, "/test_empty_dir_key_prefix", "0");      /* the prefix minus '/' */
+    test_put(cli, "/test_empty_dir_key_prefix0", "0");     /* the range end */
     o.key_prefix = "/test_empty_dir_key_prefix/";
     pc = test_client(&srv, &o);
     REQUIRE(pc);
-    put(pc, "a", "1");
-    put(pc, "b/c", "2");
+    test_put(pc, "a", "1");
+    test_put(pc, "b/c", "2");
     r = dir(pc, "", NULL);
     CHECK(r != NULL);
     if (r) {
         CHECK_INT(r->nkvs, 2);
         if (r->nkvs == 2) {
-            check_kv(&r->kvs[0], "/test_empty_dir_key_prefix/a", "1");
-            check_kv(&r->kvs[1], "/test_empty_dir_key_prefix/b/c", "2");
+            test_check_kv(&r->kvs[0], "/test_empty_dir_key_prefix/a", "1");
+            test_check_kv(&r->kvs[1], "/test_empty_dir_key_prefix/b/c", "2");
         }
     }
     etcd_res_free(r);
-    r = ok200(pc, etcd_rmdir(pc, "", NULL));
+    r = test_ok200(pc, etcd_rmdir(pc, "", NULL));
     CHECK(r != NULL);
     if (r) CHECK_INT(r->deleted, 2);
     etcd_res_free(r);
@@ -388,14 +324,14 @@ static void check_value(const char *key, const char *want)
 static void test_setnx(void)
 {
     const char *k = "/test_setnx/k";
-    etcd_res *r = ok200(cli, etcd_setnx(cli, k, "\"first\"", NULL));
+    etcd_res *r = test_ok200(cli, etcd_setnx(cli, k, "\"first\"", NULL));
     REQUIRE(r);
     CHECK(r->succeeded);
     CHECK(r->revision > 0);
     etcd_res_free(r);
     check_value(k, "\"first\"");
 
-    r = ok200(cli, etcd_setnx(cli, k, "\"second\"", NULL));
+    r = test_ok200(cli, etcd_setnx(cli, k, "\"second\"", NULL));
     REQUIRE(r);
     CHECK(!r->succeeded);
     etcd_res_free(r);
@@ -405,15 +341,15 @@ static void test_setnx(void)
 static void test_setx(void)
 {
     const char *k = "/test_setx/k";
-    etcd_res *r = ok200(cli, etcd_setx(cli, k, "\"first\"", NULL));
+    etcd_res *r = test_ok200(cli, etcd_setx(cli, k, "\"first\"", NULL));
     REQUIRE(r);
     CHECK(!r->succeeded);
     CHECK(r->revision > 0);
     etcd_res_free(r);
     CHECK_INT(ctl_count(k), 0);
 
-    put(cli, k, "\"old\"");
-    r = ok200(cli, etcd_setx(cli, k, "\"new\"", NULL));
+    test_put(cli, k, "\"old\"");
+    r = test_ok200(cli, etcd_setx(cli, k, "\"new\"", NULL));
     REQUIRE(r);
     CHECK(r->succeeded);
     etcd_res_free(r);
@@ -426,12 +362,12 @@ static void test_setx(void)
    key a,b,c  version a,c,b  create b,c,a  mod b,a,c  value c,a,b. */
 static void put_sort_fixture(void)
 {
-    put(cli, "/test_get_sort/b", "3");
-    put(cli, "/test_get_sort/b", "3");
-    put(cli, "/test_get_sort/b", "3");
-    put(cli, "/test_get_sort/c", "1");
-    put(cli, "/test_get_sort/a", "2");
-    put(cli, "/test_get_sort/c", "1");
+    test_put(cli, "/test_get_sort/b", "3");
+    test_put(cli, "/test_get_sort/b", "3");
+    test_put(cli, "/test_get_sort/b", "3");
+    test_put(cli, "/test_get_sort/c", "1");
+    test_put(cli, "/test_get_sort/a", "2");
+    test_put(cli, "/test_get_sort/c", "1");
 }
 
 /* readdir sorted by target/order gives the keys' last letters in want. */
@@ -471,16 +407,16 @@ static void test_get_limit_more(void)
 {
     etcd_get_opts o = {0};
     etcd_res *r;
-    put(cli, "/test_get_limit_more/1", "1");
-    put(cli, "/test_get_limit_more/2", "2");
-    put(cli, "/test_get_limit_more/3", "3");
+    test_put(cli, "/test_get_limit_more/1", "1");
+    test_put(cli, "/test_get_limit_more/2", "2");
+    test_put(cli, "/test_get_limit_more/3", "3");
     o.limit = 2;
     r = dir(cli, "/test_get_limit_more/", &o);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 2);
     CHECK(r->more);
     CHECK_INT(r->count, 3);
-    if (r->nkvs == 2) check_kv(&r->kvs[1], "/test_get_limit_more/2", "2");
+    if (r->nkvs == 2) test_check_kv(&r->kvs[1], "/test_get_limit_more/2", "2");
     etcd_res_free(r);
     o.limit = 3;
     r = dir(cli, "/test_get_limit_more/", &o);
@@ -495,14 +431,14 @@ static void test_get_revision(void)
     const char *k = "/test_get_revision/k";
     etcd_get_opts o = {0};
     etcd_res *r;
-    int64_t rev1 = put(cli, k, "\"old\"");
-    put(cli, k, "\"new\"");
+    int64_t rev1 = test_put(cli, k, "\"old\"");
+    test_put(cli, k, "\"new\"");
     o.revision = rev1;
     r = get(k, &o);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
     if (r->nkvs == 1) {
-        check_kv(&r->kvs[0], k, "\"old\"");
+        test_check_kv(&r->kvs[0], k, "\"old\"");
         CHECK_INT(r->kvs[0].mod_revision, rev1);
         CHECK_INT(r->kvs[0].version, 1);
     }
@@ -511,7 +447,7 @@ static void test_get_revision(void)
     r = get(k, &o);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
-    if (r->nkvs == 1) check_kv(&r->kvs[0], k, "\"new\"");
+    if (r->nkvs == 1) test_check_kv(&r->kvs[0], k, "\"new\"");
     etcd_res_free(r);
 }
 
@@ -519,13 +455,13 @@ static void test_get_keys_only(void)
 {
     etcd_get_opts o = {0};
     etcd_res *r;
-    put(cli, "/test_get_keys_only/k", "\"some value\"");
+    test_put(cli, "/test_get_keys_only/k", "\"some value\"");
     o.keys_only = true;
     r = get("/test_get_keys_only/k", &o);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
     if (r->nkvs == 1) {
-        check_kv(&r->kvs[0], "/test_get_keys_only/k", "");
+        test_check_kv(&r->kvs[0], "/test_get_keys_only/k", "");
         CHECK_INT(r->kvs[0].value_len, 0);
         CHECK_INT(r->kvs[0].version, 1);
         CHECK(r->kvs[0].create_revision > 0);
@@ -537,9 +473,9 @@ static void test_get_count_only(void)
 {
     etcd_get_opts o = {0};
     etcd_res *r;
-    put(cli, "/test_get_count_only/1", "1");
-    put(cli, "/test_get_count_only/2", "2");
-    put(cli, "/test_get_count_only/3", "3");
+    test_put(cli, "/test_get_count_only/1", "1");
+    test_put(cli, "/test_get_count_only/2", "2");
+    test_put(cli, "/test_get_count_only/3", "3");
     o.count_only = true;
     r = dir(cli, "/test_get_count_only/", &o);
     REQUIRE(r);
@@ -552,14 +488,14 @@ static void test_get_serializable(void)
 {
     etcd_get_opts o = {0};
     etcd_res *r;
-    int64_t rev = put(cli, "/test_get_serializable/k", "[1,2]");
+    int64_t rev = test_put(cli, "/test_get_serializable/k", "[1,2]");
     o.serializable = true;
     o.timeout = 3;
     r = get("/test_get_serializable/k", &o);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
     CHECK(r->revision >= rev);
-    if (r->nkvs == 1) check_kv(&r->kvs[0], "/test_get_serializable/k", "[1,2]");
+    if (r->nkvs == 1) test_check_kv(&r->kvs[0], "/test_get_serializable/k", "[1,2]");
     etcd_res_free(r);
 }
 
@@ -571,22 +507,22 @@ static void test_set_prev_kv(void)
     etcd_set_opts o = {0};
     etcd_res *r;
     o.prev_kv = true;
-    r = ok200(cli, etcd_set(cli, k, "\"one\"", &o));   /* new key: no prev_kv */
+    r = test_ok200(cli, etcd_set(cli, k, "\"one\"", &o));   /* new key: no prev_kv */
     REQUIRE(r);
     CHECK(r->prev_kv == NULL);
     etcd_res_free(r);
 
-    r = ok200(cli, etcd_set(cli, k, "\"two\"", &o));
+    r = test_ok200(cli, etcd_set(cli, k, "\"two\"", &o));
     REQUIRE(r);
     CHECK(r->prev_kv != NULL);
     if (r->prev_kv) {
-        check_kv(r->prev_kv, k, "\"one\"");
+        test_check_kv(r->prev_kv, k, "\"one\"");
         CHECK_INT(r->prev_kv->version, 1);
         CHECK(r->prev_kv->mod_revision > 0 && r->prev_kv->mod_revision < r->revision);
     }
     etcd_res_free(r);
 
-    r = ok200(cli, etcd_set(cli, k, "\"three\"", NULL));   /* not asked for */
+    r = test_ok200(cli, etcd_set(cli, k, "\"three\"", NULL));   /* not asked for */
     REQUIRE(r);
     CHECK(r->prev_kv == NULL);
     etcd_res_free(r);
@@ -599,16 +535,16 @@ static void test_set_ignore_value(void)
     const char *k = "/test_set_ignore_value/k";
     etcd_set_opts o = {0};
     etcd_res *r;
-    put(cli, k, "\"kept\"");
+    test_put(cli, k, "\"kept\"");
     o.ignore_value = true;
-    r = ok200(cli, etcd_set(cli, k, NULL, &o));
+    r = test_ok200(cli, etcd_set(cli, k, NULL, &o));
     CHECK(r != NULL);
     etcd_res_free(r);
     r = get(k, NULL);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
     if (r->nkvs == 1) {
-        check_kv(&r->kvs[0], k, "\"kept\"");
+        test_check_kv(&r->kvs[0], k, "\"kept\"");
         CHECK_INT(r->kvs[0].version, 2);
     }
     etcd_res_free(r);
@@ -624,7 +560,7 @@ static void test_set_ignore_value(void)
 
 static int64_t grant(int64_t ttl)
 {
-    etcd_res *r = ok200(cli, etcd_grant(cli, ttl, 0));
+    etcd_res *r = test_ok200(cli, etcd_grant(cli, ttl, 0));
     int64_t id = r ? r->id : 0;
     CHECK(id != 0);
     etcd_res_free(r);
@@ -647,20 +583,20 @@ static void test_set_lease(void)
     int64_t id = grant(60);
     REQUIRE(id != 0);
     o.lease = id;
-    r = ok200(cli, etcd_set(cli, k, "1", &o));
+    r = test_ok200(cli, etcd_set(cli, k, "1", &o));
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK(lease_of(k) == id);
 
     memset(&o, 0, sizeof o);   /* ignore_lease: new value, lease kept */
     o.ignore_lease = true;
-    r = ok200(cli, etcd_set(cli, k, "2", &o));
+    r = test_ok200(cli, etcd_set(cli, k, "2", &o));
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK(lease_of(k) == id);
     check_value(k, "2");
 
-    r = ok200(cli, etcd_set(cli, k, "3", NULL));   /* a plain set drops it */
+    r = test_ok200(cli, etcd_set(cli, k, "3", NULL));   /* a plain set drops it */
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK_INT(lease_of(k), 0);
@@ -684,12 +620,12 @@ static void test_raw_val_len_nul(void)
     raw = test_client(&srv, &oo);
     REQUIRE(raw);
     o.val_len = 5;
-    r = ok200(raw, etcd_set(raw, k, val, &o));
+    r = test_ok200(raw, etcd_set(raw, k, val, &o));
     CHECK(r != NULL);
     etcd_res_free(r);
     CHECK_INT(test_etcdctl(&srv, out, sizeof out, args), 0);
     CHECK_HAS(out, "\"value\":\"YQBiAGM=\"");   /* base64 of a\0b\0c */
-    r = ok200(raw, etcd_get(raw, k, NULL));
+    r = test_ok200(raw, etcd_get(raw, k, NULL));
     CHECK(r != NULL);
     if (r) {
         CHECK_INT(r->nkvs, 1);
@@ -709,23 +645,23 @@ static void test_binary_keys(void)
     const char *k2 = "/test_binary_keys/\xff\x01";           /* written by etcdctl */
     const char *args[] = { "put", k2, "\"ctl\"", NULL };
     etcd_res *r;
-    put(cli, k1, "\"lib\"");
+    test_put(cli, k1, "\"lib\"");
     check_value(k1, "\"lib\"");
     CHECK_INT(test_etcdctl(&srv, NULL, 0, args), 0);
     r = get(k2, NULL);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 1);
-    if (r->nkvs == 1) check_kv(&r->kvs[0], k2, "\"ctl\"");
+    if (r->nkvs == 1) test_check_kv(&r->kvs[0], k2, "\"ctl\"");
     etcd_res_free(r);
     r = dir(cli, "/test_binary_keys/", NULL);
     REQUIRE(r);
     CHECK_INT(r->nkvs, 2);
     if (r->nkvs == 2) {   /* key order: 0x01 sorts before 0xff */
-        check_kv(&r->kvs[0], k1, "\"lib\"");
-        check_kv(&r->kvs[1], k2, "\"ctl\"");
+        test_check_kv(&r->kvs[0], k1, "\"lib\"");
+        test_check_kv(&r->kvs[1], k2, "\"ctl\"");
     }
     etcd_res_free(r);
-    r = ok200(cli, etcd_delete(cli, k1, NULL));
+    r = test_ok200(cli, etcd_delete(cli, k1, NULL));
     REQUIRE(r);
     CHECK_INT(r->deleted, 1);
     etcd_res_free(r);
@@ -738,9 +674,9 @@ static void test_delete(void)
 {
     const char *k = "/test_delete/a";
     etcd_res *r;
-    put(cli, k, "1");
-    put(cli, "/test_delete/ab", "2");   /* delete is one key, not a prefix */
-    r = ok200(cli, etcd_delete(cli, k, NULL));
+    test_put(cli, k, "1");
+    test_put(cli, "/test_delete/ab", "2");   /* delete is one key, not a prefix */
+    r = test_ok200(cli, etcd_delete(cli, k, NULL));
     REQUIRE(r);
     CHECK_INT(r->deleted, 1);
     CHECK_INT(r->nprev_kvs, 0);
@@ -749,7 +685,7 @@ static void test_delete(void)
     CHECK_INT(ctl_count(k), 1);   /* only /test_delete/ab is left */
     check_value("/test_delete/ab", "2");
 
-    r = ok200(cli, etcd_delete(cli, k, NULL));
+    r = test_ok200(cli, etcd_delete(cli, k, NULL));
     REQUIRE(r);
     CHECK_INT(r->deleted, 0);
     etcd_res_free(r);
@@ -760,14 +696,14 @@ static void test_delete_prev_kv(void)
     const char *k = "/test_delete_prev_kv/k";
     etcd_delete_opts o = {0};
     etcd_res *r;
-    put(cli, k, "{\"x\":true}");
+    test_put(cli, k, "{\"x\":true}");
     o.prev_kv = true;
-    r = ok200(cli, etcd_delete(cli, k, &o));
+    r = test_ok200(cli, etcd_delete(cli, k, &o));
     REQUIRE(r);
     CHECK_INT(r->deleted, 1);
     CHECK_INT(r->nprev_kvs, 1);
     if (r->nprev_kvs == 1) {
-        check_kv(&r->prev_kvs[0], k, "{\"x\":true}");
+        test_check_kv(&r->prev_kvs[0], k, "{\"x\":true}");
         CHECK_INT(r->prev_kvs[0].version, 1);
     }
     etcd_res_free(r);
@@ -778,7 +714,7 @@ static void test_delete_prev_kv(void)
 /* r failed with "timeout" within about t seconds of t0. */
 static void check_timed_out(etcd *c, etcd_res *r, double t0, double t)
 {
-    double took = now_s() - t0;
+    double took = test_now() - t0;
     CHECK(r == NULL);
     etcd_res_free(r);
     CHECK_HAS(etcd_errstr(c), "timeout");
@@ -796,7 +732,7 @@ static void test_opts_timeout(void)
     etcd_opts o = {0};
     char host[64], err[256];
     double t0;
-    int port, fd = silent_listener(&port);
+    int port, fd = test_silent_listener(&port);
     etcd *c;
     REQUIRE(fd >= 0);
     snprintf(host, sizeof host, "http://127.0.0.1:%d", port);
@@ -806,12 +742,12 @@ static void test_opts_timeout(void)
     if (!c) close(fd);
     REQUIRE(c);
     g.timeout = s.timeout = d.timeout = 0.4;
-    t0 = now_s(); check_timed_out(c, etcd_get(c, "/test_opts_timeout/k", &g), t0, 0.4);
-    t0 = now_s(); check_timed_out(c, etcd_readdir(c, "/test_opts_timeout/", &g), t0, 0.4);
-    t0 = now_s(); check_timed_out(c, etcd_set(c, "/test_opts_timeout/k", "1", &s), t0, 0.4);
-    t0 = now_s(); check_timed_out(c, etcd_setnx(c, "/test_opts_timeout/k", "1", &s), t0, 0.4);
-    t0 = now_s(); check_timed_out(c, etcd_delete(c, "/test_opts_timeout/k", &d), t0, 0.4);
-    t0 = now_s(); check_timed_out(c, etcd_rmdir(c, "/test_opts_timeout/", &d), t0, 0.4);
+    t0 = test_now(); check_timed_out(c, etcd_get(c, "/test_opts_timeout/k", &g), t0, 0.4);
+    t0 = test_now(); check_timed_out(c, etcd_readdir(c, "/test_opts_timeout/", &g), t0, 0.4);
+    t0 = test_now(); check_timed_out(c, etcd_set(c, "/test_opts_timeout/k", "1", &s), t0, 0.4);
+    t0 = test_now(); check_timed_out(c, etcd_setnx(c, "/test_opts_timeout/k", "1", &s), t0, 0.4);
+    t0 = test_now(); check_timed_out(c, etcd_delete(c, "/test_opts_timeout/k", &d), t0, 0.4);
+    t0 = test_now(); check_timed_out(c, etcd_rmdir(c, "/test_opts_timeout/", &d), t0, 0.4);
     etcd_free(c);
     close(fd);
 }
@@ -821,10 +757,10 @@ static void test_rmdir_empty_dir_all(void)
 {
     long before;
     etcd_res *r;
-    put(cli, "/test_rmdir_empty_dir_all/k", "1");
+    test_put(cli, "/test_rmdir_empty_dir_all/k", "1");
     before = ctl_count("");
     CHECK(before > 10);
-    r = ok200(cli, etcd_rmdir(cli, "", NULL));
+    r = test_ok200(cli, etcd_rmdir(cli, "", NULL));
     REQUIRE(r);
     CHECK_INT(r->deleted, before);
     etcd_res_free(r);

@@ -13,44 +13,10 @@ static etcd *cli;   /* JSON serializer, no key_prefix */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static etcd_res *ok200(etcd *c, etcd_res *r)
-{
-    if (r && r->status == 200) return r;
-    if (!r) fprintf(stderr, "  call failed: %s\n", etcd_errstr(c));
-    else fprintf(stderr, "  status %d: %s\n", r->status, r->body ? r->body : "");
-    etcd_res_free(r);
-    return NULL;
-}
-
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    etcd_res *r = ok200(c, etcd_set(c, key, val, NULL));
-    int64_t rev = r ? r->revision : -1;
-    CHECK(r != NULL);
-    etcd_res_free(r);
-    return rev;
-}
-
 static etcd_res *txn(etcd *c, const etcd_compare *cmp, size_t ncmp, const etcd_op *s,
                      size_t ns, const etcd_op *f, size_t nf)
 {
-    return ok200(c, etcd_txn(c, cmp, ncmp, s, ns, f, nf, NULL));
-}
-
-static int64_t cur_rev(void)
-{
-    etcd_res *r = ok200(cli, etcd_get(cli, "/no-such-key-ever", NULL));
-    int64_t rev = r ? r->revision : -1;
-    etcd_res_free(r);
-    return rev;
-}
-
-static void check_kv(const etcd_kv *kv, const char *key, const char *val)
-{
-    CHECK(kv->key != NULL && kv->value != NULL);
-    if (!kv->key || !kv->value) return;
-    CHECK_MEM(kv->key, kv->key_len, key, strlen(key));
-    CHECK_MEM(kv->value, kv->value_len, val, strlen(val));
+    return test_ok200(c, etcd_txn(c, cmp, ncmp, s, ns, f, nf, NULL));
 }
 
 /* The value etcdctl reads for key ("" when absent). */
@@ -68,7 +34,7 @@ static void check_ctl_value(const char *key, const char *want)
 
 static int64_t lease_of(etcd *c, const char *key)
 {
-    etcd_res *r = ok200(c, etcd_get(c, key, NULL));
+    etcd_res *r = test_ok200(c, etcd_get(c, key, NULL));
     int64_t lease = r && r->nkvs == 1 ? r->kvs[0].lease : -1;
     etcd_res_free(r);
     return lease;
@@ -143,11 +109,11 @@ static void check_cmp(etcd_compare c, bool want, int line)
 /* v (re)created: create revision *cr, then value "b", version 2 at *mr. */
 static void put_compare_fixture(int64_t *cr, int64_t *mr)
 {
-    put(cli, YES, "\"yes\"");
-    put(cli, NO, "\"no\"");
+    test_put(cli, YES, "\"yes\"");
+    test_put(cli, NO, "\"no\"");
     etcd_res_free(etcd_delete(cli, "/test_txn_compare/v", NULL));
-    *cr = put(cli, "/test_txn_compare/v", "\"a\"");
-    *mr = put(cli, "/test_txn_compare/v", "\"b\"");
+    *cr = test_put(cli, "/test_txn_compare/v", "\"a\"");
+    *mr = test_put(cli, "/test_txn_compare/v", "\"b\"");
 }
 
 static void test_compare_version(void)
@@ -213,7 +179,7 @@ static void test_compare_value(void)
     CMPV(ETCD_CMP_LESS, k, "\"b\"", false);
     CMPV(ETCD_CMP_NOT_EQUAL, k, "\"a\"", true);
     CMPV(ETCD_CMP_NOT_EQUAL, k, "\"b\"", false);
-    put(cli, "/test_txn_compare/obj", "{\"a\":1}");
+    test_put(cli, "/test_txn_compare/obj", "{\"a\":1}");
     CMPV(ETCD_CMP_EQUAL, "/test_txn_compare/obj", "{ \"a\" : 1 }", true);
 }
 
@@ -221,13 +187,13 @@ static void test_compare_lease(void)
 {
     const char *k = "/test_txn_compare/leased";
     etcd_set_opts o = {0};
-    etcd_res *r = ok200(cli, etcd_grant(cli, 60, 0));
+    etcd_res *r = test_ok200(cli, etcd_grant(cli, 60, 0));
     int64_t id = r ? r->id : 0, cr, mr;
     etcd_res_free(r);
     REQUIRE(id > 0);
     put_compare_fixture(&cr, &mr);
     o.lease = id;
-    r = ok200(cli, etcd_set(cli, k, "1", &o));
+    r = test_ok200(cli, etcd_set(cli, k, "1", &o));
     CHECK(r != NULL);
     etcd_res_free(r);
     CMP(ETCD_CMP_LEASE, ETCD_CMP_EQUAL, k, id, true);
@@ -249,11 +215,11 @@ static void test_compare_range_end(void)
     etcd_compare c = cmp_int(ETCD_CMP_VERSION, ETCD_CMP_EQUAL, a, 1);
     int64_t cr, mr;
     put_compare_fixture(&cr, &mr);        /* YES and NO, read by check_cmp */
-    put(cli, a, "1");
-    put(cli, b, "1");
+    test_put(cli, a, "1");
+    test_put(cli, b, "1");
     c.range_end = "/test_txn_compare_range_end/c";
     check_cmp(c, true, __LINE__);
-    put(cli, b, "2");                     /* b now has version 2 */
+    test_put(cli, b, "2");                     /* b now has version 2 */
     check_cmp(c, false, __LINE__);
     c.range_end = NULL;                   /* a alone still passes */
     check_cmp(c, true, __LINE__);
@@ -267,10 +233,10 @@ static void test_op_range(void)
     etcd_compare c = cmp_int(ETCD_CMP_VERSION, ETCD_CMP_GREATER, k1, 0);
     etcd_op s[4];
     etcd_res *r;
-    int64_t old = put(cli, k1, "\"old\"");
-    put(cli, k1, "\"new\"");
-    put(cli, "/test_op_range/2", "2");
-    put(cli, "/test_op_range/3", "3");
+    int64_t old = test_put(cli, k1, "\"old\"");
+    test_put(cli, k1, "\"new\"");
+    test_put(cli, "/test_op_range/2", "2");
+    test_put(cli, "/test_op_range/3", "3");
     s[0] = op(ETCD_OP_RANGE, "/test_op_range/", NULL);
     s[0].range_end = "/test_op_range0";
     s[1] = s[0];
@@ -287,18 +253,18 @@ static void test_op_range(void)
         CHECK_INT(q[0].nkvs, 3);
         CHECK_INT(q[0].count, 3);
         CHECK(!q[0].more);
-        if (q[0].nkvs == 3) check_kv(&q[0].kvs[2], "/test_op_range/3", "3");
+        if (q[0].nkvs == 3) test_check_kv(&q[0].kvs[2], "/test_op_range/3", "3");
         CHECK_INT(q[1].nkvs, 2);
         CHECK_INT(q[1].count, 3);
         CHECK(q[1].more);
         CHECK_INT(q[2].nkvs, 1);
         if (q[2].nkvs == 1) {
-            check_kv(&q[2].kvs[0], k1, "\"old\"");
+            test_check_kv(&q[2].kvs[0], k1, "\"old\"");
             CHECK_INT(q[2].kvs[0].mod_revision, old);
         }
         CHECK_INT(q[3].nkvs, 1);
         if (q[3].nkvs == 1) {
-            check_kv(&q[3].kvs[0], k1, "\"new\"");
+            test_check_kv(&q[3].kvs[0], k1, "\"new\"");
             CHECK_INT(q[3].kvs[0].version, 2);
         }
     }
@@ -310,12 +276,12 @@ static void test_op_put(void)
     const char *p = "/test_op_put/p", *q = "/test_op_put/q", *o3 = "/test_op_put/r";
     etcd_compare c = cmp_int(ETCD_CMP_VERSION, ETCD_CMP_EQUAL, p, 1);
     etcd_op s[3];
-    etcd_res *r = ok200(cli, etcd_grant(cli, 60, 0));
+    etcd_res *r = test_ok200(cli, etcd_grant(cli, 60, 0));
     int64_t id = r ? r->id : 0, before;
     etcd_res_free(r);
     REQUIRE(id > 0);
-    put(cli, p, "\"one\"");
-    before = put(cli, o3, "0");
+    test_put(cli, p, "\"one\"");
+    before = test_put(cli, o3, "0");
     s[0] = op(ETCD_OP_PUT, p, "\"two\"");
     s[0].prev_kv = true;
     s[1] = op(ETCD_OP_PUT, q, "{ \"a\" : [1, 2] }");
@@ -330,7 +296,7 @@ static void test_op_put(void)
     if (r->nresponses == 3) {
         CHECK(r->responses[0].prev_kv != NULL);
         if (r->responses[0].prev_kv) {
-            check_kv(r->responses[0].prev_kv, p, "\"one\"");
+            test_check_kv(r->responses[0].prev_kv, p, "\"one\"");
             CHECK_INT(r->responses[0].prev_kv->version, 1);
             CHECK_INT(r->responses[0].prev_kv->mod_revision, before - 1);
         }
@@ -352,10 +318,10 @@ static void test_op_delete(void)
     etcd_compare c = cmp_int(ETCD_CMP_VERSION, ETCD_CMP_EQUAL, a, 1);
     etcd_op s[2];
     etcd_res *r;
-    put(cli, a, "\"a\"");
-    put(cli, "/test_op_delete/d/b", "\"b\"");
-    put(cli, "/test_op_delete/d/c", "\"c\"");
-    put(cli, "/test_op_delete/e", "\"e\"");
+    test_put(cli, a, "\"a\"");
+    test_put(cli, "/test_op_delete/d/b", "\"b\"");
+    test_put(cli, "/test_op_delete/d/c", "\"c\"");
+    test_put(cli, "/test_op_delete/e", "\"e\"");
     s[0] = op(ETCD_OP_DELETE, a, NULL);
     s[0].range_end = "/test_op_delete/d/c";   /* a and b, not c */
     s[0].prev_kv = true;
@@ -368,8 +334,8 @@ static void test_op_delete(void)
         CHECK_INT(r->responses[0].deleted, 2);
         CHECK_INT(r->responses[0].nprev_kvs, 2);
         if (r->responses[0].nprev_kvs == 2) {
-            check_kv(&r->responses[0].prev_kvs[0], a, "\"a\"");
-            check_kv(&r->responses[0].prev_kvs[1], "/test_op_delete/d/b", "\"b\"");
+            test_check_kv(&r->responses[0].prev_kvs[0], a, "\"a\"");
+            test_check_kv(&r->responses[0].prev_kvs[1], "/test_op_delete/d/b", "\"b\"");
         }
         CHECK_INT(r->responses[1].deleted, 0);
         CHECK_INT(r->responses[1].nprev_kvs, 0);
@@ -391,7 +357,7 @@ static void test_branches(void)
     etcd_compare yes = cmp_int(ETCD_CMP_VERSION, ETCD_CMP_EQUAL, m, 1);
     etcd_op s = op(ETCD_OP_PUT, x, "1"), f[2];
     etcd_res *r;
-    put(cli, m, "\"m\"");
+    test_put(cli, m, "\"m\"");
     f[0] = op(ETCD_OP_PUT, y, "2");
     f[1] = op(ETCD_OP_RANGE, m, NULL);
     r = txn(cli, &no, 1, &s, 1, f, 2);
@@ -401,7 +367,7 @@ static void test_branches(void)
     if (r->nresponses == 2) {
         CHECK(r->responses[0].prev_kv == NULL);
         CHECK_INT(r->responses[1].nkvs, 1);
-        if (r->responses[1].nkvs == 1) check_kv(&r->responses[1].kvs[0], m, "\"m\"");
+        if (r->responses[1].nkvs == 1) test_check_kv(&r->responses[1].kvs[0], m, "\"m\"");
     }
     etcd_res_free(r);
     check_ctl_value(x, "");
@@ -452,9 +418,9 @@ static void test_txn_errors(void)
     char host[64], err[256];
     etcd_opts o = {0};
     etcd *dead;
-    int64_t before = cur_rev();
+    int64_t before = test_rev(cli);
     check_arg_errors(cli);
-    CHECK_INT(cur_rev(), before);
+    CHECK_INT(test_rev(cli), before);
     check_ctl_value("/test_txn_errors/k", "");
     snprintf(host, sizeof host, "http://127.0.0.1:%d", test_free_port());
     o.http_host = host;
@@ -474,12 +440,12 @@ static void test_txn_invalid_json(void)
     etcd_compare bad = cmp_value(ETCD_CMP_EQUAL, k, "{a:1}");
     etcd_op good = op(ETCD_OP_PUT, k, "2"), wrong = op(ETCD_OP_PUT, k, "{a:1}");
     int64_t before;
-    put(cli, k, "1");
-    before = cur_rev();
+    test_put(cli, k, "1");
+    before = test_rev(cli);
     check_txn_error(cli, etcd_txn(cli, &c, 1, &wrong, 1, NULL, 0, NULL), "JSON");
     check_txn_error(cli, etcd_txn(cli, &c, 1, &good, 1, &wrong, 1, NULL), "JSON");
     check_txn_error(cli, etcd_txn(cli, &bad, 1, &good, 1, NULL, 0, NULL), "JSON");
-    CHECK_INT(cur_rev(), before);
+    CHECK_INT(test_rev(cli), before);
     check_ctl_value(k, "1");
 }
 
@@ -494,11 +460,11 @@ static void test_txn_key_prefix(void)
     etcd_op s[4];
     etcd_res *r;
     etcd *pc;
-    put(cli, "/test_txn_key_prefix/k", "1");
-    put(cli, "/test_txn_key_prefix/r/1", "1");
-    put(cli, "/test_txn_key_prefix/r/2", "1");
-    put(cli, "/test_txn_key_prefiz", "1");   /* beyond the prefix, version 2: */
-    put(cli, "/test_txn_key_prefiz", "1");   /* fails c[1] if "r/3" lacked it */
+    test_put(cli, "/test_txn_key_prefix/k", "1");
+    test_put(cli, "/test_txn_key_prefix/r/1", "1");
+    test_put(cli, "/test_txn_key_prefix/r/2", "1");
+    test_put(cli, "/test_txn_key_prefiz", "1");   /* beyond the prefix, version 2: */
+    test_put(cli, "/test_txn_key_prefiz", "1");   /* fails c[1] if "r/3" lacked it */
     o.key_prefix = "/test_txn_key_prefix/";
     pc = test_client(&srv, &o);
     REQUIRE(pc);
@@ -520,9 +486,9 @@ static void test_txn_key_prefix(void)
     if (r && r->nresponses == 4) {
         const etcd_res *q = r->responses;
         CHECK_INT(q[1].nkvs, 2);
-        if (q[1].nkvs == 2) check_kv(&q[1].kvs[1], "/test_txn_key_prefix/r/2", "1");
+        if (q[1].nkvs == 2) test_check_kv(&q[1].kvs[1], "/test_txn_key_prefix/r/2", "1");
         CHECK_INT(q[2].nkvs, 1);                /* /test_txn_key_prefiz is outside */
-        if (q[2].nkvs >= 1) check_kv(&q[2].kvs[0], "/test_txn_key_prefix/r/2", "1");
+        if (q[2].nkvs >= 1) test_check_kv(&q[2].kvs[0], "/test_txn_key_prefix/r/2", "1");
         CHECK_INT(q[3].deleted, 1);
     }
     etcd_res_free(r);
@@ -566,23 +532,6 @@ static void test_txn_raw_value_len(void)
     etcd_free(raw);
 }
 
-static int silent_listener(int *port)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* etcd_txn_opts.timeout applies: a server that never answers fails the
    txn after it (the client default being 5 s). */
 static void test_txn_timeout(void)
@@ -594,7 +543,7 @@ static void test_txn_timeout(void)
     struct timespec t0, t1;
     char host[64], err[256];
     double took;
-    int port, fd = silent_listener(&port);
+    int port, fd = test_silent_listener(&port);
     etcd *c2;
     etcd_res *r;
     REQUIRE(fd >= 0);
