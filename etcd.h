@@ -30,6 +30,7 @@
        ETCD_STATIC           give every function internal linkage
        ETCD_USE_OPENSSL      TLS for https:// endpoints (link -lssl -lcrypto);
                              without it, https:// is refused by etcd_new
+                             (not yet: defining it is a compile error)
        ETCD_MALLOC(n), ETCD_REALLOC(p,n), ETCD_FREE(p)
                              allocator override: define all three or none
                              (default: malloc, realloc, free)
@@ -138,10 +139,11 @@ typedef struct etcd_opts {
     const char *const *extra_headers; /* NULL-terminated "Name: value" list */
     const char *sni;             /* TLS server name; default: the endpoint's host */
     const char *unix_socket_proxy; /* "unix:/path" or "/path"; TCP when no such file */
-    const char *user, *password; /* etcd auth */
+    const char *user, *password; /* etcd auth (not yet: refused by etcd_new) */
     double      fail_timeout;    /* health check window and penalty; 0 means 10 */
     int         max_fails;       /* failures within fail_timeout; 0 means 1 */
-    bool        retry;           /* resend on the next healthy endpoint */
+    bool        retry;           /* resend on the next healthy endpoint
+                                    (health checks and retry: not yet acted on) */
     size_t      max_response;    /* bytes; 0 means 128 MiB */
 } etcd_opts;
 
