@@ -10,6 +10,7 @@ WARN     = -std=c99 -Wall -Wextra -Wpedantic -Werror
 CFLAGS  ?= -O2 -g
 SAN      = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS   = -lpthread
+TLS_LIBS = -lssl -lcrypto
 
 SUITES   = $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 SCRIPTS  = $(wildcard tests/test_*.sh)
@@ -37,6 +38,11 @@ build/asan/%: tests/%.c $(DEPS)
 	@mkdir -p build/asan
 	$(CC) $(WARN) $(SAN) -I. -o $@ $< $(LDLIBS)
 
+# Suites that define ETCD_USE_OPENSSL link OpenSSL; the others must not need it.
+TLS_SUITES = $(patsubst tests/%.c,%,$(shell grep -l '^#define ETCD_USE_OPENSSL' tests/test_*.c))
+$(addprefix build/,$(TLS_SUITES)) $(addprefix build/asan/,$(TLS_SUITES)) \
+$(addprefix build/asan-clang/,$(TLS_SUITES)): LDLIBS += $(TLS_LIBS)
+
 # clang's UBSan checks more (e.g. arithmetic on a NULL pointer) than gcc's.
 build/asan-clang/%: tests/%.c $(DEPS)
 	@mkdir -p build/asan-clang
@@ -49,13 +55,17 @@ build/%: examples/%.c etcd.h
 examples: $(EXAMPLES)
 
 # The header alone and with its implementation, as C (gcc, clang) and C++.
-check: tests/compile/impl.c tests/compile/impl.cc tests/compile/decl.c etcd.h
+CXXWARN = -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++
+check: $(wildcard tests/compile/*) etcd.h
 	@mkdir -p build
 	$(CC)    $(WARN) -c -o build/impl_gcc.o   tests/compile/impl.c
 	$(CLANG) $(WARN) -c -o build/impl_clang.o tests/compile/impl.c
 	$(CC)    $(WARN) -DETCD_STATIC -c -o build/impl_static.o tests/compile/impl.c
 	$(CC)    $(WARN) -c -o build/decl.o tests/compile/decl.c
-	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -c -o build/impl_cxx.o tests/compile/impl.cc
+	$(CXX)   $(CXXWARN) -c -o build/impl_cxx.o tests/compile/impl.cc
+	$(CC)    $(WARN) -c -o build/tls_gcc.o   tests/compile/tls.c
+	$(CLANG) $(WARN) -c -o build/tls_clang.o tests/compile/tls.c
+	$(CXX)   $(CXXWARN) -c -o build/tls_cxx.o tests/compile/tls.cc
 	@echo "compile checks passed"
 
 BINS = $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \

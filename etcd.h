@@ -28,9 +28,10 @@
    CONFIGURATION MACROS
        ETCD_IMPLEMENTATION   emit the implementation in this translation unit
        ETCD_STATIC           give every function internal linkage
-       ETCD_USE_OPENSSL      TLS for https:// endpoints (link -lssl -lcrypto);
-                             without it, https:// is refused by etcd_new
-                             (not yet: defining it is a compile error)
+       ETCD_USE_OPENSSL      TLS for https:// endpoints (link -lssl -lcrypto,
+                             OpenSSL 1.1.1 or 3.x); without it nothing of
+                             OpenSSL is referenced and https:// is refused
+                             by etcd_new
        ETCD_MALLOC(n), ETCD_REALLOC(p,n), ETCD_FREE(p)
                              allocator override: define all three or none
                              (default: malloc, realloc, free)
@@ -39,6 +40,17 @@
        clock_gettime). It defines _POSIX_C_SOURCE 200809L itself, which works
        when etcd.h is the first include of that file; otherwise compile it
        with -D_POSIX_C_SOURCE=200809L (or _GNU_SOURCE / _DEFAULT_SOURCE).
+
+   TLS (ETCD_USE_OPENSSL)
+       An https:// endpoint is verified by default: the chain against
+       ssl_ca_path (or the system store) and the host name or IP literal
+       (or opts.sni) against the certificate's SAN, by OpenSSL's own
+       checks; ssl_skip_verify turns both off. ssl_cert_path + ssl_key_path
+       present a client certificate (mutual TLS). Files are read by
+       etcd_new, which names the file that cannot be used. The SNI is
+       opts.sni or the endpoint's host, never an IP literal. Sessions are
+       resumed across reconnects; the handshake runs under the request's
+       deadline; no SIGPIPE (the socket BIO sends with MSG_NOSIGNAL).
 
    OPTIONS
        Every option struct (etcd_opts, etcd_get_opts, ...) means "default"
@@ -131,19 +143,26 @@ typedef struct etcd_opts {
     double      timeout;         /* seconds per request; 0 means 5 */
     const char *api_prefix;      /* "/v3", "/v3beta", "/v3alpha"; NULL: detected once
                                     from GET /version */
-    bool        ssl_skip_verify; /* do not verify the server certificate */
-    const char *ssl_ca_path;     /* CA file; NULL: system default store */
-    const char *ssl_cert_path;   /* client certificate (mutual TLS) */
-    const char *ssl_key_path;    /* client key (mutual TLS) */
+    bool        ssl_skip_verify; /* do not verify the server certificate or name */
+    const char *ssl_ca_path;     /* PEM CA file; NULL: system default store */
+    const char *ssl_cert_path;   /* PEM client certificate (chain) for mutual TLS */
+    const char *ssl_key_path;    /* PEM client key, with ssl_cert_path */
     etcd_serializer serializer;  /* JSON (default) or RAW */
     const char *const *extra_headers; /* NULL-terminated "Name: value" list */
-    const char *sni;             /* TLS server name; default: the endpoint's host */
+    const char *sni;             /* TLS server name, sent and verified (as Go's
+                                    ServerName); default: the endpoint's host; an IP
+                                    literal is verified as an IP, not sent */
     const char *unix_socket_proxy; /* "unix:/path" or "/path"; TCP when no such file */
     const char *user, *password; /* etcd auth (not yet: refused by etcd_new) */
-    double      fail_timeout;    /* health check window and penalty; 0 means 10 */
-    int         max_fails;       /* failures within fail_timeout; 0 means 1 */
-    bool        retry;           /* resend on the next healthy endpoint
-                                    (health checks and retry: not yet acted on) */
+    double      fail_timeout;    /* seconds: the window max_fails count in, and how
+                                    long an endpoint then stays out; 0 means 10 */
+    int         max_fails;       /* connect/transport/5xx failures within fail_timeout
+                                    that take an endpoint out; 0 means 1 */
+    bool        retry;           /* a failed call tries again on the next healthy
+                                    endpoint, up to endpoints * max_fails + 1 tries:
+                                    reads (get, readdir, timetolive, leases, keepalive,
+                                    version, opening a watch) always; writes only when
+                                    not a byte of the request was written */
     size_t      max_response;    /* bytes; 0 means 128 MiB */
 } etcd_opts;
 
@@ -155,7 +174,10 @@ ETCDDEF etcd       *etcd_new(const etcd_opts *opts, char *err, size_t err_size);
 ETCDDEF void        etcd_free(etcd *cli);
 /* Why the last call on cli failed; "" when it did not. Owned by cli. */
 ETCDDEF const char *etcd_errstr(const etcd *cli);
-/* Whether endpoint http_host (as written in opts.http_host) is usable now. */
+/* Whether endpoint http_host (as written in opts.http_host) is in the
+   rotation now: false from the failure that reached max_fails until
+   fail_timeout seconds later. With none healthy, calls fail with "has no
+   healthy etcd endpoint available". */
 ETCDDEF bool        etcd_endpoint_healthy(const etcd *cli, const char *http_host);
 
 /* ------------------------------------------------------------------------
@@ -411,7 +433,9 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
 #endif
 
 #ifdef ETCD_USE_OPENSSL
-#error "etcd.h: TLS (ETCD_USE_OPENSSL) is not implemented in this version"
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #endif
 
 #define ETCD__ERRLEN        256
@@ -1031,11 +1055,14 @@ typedef struct etcd__io {
     long (*read)(etcd__conn *c, char *buf, size_t n, char *err);
     long (*write)(etcd__conn *c, const char *buf, size_t n, char *err);
     void (*close)(etcd__conn *c);
+    bool (*stale)(etcd__conn *c);           /* an idle connection that cannot be reused */
+    size_t (*pending)(const etcd__conn *c); /* bytes read from the socket, not yet by us */
 } etcd__io;
 
 struct etcd__conn {
     int fd;                      /* -1: closed */
     const etcd__io *io;
+    void *tls;                   /* SSL * on a TLS connection */
     short want;
     unsigned requests;           /* answered on this connection: > 0 means reused */
     etcd__buf in;                /* received, not yet consumed: [off, in.len) */
@@ -1064,7 +1091,21 @@ static long etcd__plain_write(etcd__conn *c, const char *buf, size_t n, char *er
 
 static void etcd__plain_close(etcd__conn *c) { close(c->fd); }
 
-static const etcd__io etcd__plain_io = { etcd__plain_read, etcd__plain_write, etcd__plain_close };
+static bool etcd__readable_now(int fd)
+{
+    struct pollfd p;
+    p.fd = fd; p.events = POLLIN; p.revents = 0;
+    return poll(&p, 1, 0) != 0;
+}
+
+/* An idle keep-alive connection that is readable was closed by the server
+   (or holds junk): either way it cannot carry the next request. */
+static bool etcd__plain_stale(etcd__conn *c) { return c->off < c->in.len || etcd__readable_now(c->fd); }
+
+static size_t etcd__plain_pending(const etcd__conn *c) { (void)c; return 0; }
+
+static const etcd__io etcd__plain_io = { etcd__plain_read, etcd__plain_write, etcd__plain_close,
+                                         etcd__plain_stale, etcd__plain_pending };
 
 /* The unconsumed input; never NULL, so no arithmetic on a NULL pointer. */
 static const char *etcd__conn_data(const etcd__conn *c)
@@ -1082,6 +1123,7 @@ static void etcd__conn_close(etcd__conn *c)
 {
     if (c->fd >= 0) c->io->close(c);
     c->fd = -1;
+    c->tls = NULL;
     c->requests = 0;
     c->in.len = c->off = 0;
     c->in.oom = false;           /* a failed allocation must not poison the next connection */
@@ -1155,16 +1197,6 @@ static long etcd__conn_fill(etcd__conn *c, double deadline, char *err)
     }
 }
 
-/* An idle keep-alive connection that is readable was closed by the server
-   (or holds junk): either way it cannot carry the next request. */
-static bool etcd__conn_stale(const etcd__conn *c)
-{
-    struct pollfd p;
-    if (c->off < c->in.len) return true;
-    p.fd = c->fd; p.events = POLLIN; p.revents = 0;
-    return poll(&p, 1, 0) != 0;
-}
-
 static int etcd__socket(int family, char *err)
 {
     int fd = socket(family, SOCK_STREAM, 0), one = 1;
@@ -1234,6 +1266,250 @@ static int etcd__connect_unix(const char *path, double deadline, char *err)
     memcpy(sa.sun_path, path, strlen(path) + 1);    /* length checked by etcd_new */
     return etcd__connect_addr((const struct sockaddr *)&sa, (socklen_t)sizeof sa, deadline, err);
 }
+
+/* ------------------------------------------------------------------------
+   >>tls  OpenSSL behind the same etcd__io table (ETCD_USE_OPENSSL only)
+   ------------------------------------------------------------------------ */
+
+#ifdef ETCD_USE_OPENSSL
+
+/* OpenSSL's reason for the newest error on this thread's queue. */
+static const char *etcd__tls_reason(char *buf, size_t n)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    if (r) return r;
+    if (!e) return "unknown error";
+    ERR_error_string_n(e, buf, n);
+    return buf;
+}
+
+static void etcd__tls_fail(char *err, const char *what, const char *path)
+{
+    char buf[160];
+    if (path) etcd__errf(err, "%s %s: %s", what, path, etcd__tls_reason(buf, sizeof buf));
+    else etcd__errf(err, "%s: %s", what, etcd__tls_reason(buf, sizeof buf));
+    ERR_clear_error();
+}
+
+/* The socket BIO would write() and raise SIGPIPE on a closed peer; this
+   one sends with MSG_NOSIGNAL. The fd is the BIO's data. */
+static int etcd__bio_write(BIO *b, const char *buf, int n)
+{
+    ssize_t r;
+    BIO_clear_retry_flags(b);
+    do r = send((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, ETCD__SEND_FLAGS); while (r < 0 && errno == EINTR);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
+    return (int)r;
+}
+
+static int etcd__bio_read(BIO *b, char *buf, int n)
+{
+    ssize_t r;
+    BIO_clear_retry_flags(b);
+    do r = recv((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, 0); while (r < 0 && errno == EINTR);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
+    return (int)r;
+}
+
+static long etcd__bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b; (void)num; (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int etcd__bio_create(BIO *b) { BIO_set_init(b, 1); return 1; }
+
+/* A new TLS session for an endpoint: keep it for the next connection. */
+static int etcd__tls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    SSL_SESSION **slot = (SSL_SESSION **)SSL_get_app_data(ssl);
+    if (!slot) return 0;
+    if (*slot) SSL_SESSION_free(*slot);
+    *slot = sess;
+    return 1;
+}
+
+static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, char *err)
+{
+    if (o->ssl_ca_path && SSL_CTX_load_verify_locations(ctx, o->ssl_ca_path, NULL) != 1) {
+        etcd__tls_fail(err, "ssl_ca_path", o->ssl_ca_path);
+        return false;
+    }
+    if (!o->ssl_ca_path && !o->ssl_skip_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        etcd__tls_fail(err, "loading the system CA store", NULL);
+        return false;
+    }
+    if (!o->ssl_cert_path != !o->ssl_key_path) {
+        etcd__errf(err, "ssl_cert_path and ssl_key_path go together");
+        return false;
+    }
+    if (!o->ssl_cert_path) return true;
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->ssl_cert_path) != 1) {
+        etcd__tls_fail(err, "ssl_cert_path", o->ssl_cert_path);
+        return false;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->ssl_key_path, SSL_FILETYPE_PEM) != 1) {
+        etcd__tls_fail(err, "ssl_key_path", o->ssl_key_path);
+        return false;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        etcd__errf(err, "ssl_cert_path %s and ssl_key_path %s do not match", o->ssl_cert_path, o->ssl_key_path);
+        ERR_clear_error();
+        return false;
+    }
+    return true;
+}
+
+/* The client's TLS context: verification, CA, client certificate, session
+   cache, and the BIO method. Files are read here, so etcd_new reports them. */
+static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, char *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) { etcd__tls_fail(err, "TLS setup", NULL); return NULL; }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);   /* EOF is judged by HTTP framing */
+#endif
+    SSL_CTX_set_verify(ctx, o->ssl_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, etcd__tls_new_session);
+    if (!etcd__tls_files(ctx, o, err)) { SSL_CTX_free(ctx); return NULL; }
+    *bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "etcd.h socket");
+    if (!*bm || !BIO_meth_set_write(*bm, etcd__bio_write) || !BIO_meth_set_read(*bm, etcd__bio_read) ||
+        !BIO_meth_set_ctrl(*bm, etcd__bio_ctrl) || !BIO_meth_set_create(*bm, etcd__bio_create)) {
+        etcd__errf(err, "TLS setup: out of memory");
+        BIO_meth_free(*bm);
+        *bm = NULL;
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static bool etcd__is_ip(const char *name)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* Map an SSL_read/SSL_write result to the etcd__io convention. */
+static long etcd__tls_result(etcd__conn *c, int r, const char *what, char *err)
+{
+    int e = SSL_get_error((SSL *)c->tls, r);
+    if (e == SSL_ERROR_WANT_READ) { c->want = POLLIN; return ETCD__AGAIN; }
+    if (e == SSL_ERROR_WANT_WRITE) { c->want = POLLOUT; return ETCD__AGAIN; }
+    if (e == SSL_ERROR_ZERO_RETURN) return 0;
+    if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+        if (r == 0 || errno == 0) return 0;
+        etcd__errf(err, "%s: %s", what, strerror(errno));
+        return -1;
+    }
+    etcd__tls_fail(err, what, NULL);
+    return -1;
+}
+
+static long etcd__tls_read(etcd__conn *c, char *buf, size_t n, char *err)
+{
+    int r;
+    ERR_clear_error();
+    errno = 0;
+    r = SSL_read((SSL *)c->tls, buf, n > INT_MAX ? INT_MAX : (int)n);
+    return r > 0 ? r : etcd__tls_result(c, r, "TLS read", err);
+}
+
+static long etcd__tls_write(etcd__conn *c, const char *buf, size_t n, char *err)
+{
+    int r;
+    ERR_clear_error();
+    errno = 0;
+    r = SSL_write((SSL *)c->tls, buf, n > INT_MAX ? INT_MAX : (int)n);
+    return r > 0 ? r : etcd__tls_result(c, r, "TLS write", err);
+}
+
+/* Without a close_notify the session would be marked not resumable: mark
+   the connection shut down quietly, then free it. */
+static void etcd__tls_close(etcd__conn *c)
+{
+    SSL *ssl = (SSL *)c->tls;
+    if (ssl) {
+        SSL_set_quiet_shutdown(ssl, 1);
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+    }
+    ERR_clear_error();
+    close(c->fd);
+}
+
+static size_t etcd__tls_pending(const etcd__conn *c)
+{
+    int n = c->tls ? SSL_pending((const SSL *)c->tls) : 0;
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Readable while idle is fine if it was only TLS 1.3 session tickets. */
+static bool etcd__tls_stale(etcd__conn *c)
+{
+    char b;
+    int r;
+    if (c->off < c->in.len || etcd__tls_pending(c)) return true;
+    if (!etcd__readable_now(c->fd)) return false;
+    ERR_clear_error();
+    r = SSL_peek((SSL *)c->tls, &b, 1);
+    r = r > 0 ? 1 : SSL_get_error((SSL *)c->tls, r) != SSL_ERROR_WANT_READ;
+    ERR_clear_error();
+    return r != 0;
+}
+
+static const etcd__io etcd__tls_io = { etcd__tls_read, etcd__tls_write, etcd__tls_close,
+                                       etcd__tls_stale, etcd__tls_pending };
+
+static void etcd__tls_handshake_error(SSL *ssl, int r, char *err)
+{
+    long v = SSL_get_verify_result(ssl);
+    if (v != X509_V_OK) {
+        etcd__errf(err, "TLS certificate verification failed: %s", X509_verify_cert_error_string(v));
+        ERR_clear_error();
+    } else if (SSL_get_error(ssl, r) == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+        etcd__errf(err, "TLS handshake failed: %s", errno ? strerror(errno) : "connection closed by the server");
+    } else {
+        etcd__tls_fail(err, "TLS handshake failed", NULL);
+    }
+}
+
+/* TLS over the connected socket c->fd. name: the SNI (not for an IP
+   literal) and what the certificate must match. */
+static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const char *name, bool verify,
+                             SSL_SESSION **session, double deadline, char *err)
+{
+    SSL *ssl = SSL_new(ctx);
+    BIO *bio = ssl ? BIO_new(bm) : NULL;
+    if (!bio) { SSL_free(ssl); etcd__tls_fail(err, "TLS setup", NULL); return -1; }
+    BIO_set_data(bio, (void *)(intptr_t)c->fd);
+    SSL_set_bio(ssl, bio, bio);
+    c->tls = ssl;
+    c->io = &etcd__tls_io;                  /* from now on etcd__conn_close frees ssl */
+    SSL_set_app_data(ssl, session);
+    if (!etcd__is_ip(name) && SSL_set_tlsext_host_name(ssl, name) != 1) { etcd__tls_fail(err, "TLS SNI", name); return -1; }
+    if (verify && (etcd__is_ip(name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
+                                     : SSL_set1_host(ssl, name)) != 1) {
+        etcd__tls_fail(err, "TLS verify name", name);
+        return -1;
+    }
+    if (*session) SSL_set_session(ssl, *session);
+    for (;;) {
+        int r, e;
+        ERR_clear_error();
+        errno = 0;
+        if ((r = SSL_connect(ssl)) == 1) return 0;
+        e = SSL_get_error(ssl, r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) { etcd__tls_handshake_error(ssl, r, err); return -1; }
+        if (etcd__wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, err) < 0) return -1;
+    }
+}
+
+#endif /* ETCD_USE_OPENSSL */
 
 /* ------------------------------------------------------------------------
    >>http  response head parser, chunked decoder, body reader: pure
@@ -1988,6 +2264,10 @@ typedef struct etcd__ep {
     char *host;                  /* to resolve: no brackets */
     char *hostport;              /* for the Host header */
     char port[8];
+    bool tls;                    /* https:// */
+    void *session;               /* SSL_SESSION * to resume on the next connection */
+    int fails;                   /* failures in the window that started at `window` */
+    double window, down_until;   /* out of the rotation until down_until */
     etcd__conn conn;             /* the keep-alive connection */
 } etcd__ep;
 
@@ -2000,6 +2280,10 @@ struct etcd {
     char prefix[16];             /* api prefix; "" until known */
     etcd__buf req, out, tmp, body;
     etcd__scratch sc;
+#ifdef ETCD_USE_OPENSSL
+    SSL_CTX *ssl;                /* made when an endpoint is https:// */
+    BIO_METHOD *bio;
+#endif
     char err[ETCD__ERRLEN];
 };
 
@@ -2020,12 +2304,15 @@ static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
     size_t i, hs, he, ps;
     unsigned long port = 2379;
     bool v6;
-    if (n >= 8 && !strncasecmp(s, "https://", 8)) {
+    ep->tls = n >= 8 && !strncasecmp(s, "https://", 8);
+#ifndef ETCD_USE_OPENSSL
+    if (ep->tls) {
         etcd__errf(err, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL", (int)n, s);
         return false;
     }
-    if (n < 7 || strncasecmp(s, "http://", 7) != 0) goto bad;
-    i = hs = 7;
+#endif
+    if (!ep->tls && (n < 7 || strncasecmp(s, "http://", 7) != 0)) goto bad;
+    i = hs = ep->tls ? 8 : 7;
     v6 = i < n && s[i] == '[';
     if (v6) {
         for (i++; i < n && etcd__hostchar(s[i], true); i++) {}
@@ -2053,7 +2340,7 @@ static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
     if (!ep->url || !ep->host || !ep->hostport) { etcd__errf(err, "out of memory"); return false; }
     return true;
 bad:
-    etcd__errf(err, "invalid http_host \"%.*s\": want http://host[:port]", (int)n, s);
+    etcd__errf(err, "invalid http_host \"%.*s\": want http://host[:port] or https://host[:port]", (int)n, s);
     return false;
 }
 
@@ -2177,8 +2464,17 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, char *err)
         }
         if (!(cli->sock = etcd__strndup(sock, strlen(sock)))) { etcd__errf(err, "out of memory"); return false; }
     }
-    return etcd__build_headers(cli, o->extra_headers, err) &&
-           etcd__parse_hosts(cli, o->http_host ? o->http_host : "http://127.0.0.1:2379", err);
+    if (!etcd__build_headers(cli, o->extra_headers, err) ||
+        !etcd__parse_hosts(cli, o->http_host ? o->http_host : "http://127.0.0.1:2379", err))
+        return false;
+#ifdef ETCD_USE_OPENSSL
+    {
+        size_t i;
+        for (i = 0; i < cli->neps; i++)
+            if (cli->eps[i].tls) return (cli->ssl = etcd__tls_ctx(&cli->o, &cli->bio, err)) != NULL;
+    }
+#endif
+    return true;
 }
 
 ETCDDEF etcd *etcd_new(const etcd_opts *opts, char *err, size_t err_size)
@@ -2203,7 +2499,14 @@ ETCDDEF void etcd_free(etcd *cli)
     for (i = 0; i < cli->neps; i++) {
         etcd__conn_free(&cli->eps[i].conn);
         ETCD_FREE(cli->eps[i].url); ETCD_FREE(cli->eps[i].host); ETCD_FREE(cli->eps[i].hostport);
+#ifdef ETCD_USE_OPENSSL
+        SSL_SESSION_free((SSL_SESSION *)cli->eps[i].session);
+#endif
     }
+#ifdef ETCD_USE_OPENSSL
+    SSL_CTX_free(cli->ssl);
+    BIO_meth_free(cli->bio);
+#endif
     ETCD_FREE(cli->eps);
     etcd__free_strings(cli);
     ETCD_FREE(cli->headers); ETCD_FREE(cli->sock); ETCD_FREE(cli->sc.toks);
@@ -2218,16 +2521,40 @@ ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
 {
     size_t i;
     for (i = 0; cli && http_host && i < cli->neps; i++)
-        if (!strcmp(cli->eps[i].url, http_host)) return true;
+        if (!strcmp(cli->eps[i].url, http_host)) return cli->eps[i].down_until <= etcd__now();
     return false;
 }
 
-/* The endpoint for the next request: round-robin over http_host. */
+/* A connect, transport or 5xx failure on ep: max_fails of them within
+   fail_timeout take it out of the rotation for fail_timeout. */
+static void etcd__ep_failed(const etcd *cli, etcd__ep *ep)
+{
+    double now = etcd__now();
+    if (!ep->fails || now - ep->window > cli->o.fail_timeout) { ep->window = now; ep->fails = 0; }
+    if (++ep->fails >= cli->o.max_fails) { ep->down_until = now + cli->o.fail_timeout; ep->fails = 0; }
+}
+
+static bool etcd__any_healthy(const etcd *cli)
+{
+    double now = etcd__now();
+    size_t i;
+    for (i = 0; i < cli->neps; i++) if (cli->eps[i].down_until <= now) return true;
+    return false;
+}
+
+/* The endpoint for the next request: the next healthy one in http_host
+   order, cyclically. */
 static etcd__ep *etcd__pick(etcd *cli)
 {
-    etcd__ep *ep = &cli->eps[cli->next];
-    cli->next = (cli->next + 1) % cli->neps;
-    return ep;
+    double now = etcd__now();
+    size_t i;
+    for (i = 0; i < cli->neps; i++) {
+        etcd__ep *ep = &cli->eps[cli->next];
+        cli->next = (cli->next + 1) % cli->neps;
+        if (ep->down_until <= now) return ep;
+    }
+    etcd__errf(cli->err, "has no healthy etcd endpoint available");
+    return NULL;
 }
 
 /* Through the unix socket proxy when its file exists, else over TCP. */
@@ -2244,6 +2571,14 @@ static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double
     c->io = &etcd__plain_io;
     c->requests = 0;
     c->in.len = c->off = 0;
+#ifdef ETCD_USE_OPENSSL
+    if (ep->tls && etcd__tls_connect(cli->ssl, cli->bio, c, cli->o.sni ? cli->o.sni : ep->host,
+                                     !cli->o.ssl_skip_verify, (SSL_SESSION **)&ep->session,
+                                     deadline, err) < 0) {
+        etcd__conn_close(c);
+        return -1;
+    }
+#endif
     return 0;
 }
 
@@ -2276,13 +2611,15 @@ static void etcd__http_request(const etcd *cli, etcd__buf *o, const etcd__ep *ep
    out to be closed by the server, the request goes once more on a fresh
    one: reads (idem) if no answer byte came back, writes only if none of
    the request was written. */
-static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, double deadline, bool idem)
+static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, double deadline, bool idem,
+                      bool *wrote)
 {
     int attempt;
+    *wrote = false;
     for (attempt = 0;; attempt++) {
         bool reused, got = false;
         size_t sent = 0;
-        if (c->fd >= 0 && etcd__conn_stale(c)) etcd__conn_close(c);
+        if (c->fd >= 0 && c->io->stale(c)) etcd__conn_close(c);
         if (c->fd < 0 && etcd__ep_connect(cli, ep, c, deadline, cli->err) < 0) return -1;
         reused = c->requests > 0;
         if (etcd__conn_write(c, cli->out.p, cli->out.len, deadline, &sent, cli->err) == 0 &&
@@ -2291,6 +2628,7 @@ static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, dou
             return 0;
         }
         etcd__conn_close(c);
+        *wrote = sent > 0;
         /* a write that may have reached etcd is never sent twice */
         if (!reused || got || attempt > 0 || !strcmp(cli->err, "timeout") || (!idem && sent > 0))
             return -1;
@@ -2299,12 +2637,14 @@ static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, dou
 
 /* One HTTP exchange with ep: the answer's body lands in cli->body. */
 static int etcd__exchange(etcd *cli, etcd__ep *ep, const char *method, const char *path,
-                          const etcd__buf *body, double deadline, bool idem, etcd__resp *r)
+                          const etcd__buf *body, double deadline, bool idem, bool *wrote, etcd__resp *r)
 {
     etcd__body b;
     etcd__http_request(cli, &cli->out, ep, method, path, body);
     if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -1; }
-    if (etcd__send(cli, ep, &ep->conn, r, deadline, idem) < 0) return -1;
+    *wrote = false;
+    if (etcd__send(cli, ep, &ep->conn, r, deadline, idem, wrote) < 0) return -1;
+    *wrote = true;
     etcd__buf_reset(&cli->body);
     etcd__body_init(&b, r);
     if (etcd__body_pump(&ep->conn, &b, &cli->body, cli->o.max_response, deadline, true, cli->err) < 0) {
@@ -2323,7 +2663,8 @@ static int etcd__detect_prefix(etcd *cli, etcd__ep *ep, double deadline)
     etcd_res *v;
     const char *ver;
     int major = 0, minor = 0;
-    if (etcd__exchange(cli, ep, "GET", "/version", NULL, deadline, true, &r) < 0) return -1;
+    bool wrote;
+    if (etcd__exchange(cli, ep, "GET", "/version", NULL, deadline, true, &wrote, &r) < 0) return -1;
     v = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
     if (!v) return -1;
     ver = v->etcdcluster && etcd__isdigit(v->etcdcluster[0]) ? v->etcdcluster : v->etcdserver;
@@ -2383,23 +2724,50 @@ static bool etcd__idempotent(const char *path, const etcd__buf *body)
     return !body;
 }
 
-/* Every call ends here: pick the endpoint, learn the api prefix if
-   needed, exchange, decode. body NULL: a GET of an unprefixed path. */
-static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *body, double timeout)
+/* One try on ep. NULL with *again set when another try may succeed: the
+   failure happened before any byte of the request was written, or the
+   request is a read. */
+static etcd_res *etcd__try(etcd *cli, etcd__ep *ep, const char *path, const etcd__buf *body,
+                           double timeout, bool idem, bool *again)
 {
-    double deadline = etcd__deadline(timeout > 0 ? timeout : cli->o.timeout);
-    etcd__ep *ep = etcd__pick(cli);
+    double deadline = etcd__deadline(timeout);
     etcd__resp r;
-    bool idem = etcd__idempotent(path, body);
-    cli->err[0] = 0;
-    if (body && body->oom) { etcd__errf(cli->err, "out of memory"); return NULL; }
-    if (!(path = etcd__path(cli, ep, path, body != NULL, deadline)) ||
-        etcd__exchange(cli, ep, body ? "POST" : "GET", path, body, deadline, idem, &r) < 0) {
+    bool wrote = false;
+    const char *full = etcd__path(cli, ep, path, body != NULL, deadline);
+    if (!full || etcd__exchange(cli, ep, body ? "POST" : "GET", full, body, deadline, idem, &wrote, &r) < 0) {
         etcd__fail_at(cli->err, ep);
+        etcd__ep_failed(cli, ep);
+        *again = idem || !wrote;
         return NULL;
     }
-    if (r.status >= 500) return etcd__server_error(cli, r.status);
+    if (r.status >= 500) {
+        etcd__ep_failed(cli, ep);
+        *again = idem;
+        return etcd__server_error(cli, r.status);
+    }
+    *again = false;
     return etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
+}
+
+/* Every call ends here: pick an endpoint, learn the api prefix if needed,
+   exchange, decode; with retry, again on the next healthy endpoint, up to
+   endpoints * max_fails + 1 tries. body NULL: a GET of an unprefixed path. */
+static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *body, double timeout)
+{
+    bool idem = etcd__idempotent(path, body), again = true;
+    int tries = cli->o.retry ? (int)cli->neps * cli->o.max_fails + 1 : 1, t;
+    cli->err[0] = 0;
+    if (body && body->oom) { etcd__errf(cli->err, "out of memory"); return NULL; }
+    for (t = 0; t < tries && again; t++) {
+        etcd__ep *ep = etcd__pick(cli);
+        etcd_res *res;
+        if (!ep) return NULL;
+        res = etcd__try(cli, ep, path, body, timeout > 0 ? timeout : cli->o.timeout, idem, &again);
+        if (res || !cli->err[0]) return res;
+    }
+    if (cli->o.retry && again && !etcd__any_healthy(cli))
+        etcd__errf(cli->err, "has no healthy etcd endpoint available");
+    return NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -2794,6 +3162,7 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
 
 struct etcd_watcher {
     etcd *cli;
+    etcd__ep *ep;                /* where the stream is open */
     char *key;                   /* key or dir, kept to reopen the stream */
     bool dir;
     etcd_watch_opts o;
@@ -2852,24 +3221,28 @@ static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
 {
     etcd *cli = w->cli;
     etcd_watch_opts o = w->o;
-    etcd__ep *ep = etcd__pick(cli);
+    etcd__ep *ep;
     etcd__resp r;
     const char *path;
+    bool wrote;
     o.start_revision = start;
     etcd__conn_close(&w->conn);
     etcd__buf_reset(&w->msg);
     memset(&w->split, 0, sizeof w->split);
+    if (!(w->ep = ep = etcd__pick(cli))) return -1;
     etcd__j_watch(cli, w->key, w->dir, &o);
     if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
     if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
     etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
     if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
-    if (etcd__send(cli, ep, &w->conn, &r, deadline, true) < 0) goto fail_at;
+    if (etcd__send(cli, ep, &w->conn, &r, deadline, true, &wrote) < 0) goto fail_at;
     etcd__body_init(&w->body, &r);
     if (r.status != 200) {
         etcd__watch_refused(cli, w, r.status, deadline);
         etcd__conn_close(&w->conn);
-        return r.status >= 500 ? -1 : -2;
+        if (r.status < 500) return -2;
+        etcd__ep_failed(cli, ep);
+        return -1;
     }
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
@@ -2880,7 +3253,21 @@ static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
     return 0;
 fail_at:
     etcd__fail_at(cli->err, ep);
+    etcd__ep_failed(cli, ep);
     return -1;
+}
+
+/* Open a new watcher's stream; with retry, like a read: on the next
+   healthy endpoint, up to endpoints * max_fails + 1 tries. */
+static int etcd__watch_first(etcd_watcher *w)
+{
+    etcd *cli = w->cli;
+    int tries = cli->o.retry ? (int)cli->neps * cli->o.max_fails + 1 : 1, t, rc = -1;
+    for (t = 0; t < tries && rc == -1; t++) {
+        if (t && !etcd__any_healthy(cli)) { etcd__errf(cli->err, "has no healthy etcd endpoint available"); break; }
+        rc = etcd__watch_connect(w, w->o.start_revision, etcd__deadline(cli->o.timeout));
+    }
+    return rc;
 }
 
 static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
@@ -2897,7 +3284,7 @@ static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, cons
     cli->err[0] = 0;
     if (!key) key = "";
     if (!(w->key = etcd__strndup(key, strlen(key)))) etcd__errf(cli->err, "out of memory");
-    else if (etcd__watch_connect(w, w->o.start_revision, etcd__deadline(cli->o.timeout)) == 0) return w;
+    else if (etcd__watch_first(w) == 0) return w;
     etcd_watchcancel(w);
     return NULL;
 }
@@ -2928,6 +3315,7 @@ static etcd_res *etcd__watch_break(etcd_watcher *w, const char *why)
     etcd__errf(w->err, "%s", w->why);
     w->broken = true;
     etcd__conn_close(&w->conn);
+    if (w->ep) etcd__ep_failed(w->cli, w->ep);   /* an idle timeout never gets here */
     return NULL;
 }
 
@@ -3051,6 +3439,7 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
     etcd__split sp;
     if (!w) return false;
     sp = w->split;                       /* a look, not a step */
+    if (w->conn.fd >= 0 && w->conn.io->pending(&w->conn)) return true;   /* inside OpenSSL */
     return etcd__json_next(&sp, w->msg.p, w->msg.len, &s, &e) > 0;
 }
 
@@ -3066,6 +3455,7 @@ ETCDDEF int etcd_watchcancel(etcd_watcher *w)
 }
 
 /* >>end-of-implementation */
+/* >>tls-ready */
 #endif /* ETCD_IMPLEMENTATION */
 
 /*

@@ -740,27 +740,40 @@ static etcd_res *next_event(etcd_watcher *w)
     return NULL;
 }
 
+/* A client whose endpoint comes back soon after a failure: a restart of
+   etcd breaks the watch, which counts against the only endpoint. */
+static etcd *resume_client(void)
+{
+    etcd_opts o;
+    memset(&o, 0, sizeof o);
+    o.fail_timeout = 0.5;
+    return test_client(&srv, &o);
+}
+
 /* auto_resume across a restart of etcd: the writes made while the watcher
    was cut off arrive once each, in order, and nothing earlier repeats. */
 static void test_auto_resume_restart(void)
 {
+    etcd *c = resume_client();
     etcd_watch_opts o = {0};
     etcd_watcher *w;
     etcd_res *r;
     const char *want[3] = { "/tw/resume/b", "/tw/resume/c", "/tw/resume/d" };
     int64_t rb = 0;
     int got = 0, i;
+    REQUIRE(c);
     o.timeout = 0.5;
     o.auto_resume = true;
-    w = open_w(cli, "/tw/resume/", true, &o);
+    w = open_w(c, "/tw/resume/", true, &o);
+    if (!w) etcd_free(c);
     REQUIRE(w);
-    put(cli, "/tw/resume/a", "1");
+    put(c, "/tw/resume/a", "1");
     r = next_one(w);
     CHECK(r && !strcmp(r->events[0].kv.key, "/tw/resume/a"));
     etcd_res_free(r);
-    REQUIRE(bounce());
-    rb = put(cli, want[0], "2");             /* the watcher has not noticed yet */
-    put(cli, want[1], "3");
+    if (!bounce()) { etcd_watchcancel(w); etcd_free(c); REQUIRE(false); }
+    rb = put(c, want[0], "2");             /* the watcher has not noticed yet */
+    put(c, want[1], "3");
     CHECK(rb > 0);
     while (got < 3) {
         r = next_event(w);
@@ -771,7 +784,7 @@ static void test_auto_resume_restart(void)
             CHECK_INT(r->events[i].kv.mod_revision, rb + got);
         }
         etcd_res_free(r);
-        if (got == 2) put(cli, want[2], "4");     /* and after the reopening */
+        if (got == 2) put(c, want[2], "4");     /* and after the reopening */
     }
     CHECK_INT(got, 3);
     etcd_watchcancel(w);
@@ -781,23 +794,26 @@ static void test_auto_resume_restart(void)
    the canceled message with compact_revision instead of a silent gap. */
 static void test_auto_resume_compacted(void)
 {
+    etcd *c = resume_client();
     etcd_watch_opts o = {0};
     etcd_watcher *w;
     etcd_res *r;
     int64_t rc;
     char body[64];
+    REQUIRE(c);
     o.timeout = 0.5;
     o.auto_resume = true;
-    w = open_w(cli, "/tw/resumec/", true, &o);
+    w = open_w(c, "/tw/resumec/", true, &o);
+    if (!w) etcd_free(c);
     REQUIRE(w);
-    put(cli, "/tw/resumec/a", "1");
+    put(c, "/tw/resumec/a", "1");
     r = next_one(w);
     etcd_res_free(r);
-    REQUIRE(bounce());
-    put(cli, "/tw/resumec/b", "2");
-    rc = put(cli, "/tw/resumec/c", "3");
+    if (!bounce()) { etcd_watchcancel(w); etcd_free(c); REQUIRE(false); }
+    put(c, "/tw/resumec/b", "2");
+    rc = put(c, "/tw/resumec/c", "3");
     snprintf(body, sizeof body, "{\"revision\":\"%" PRId64 "\"}", rc);
-    r = etcd_request(cli, "/kv/compaction", body, 0);
+    r = etcd_request(c, "/kv/compaction", body, 0);
     CHECK(r != NULL && r->status == 200);
     etcd_res_free(r);
     r = next_event(w);
