@@ -153,7 +153,9 @@ typedef struct etcd_opts {
                                     ServerName); default: the endpoint's host; an IP
                                     literal is verified as an IP, not sent */
     const char *unix_socket_proxy; /* "unix:/path" or "/path"; TCP when no such file */
-    const char *user, *password; /* etcd auth (not yet: refused by etcd_new) */
+    const char *user, *password; /* etcd auth: a token is fetched on first use, sent
+                                    on every request, refreshed before etcd's idle
+                                    expiry and once when etcd rejects it */
     double      fail_timeout;    /* seconds: the window max_fails count in, and how
                                     long an endpoint then stays out; 0 means 10 */
     int         max_fails;       /* connect/transport/5xx failures within fail_timeout
@@ -2280,6 +2282,10 @@ struct etcd {
     char prefix[16];             /* api prefix; "" until known */
     etcd__buf req, out, tmp, body;
     etcd__scratch sc;
+    char *token;                 /* auth token, NULL until fetched */
+    double token_used;           /* when etcd last accepted it */
+    double auth_retry_at;        /* after a refused authentication: no new try before */
+    char auth_err[ETCD__ERRLEN]; /* ... and its reason, repeated until then */
 #ifdef ETCD_USE_OPENSSL
     SSL_CTX *ssl;                /* made when an endpoint is https:// */
     BIO_METHOD *bio;
@@ -2435,8 +2441,6 @@ static bool etcd__check_opts(const etcd_opts *o, char *err)
         etcd__errf(err, "api_prefix must look like \"/v3\"");
     else if ((o->user != NULL) != (o->password != NULL))
         etcd__errf(err, "user and password go together");
-    else if (o->user)
-        etcd__errf(err, "user/password: etcd auth is not supported by this version of etcd.h");
     else return true;
     return false;
 }
@@ -2509,6 +2513,7 @@ ETCDDEF void etcd_free(etcd *cli)
 #endif
     ETCD_FREE(cli->eps);
     etcd__free_strings(cli);
+    ETCD_FREE(cli->token);
     ETCD_FREE(cli->headers); ETCD_FREE(cli->sock); ETCD_FREE(cli->sc.toks);
     etcd__buf_free(&cli->req); etcd__buf_free(&cli->out);
     etcd__buf_free(&cli->tmp); etcd__buf_free(&cli->body);
@@ -2602,6 +2607,11 @@ static void etcd__http_request(const etcd *cli, etcd__buf *o, const etcd__ep *ep
     if (body && etcd__ends_with(path, "/watch"))   /* else a leaderless member's watch stays silent */
         etcd__buf_str(o, "Grpc-Metadata-Hasleader: true\r\n");
     if (cli->headers) etcd__buf_str(o, cli->headers);
+    if (cli->token && !etcd__ends_with(path, "/auth/authenticate")) {   /* no "Bearer" */
+        etcd__buf_str(o, "Authorization: ");
+        etcd__buf_str(o, cli->token);
+        etcd__buf_str(o, "\r\n");
+    }
     etcd__buf_str(o, "\r\n");
     if (body) etcd__buf_add(o, body->p, body->len);
 }
@@ -2724,6 +2734,96 @@ static bool etcd__idempotent(const char *path, const etcd__buf *body)
     return !body;
 }
 
+/* ---- auth: etcd's simple tokens die after 5 idle minutes; JWTs on their
+   own TTL or any auth change. Refresh before the first, and once when
+   etcd says the token is bad. -------------------------------------------- */
+
+#define ETCD__TOKEN_IDLE 240.0   /* refresh a token idle this long (etcd: 300 s) */
+#define ETCD__AUTH_PAUSE 1.0     /* after a refusal, calls fail this long without asking */
+
+static void etcd__auth_drop(etcd *cli)
+{
+    ETCD_FREE(cli->token);
+    cli->token = NULL;
+}
+
+/* The string member name of the JSON object in body, unescaped (malloc'd). */
+static char *etcd__member_str(etcd *cli, const char *body, size_t len, const char *name)
+{
+    long n = etcd__blank(body, len) ? -1 : etcd__tokenize(&cli->sc, body, len, cli->err), i;
+    const etcd_json_tok *t = cli->sc.toks;
+    for (i = 1; n > 0 && t[0].type == ETCD_JSON_OBJECT && i + 1 < n; i++) {
+        const etcd_json_tok *k = &t[i], *v = &t[i + 1];
+        if (k->end - k->start == strlen(name) && !memcmp(body + k->start, name, k->end - k->start) &&
+            v->type == ETCD_JSON_STRING) {
+            char *o = (char *)ETCD_MALLOC(v->end - v->start + 1);
+            if (o) o[etcd__json_unescape(o, body + v->start, v->end - v->start)] = 0;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+/* POST /auth/authenticate on ep. Returns 0, -1 for a transport failure
+   (the endpoint's), -2 when etcd refused (cli->err: "authentication failed: ..."). */
+static int etcd__authenticate(etcd *cli, etcd__ep *ep, double deadline)
+{
+    etcd__buf b;
+    etcd__resp r;
+    bool wrote;
+    const char *path;
+    int rc = -1;
+    memset(&b, 0, sizeof b);
+    etcd__buf_add(&b, "{", 1);
+    etcd__j_str(&b, "name", cli->o.user);
+    etcd__j_str(&b, "password", cli->o.password);
+    etcd__buf_add(&b, "}", 1);
+    if (b.oom) { etcd__errf(cli->err, "out of memory"); etcd__buf_free(&b); return -2; }
+    if ((path = etcd__path(cli, ep, "/auth/authenticate", true, deadline)) &&
+        etcd__exchange(cli, ep, "POST", path, &b, deadline, true, &wrote, &r) == 0) {
+        rc = r.status == 200 ? 0 : r.status >= 500 ? -1 : -2;
+        if (rc == -1) etcd__server_error(cli, r.status);
+        else if (rc == 0 && !(cli->token = etcd__member_str(cli, cli->body.p, cli->body.len, "token"))) rc = -2;
+        if (rc == -2) {
+            etcd_res *e = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
+            etcd__errf(cli->err, "authentication failed: %s",
+                       e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
+            etcd_res_free(e);
+        }
+    }
+    etcd__buf_free(&b);
+    return rc;
+}
+
+/* A usable token before a request on ep (no-op without user/password). */
+static int etcd__auth(etcd *cli, etcd__ep *ep, double deadline)
+{
+    double now = etcd__now();
+    int rc;
+    if (!cli->o.user || (cli->token && now - cli->token_used < ETCD__TOKEN_IDLE)) return 0;
+    if (now < cli->auth_retry_at) { memcpy(cli->err, cli->auth_err, sizeof cli->err); return -2; }
+    etcd__auth_drop(cli);
+    rc = etcd__authenticate(cli, ep, deadline);
+    if (rc == 0) cli->token_used = now;
+    if (rc == -2) {                              /* a wrong password is final: no flood */
+        cli->auth_retry_at = now + ETCD__AUTH_PAUSE;
+        memcpy(cli->auth_err, cli->err, sizeof cli->auth_err);
+    }
+    return rc;
+}
+
+/* Did etcd turn the request down for its token (expired, or the auth
+   store changed under a JWT)? */
+static bool etcd__token_rejected(const etcd *cli, int status)
+{
+    static const char *const why[] = { "invalid auth token", "auth store is old", "token expired" };
+    size_t i;
+    if (!cli->token || status == 200) return false;
+    for (i = 0; i < sizeof why / sizeof *why; i++)
+        if (cli->body.p && strstr(cli->body.p, why[i])) return true;
+    return status == 401;
+}
+
 /* One try on ep. NULL with *again set when another try may succeed: the
    failure happened before any byte of the request was written, or the
    request is a read. */
@@ -2733,13 +2833,22 @@ static etcd_res *etcd__try(etcd *cli, etcd__ep *ep, const char *path, const etcd
     double deadline = etcd__deadline(timeout);
     etcd__resp r;
     bool wrote = false;
-    const char *full = etcd__path(cli, ep, path, body != NULL, deadline);
-    if (!full || etcd__exchange(cli, ep, body ? "POST" : "GET", full, body, deadline, idem, &wrote, &r) < 0) {
-        etcd__fail_at(cli->err, ep);
-        etcd__ep_failed(cli, ep);
-        *again = idem || !wrote;
-        return NULL;
+    int round, rc;
+    const char *full;
+    for (round = 0; round < 2; round++) {
+        *again = true;
+        if ((rc = etcd__auth(cli, ep, deadline)) == -2) { *again = false; return NULL; }
+        full = rc == 0 ? etcd__path(cli, ep, path, body != NULL, deadline) : NULL;
+        if (!full || etcd__exchange(cli, ep, body ? "POST" : "GET", full, body, deadline, idem, &wrote, &r) < 0) {
+            etcd__fail_at(cli->err, ep);
+            etcd__ep_failed(cli, ep);
+            *again = idem || !wrote;
+            return NULL;
+        }
+        if (!etcd__token_rejected(cli, r.status)) break;
+        etcd__auth_drop(cli);                   /* once: a fresh token, the request again */
     }
+    if (cli->token) cli->token_used = etcd__now();
     if (r.status >= 500) {
         etcd__ep_failed(cli, ep);
         *again = idem;
@@ -3174,7 +3283,10 @@ struct etcd_watcher {
     etcd__split split;           /* how far msg has been scanned */
     etcd__scratch sc;
     bool broken;                 /* the stream failed; auto_resume may reopen it */
+    bool reauth;                 /* canceled for its token: reopen once with a new one */
+    bool reauthed;               /* ... done, until events flow again */
     bool resumed;                /* the open stream is a reopening: hide its "created" */
+    bool created_seen;           /* the caller has had a "created" message */
     bool ended;
     char why[ETCD__ERRLEN];      /* what broke the stream */
     char err[ETCD__ERRLEN];
@@ -3225,11 +3337,14 @@ static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
     etcd__resp r;
     const char *path;
     bool wrote;
+    int rc;
     o.start_revision = start;
     etcd__conn_close(&w->conn);
     etcd__buf_reset(&w->msg);
     memset(&w->split, 0, sizeof w->split);
     if (!(w->ep = ep = etcd__pick(cli))) return -1;
+    if ((rc = etcd__auth(cli, ep, deadline)) == -2) return -2;
+    if (rc < 0) goto fail_at;
     etcd__j_watch(cli, w->key, w->dir, &o);
     if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
     if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
@@ -3364,11 +3479,22 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
 static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
 {
     size_t i;
-    if (m->created && !m->canceled) {
-        if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
-        if (!w->resumed) return true;
-        w->resumed = false;
+    if (m->canceled && m->cancel_reason && w->cli->token && !w->reauthed &&
+        (strstr(m->cancel_reason, "invalid auth token") || strstr(m->cancel_reason, "auth store is old"))) {
+        etcd__auth_drop(w->cli);
+        w->reauth = w->reauthed = w->broken = true;      /* not the endpoint's fault */
+        etcd__errf(w->why, "watch canceled: %s", m->cancel_reason);
+        etcd__conn_close(&w->conn);
         return false;
+    }
+    if (m->nevents) w->reauthed = false;
+    if (m->created && !m->canceled) {
+        bool seen = w->created_seen;
+        if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
+        w->created_seen = true;
+        if (w->resumed && seen) { w->resumed = false; return false; }
+        w->resumed = false;
+        return true;
     }
     for (i = 0; i < m->nevents; i++)
         if (m->events[i].kv.mod_revision > w->last) w->last = m->events[i].kv.mod_revision;
@@ -3417,9 +3543,10 @@ ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
     deadline = etcd__deadline(w->timeout);
     while (!w->ended) {
         etcd_res *res;
-        if (w->broken && (!w->o.auto_resume || !etcd__watch_reopen(w, deadline))) {
-            if (!w->o.auto_resume) w->ended = true;
-            return NULL;
+        if (w->broken) {
+            if (!w->o.auto_resume && !w->reauth) { w->ended = true; return NULL; }
+            if (!etcd__watch_reopen(w, deadline)) return NULL;
+            w->reauth = false;
         }
         res = etcd__watch_read(w, deadline);
         if (res && etcd__watch_track(w, res)) return res;
