@@ -1351,11 +1351,12 @@ static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, char *err)
         etcd__tls_fail(err, "ssl_cert_path", o->ssl_cert_path);
         return false;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, o->ssl_key_path, SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->ssl_key_path, SSL_FILETYPE_PEM) != 1 &&
+        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
         etcd__tls_fail(err, "ssl_key_path", o->ssl_key_path);
         return false;
     }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
+    if (ERR_peek_last_error() || SSL_CTX_check_private_key(ctx) != 1) {   /* a readable key, not this cert's */
         etcd__errf(err, "ssl_cert_path %s and ssl_key_path %s do not match", o->ssl_cert_path, o->ssl_key_path);
         ERR_clear_error();
         return false;

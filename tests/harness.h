@@ -14,7 +14,12 @@
    process (more exactly: the thread that started it) dies, and an atexit
    handler stops every server still running. Only PIDs started here are
    ever signalled. The harness talks to etcd over raw sockets and etcdctl,
-   never through etcd.h, so it does not depend on the code under test. */
+   never through etcd.h, so it does not depend on the code under test.
+
+   TLS members (test_etcd_start_tls) serve https:// on the client port; the
+   harness checks them with curl and runs etcdctl with --cacert (and, for
+   client-cert-auth members, --cert/--key). test_certs_make writes a
+   throwaway PKI with the openssl CLI for them. */
 #ifndef ETCD_TEST_HARNESS_H
 #define ETCD_TEST_HARNESS_H
 
@@ -46,9 +51,28 @@ typedef struct test_etcd {
     pid_t pid;            /* 0 when not running */
     int   port, peer_port;
     char  dir[256];       /* temp data dir, removed by test_etcd_stop */
-    char  url[64];        /* "http://127.0.0.1:PORT" */
+    char  url[64];        /* "http://127.0.0.1:PORT" (TLS members: "https://...") */
     const char *extra[16];   /* extra etcd flags (not copied), for restarts */
+    /* TLS members only (all "" for plain ones); copies, so restarts work: */
+    char  ca[256];        /* trusted CA: what curl/etcdctl/test_client verify with,
+                             and etcd's --trusted-ca-file with client_auth */
+    char  cert[256], key[256];   /* etcd's --cert-file/--key-file; with client_auth
+                                    also the client certificate curl and etcdctl present
+                                    (so it must allow clientAuth, as etcd's own gateway
+                                    needs it to) */
+    int   client_auth;    /* --client-cert-auth */
 } test_etcd;
+
+/* A throwaway PKI (test_certs_make): every path is absolute, in dir. */
+typedef struct test_certs {
+    char dir[256];                    /* removed by test_certs_remove / at exit */
+    char ca[300], ca_key[300];        /* CA "etcdh-test-ca" */
+    char server_cert[300], server_key[300]; /* CN etcd-test-server, SAN IP:127.0.0.1 and
+                                         DNS:localhost, EKU serverAuth+clientAuth */
+    char client_cert[300], client_key[300]; /* CN etcdh-test-client, EKU clientAuth */
+    char wrong_ca[300];               /* an unrelated CA "etcdh-wrong-ca" */
+    char other_key[300];              /* a key that matches no certificate */
+} test_certs;
 
 /* ---- internals ---------------------------------------------------------- */
 
@@ -248,6 +272,84 @@ static void th__exec_child(pid_t parent, const char *log, char *const argv[])
     _exit(127);
 }
 
+/* fork/exec argv (no shell), stdout into out (NUL-terminated, at most
+   outsz-1 bytes, the rest read and dropped; out NULL: dropped too), stderr
+   passes through or, with log, goes (with stdout when out is NULL) into
+   that file. Returns the exit status, or -1. */
+static int th__run(const char *const *argv, char *out, size_t outsz, const char *log)
+{
+    char drop[512];
+    int p[2], status;
+    size_t got = 0;
+    ssize_t n;
+    pid_t parent = getpid(), pid;
+
+    if (out && outsz) out[0] = '\0';
+    if (pipe(p) != 0) return -1;
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) { dup2(fd, 2); if (!out) dup2(fd, 1); close(fd); }
+        }
+        if (out || !log) dup2(p[1], 1);
+        close(p[1]);
+        th__exec_child(parent, NULL, (char *const *)argv);
+    }
+    close(p[1]);
+    for (;;) {
+        char *dst = drop;
+        size_t room = sizeof drop;
+        if (out && got + 1 < outsz) {
+            dst = out + got;
+            room = outsz - 1 - got;
+        }
+        n = read(p[0], dst, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (dst != drop) got += (size_t)n;
+    }
+    if (out && outsz) out[got] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A TLS member: GET https://127.0.0.1:port/path with curl, verifying with
+   s->ca (and presenting s->cert with client_auth); 1 when it succeeds and
+   the body contains want. */
+static int th__curl_has(const test_etcd *s, const char *path, const char *want)
+{
+    const char *argv[16];
+    char url[128], out[4096];
+    int argc = 0;
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", s->port, path);
+    argv[argc++] = "curl";
+    argv[argc++] = "-s";
+    argv[argc++] = "-f";
+    argv[argc++] = "-m";
+    argv[argc++] = "2";
+    argv[argc++] = "--cacert";
+    argv[argc++] = s->ca;
+    if (s->client_auth) {
+        argv[argc++] = "--cert";
+        argv[argc++] = s->cert;
+        argv[argc++] = "--key";
+        argv[argc++] = s->key;
+    }
+    argv[argc++] = url;
+    argv[argc] = NULL;
+    return th__run(argv, out, sizeof out, NULL) == 0 && strstr(out, want) != NULL;
+}
+
 /* 1 when the child has exited (and is reaped). */
 static int th__exited(pid_t pid)
 {
@@ -264,8 +366,13 @@ static int th__wait_ready(test_etcd *s, double deadline)
         if (th__exited(s->pid)) return 1;
         /* /version first (the HTTP server is up), then /health so that
            tests do not race the first leader election. */
-        if (!version_ok) version_ok = th__http_get_has(s->port, "/version", "etcdserver");
-        if (version_ok && th__http_get_has(s->port, "/health", "true")) return 0;
+        if (s->cert[0]) {
+            if (!version_ok) version_ok = th__curl_has(s, "/version", "etcdserver");
+            if (version_ok && th__curl_has(s, "/health", "true")) return 0;
+        } else {
+            if (!version_ok) version_ok = th__http_get_has(s->port, "/version", "etcdserver");
+            if (version_ok && th__http_get_has(s->port, "/health", "true")) return 0;
+        }
         th__sleep_ms(50);
     }
     return -1;
@@ -309,6 +416,7 @@ static TH__UNUSED void test_etcd_stop(test_etcd *s)
 static int th__spawn(test_etcd *s, double deadline)
 {
     char data[300], log[300], purl[64], cluster[96];
+    char tcert[300], tkey[300], tca[300];
     const char *argv[64];
     int argc = 0, i;
     pid_t parent = getpid(), pid;
@@ -326,6 +434,17 @@ static int th__spawn(test_etcd *s, double deadline)
     argv[argc++] = "--initial-advertise-peer-urls"; argv[argc++] = purl;
     argv[argc++] = "--initial-cluster";      argv[argc++] = cluster;
     argv[argc++] = "--initial-cluster-state=new";
+    if (s->cert[0]) {
+        snprintf(tcert, sizeof tcert, "--cert-file=%s", s->cert);
+        snprintf(tkey, sizeof tkey, "--key-file=%s", s->key);
+        argv[argc++] = tcert;
+        argv[argc++] = tkey;
+        if (s->client_auth) {
+            snprintf(tca, sizeof tca, "--trusted-ca-file=%s", s->ca);
+            argv[argc++] = "--client-cert-auth";
+            argv[argc++] = tca;
+        }
+    }
     for (i = 0; i < TH__MAX_EXTRA && s->extra[i] && argc < 63; i++) argv[argc++] = s->extra[i];
     argv[argc] = NULL;
 
@@ -361,7 +480,7 @@ static int th__start_once(test_etcd *s, const char *const *extra_args, double de
         return -1;
     }
     snprintf(s->dir, sizeof s->dir, "%s", tmpl);
-    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+    snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%d", s->cert[0] ? "https" : "http", s->port);
     for (i = 0; extra_args && extra_args[i] && i < TH__MAX_EXTRA; i++) s->extra[i] = extra_args[i];
 
     r = th__spawn(s, deadline);
@@ -404,11 +523,10 @@ static TH__UNUSED int test_etcd_restart(test_etcd *s)
    Waits (<= 20 s) until GET /version (and then /health) answers on the
    client port. Returns 0, or -1 after printing why to stderr. An etcd that
    exits because a port was taken in between is retried with new ports. */
-static TH__UNUSED int test_etcd_start(test_etcd *s, const char *const *extra_args)
+static int th__start(test_etcd *s, const char *const *extra_args)
 {
     double deadline = th__now() + 20.0;
     int tries, r = -1;
-    memset(s, 0, sizeof *s);
     for (tries = 0; tries < TH__START_TRIES; tries++) {
         r = th__start_once(s, extra_args, deadline, tries + 1 < TH__START_TRIES);
         if (r == 0) return 0;
@@ -418,8 +536,42 @@ static TH__UNUSED int test_etcd_start(test_etcd *s, const char *const *extra_arg
     return -1;
 }
 
+static TH__UNUSED int test_etcd_start(test_etcd *s, const char *const *extra_args)
+{
+    memset(s, 0, sizeof *s);
+    return th__start(s, extra_args);
+}
+
+/* As test_etcd_start, but the client port serves TLS with cert/key
+   (s->url is "https://127.0.0.1:PORT"); with client_auth, etcd also runs
+   with --client-cert-auth --trusted-ca-file=ca. ca is what the harness
+   verifies the member with (curl, etcdctl, test_client). With client_auth,
+   cert/key must also be good client credentials (EKU clientAuth): etcd's
+   own gateway and the harness's curl/etcdctl present them. Paths are
+   copied; test_etcd_kill/test_etcd_restart work as for plain members. */
+static TH__UNUSED int test_etcd_start_tls(test_etcd *s, const char *const *extra_args,
+                                          const char *ca, const char *cert,
+                                          const char *key, bool client_auth)
+{
+    memset(s, 0, sizeof *s);
+    if (!ca || !cert || !key || !*ca || !*cert || !*key ||
+        strlen(ca) >= sizeof s->ca || strlen(cert) >= sizeof s->cert ||
+        strlen(key) >= sizeof s->key) {
+        fprintf(stderr, "harness: test_etcd_start_tls needs ca, cert and key paths\n");
+        return -1;
+    }
+    snprintf(s->ca, sizeof s->ca, "%s", ca);
+    snprintf(s->cert, sizeof s->cert, "%s", cert);
+    snprintf(s->key, sizeof s->key, "%s", key);
+    s->client_auth = client_auth ? 1 : 0;
+    return th__start(s, extra_args);
+}
+
 /* etcd_new with *base (or all defaults if NULL) and http_host = s->url;
-   NULL on failure (prints the error). */
+   NULL on failure (prints the error). For a TLS member, ssl_ca_path
+   defaults to s->ca (unless base sets ssl_skip_verify), and with
+   client_auth, ssl_cert_path/ssl_key_path to s->cert/s->key, when base
+   leaves them NULL. */
 static TH__UNUSED etcd *test_client(const test_etcd *s, const etcd_opts *base)
 {
     etcd_opts o;
@@ -428,65 +580,48 @@ static TH__UNUSED etcd *test_client(const test_etcd *s, const etcd_opts *base)
     if (base) o = *base;
     else memset(&o, 0, sizeof o);
     o.http_host = s->url;
+    if (s->cert[0]) {
+        if (!o.ssl_ca_path && !o.ssl_skip_verify) o.ssl_ca_path = s->ca;
+        if (s->client_auth && !o.ssl_cert_path && !o.ssl_key_path) {
+            o.ssl_cert_path = s->cert;
+            o.ssl_key_path = s->key;
+        }
+    }
     cli = etcd_new(&o, err, sizeof err);
     if (!cli) fprintf(stderr, "harness: etcd_new(%s): %s\n", s->url, err);
     return cli;
 }
 
-/* Run etcdctl (ETCDCTL_API=3, --endpoints=s->url) with the NULL-terminated
-   args via fork/exec (no shell); stdout goes to out (NUL-terminated, at most
-   outsz-1 bytes, the rest read and dropped), stderr passes through. Returns
-   the exit status, or -1. */
+/* Run etcdctl (ETCDCTL_API=3, --endpoints=s->url; for a TLS member also
+   --cacert=s->ca, and with client_auth --cert/--key) with the
+   NULL-terminated args via fork/exec (no shell); stdout goes to out
+   (NUL-terminated, at most outsz-1 bytes, the rest read and dropped),
+   stderr passes through. Returns the exit status, or -1. */
 static TH__UNUSED int test_etcdctl(const test_etcd *s, char *out, size_t outsz,
                                    const char *const *args)
 {
     const char *argv[64];
-    char endpoints[96], drop[512];
-    int argc = 0, i, p[2], status;
-    size_t got = 0;
-    ssize_t n;
-    pid_t parent = getpid(), pid;
+    char endpoints[96], cacert[300], cert[300], key[300];
+    int argc = 0, i;
 
-    if (out && outsz) out[0] = '\0';
     snprintf(endpoints, sizeof endpoints, "--endpoints=%s", s->url);
     argv[argc++] = "etcdctl";
     argv[argc++] = endpoints;
+    if (s->cert[0]) {
+        snprintf(cacert, sizeof cacert, "--cacert=%s", s->ca);
+        argv[argc++] = cacert;
+        if (s->client_auth) {
+            snprintf(cert, sizeof cert, "--cert=%s", s->cert);
+            snprintf(key, sizeof key, "--key=%s", s->key);
+            argv[argc++] = cert;
+            argv[argc++] = key;
+        }
+    }
     for (i = 0; args && args[i] && argc < 63; i++) argv[argc++] = args[i];
     argv[argc] = NULL;
 
     setenv("ETCDCTL_API", "3", 1);   /* in the parent: setenv is not fork-safe */
-    if (pipe(p) != 0) return -1;
-    pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], 1);
-        close(p[1]);
-        th__exec_child(parent, NULL, (char *const *)argv);
-    }
-    close(p[1]);
-    for (;;) {
-        char *dst = drop;
-        size_t room = sizeof drop;
-        if (out && got + 1 < outsz) {
-            dst = out + got;
-            room = outsz - 1 - got;
-        }
-        n = read(p[0], dst, room);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (dst != drop) got += (size_t)n;
-    }
-    if (out && outsz) out[got] = '\0';
-    close(p[0]);
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return th__run(argv, out, outsz, NULL);
 }
 
 /* ---- helpers shared by the suites ---------------------------------------- */
@@ -551,6 +686,132 @@ static TH__UNUSED int test_silent_listener(int *port)
     }
     *port = ntohs(a.sin_port);
     return fd;
+}
+
+/* ---- a throwaway PKI for TLS members ------------------------------------- */
+
+static int th__write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok;
+    if (!f) return -1;
+    ok = fputs(text, f) >= 0;
+    if (fclose(f) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* openssl with the NULL-terminated args; output into c->dir/openssl.log. */
+static int th__openssl(const test_certs *c, const char *const *args)
+{
+    const char *argv[40];
+    char log[300];
+    int argc = 0, i, rc;
+    argv[argc++] = "openssl";
+    for (i = 0; args[i] && argc < 39; i++) argv[argc++] = args[i];
+    argv[argc] = NULL;
+    snprintf(log, sizeof log, "%s/openssl.log", c->dir);
+    rc = th__run(argv, NULL, 0, log);
+    if (rc != 0) fprintf(stderr, "harness: openssl %s ... exited %d (see %s)\n", args[0], rc, log);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Remove the PKI's directory. Idempotent. */
+static TH__UNUSED void test_certs_remove(test_certs *c)
+{
+    if (!c || !c->dir[0]) return;
+    th__unregister(0, c->dir);
+    th__rm_rf(c->dir);
+    c->dir[0] = '\0';
+}
+
+/* Write a CA, a server certificate and a client certificate signed by it,
+   an unrelated CA and a stray key (EC P-256, valid for 2 days) into a fresh
+   temp dir with the openssl CLI (fork/exec, no shell). The dir is removed
+   by test_certs_remove or at exit. 0, or -1 with the reason on stderr. */
+static TH__UNUSED int test_certs_make(test_certs *c)
+{
+    static const char cnf[] =
+        "[req]\n"
+        "distinguished_name = dn\n"
+        "prompt = no\n"
+        "[dn]\n"
+        "CN = unused\n"
+        "[v3_ca]\n"
+        "basicConstraints = critical,CA:TRUE\n"
+        "keyUsage = critical,keyCertSign,cRLSign\n"
+        "subjectKeyIdentifier = hash\n"
+        "[server]\n"
+        "basicConstraints = critical,CA:FALSE\n"
+        "keyUsage = critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage = serverAuth,clientAuth\n"
+        "subjectAltName = IP:127.0.0.1,DNS:localhost\n"
+        "subjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid\n"
+        "[client]\n"
+        "basicConstraints = critical,CA:FALSE\n"
+        "keyUsage = critical,digitalSignature\n"
+        "extendedKeyUsage = clientAuth\n"
+        "subjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid\n";
+    char tmpl[256], conf[300], wrong_key[300], server_csr[300], client_csr[300];
+    const char *tmp = getenv("TMPDIR");
+
+    memset(c, 0, sizeof *c);
+    snprintf(tmpl, sizeof tmpl, "%s/etcdh-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl, strerror(errno));
+        return -1;
+    }
+    snprintf(c->dir, sizeof c->dir, "%s", tmpl);
+    th__register(0, c->dir);
+#define TH__P(field, name) snprintf(field, sizeof field, "%s/" name, c->dir)
+    TH__P(conf, "openssl.cnf");
+    TH__P(c->ca, "ca.pem");
+    TH__P(c->ca_key, "ca.key");
+    TH__P(c->server_cert, "server.pem");
+    TH__P(c->server_key, "server.key");
+    TH__P(server_csr, "server.csr");
+    TH__P(c->client_cert, "client.pem");
+    TH__P(c->client_key, "client.key");
+    TH__P(client_csr, "client.csr");
+    TH__P(c->wrong_ca, "wrong-ca.pem");
+    TH__P(wrong_key, "wrong-ca.key");
+    TH__P(c->other_key, "other.key");
+#undef TH__P
+    if (th__write_file(conf, cnf) != 0) {
+        fprintf(stderr, "harness: cannot write %s\n", conf);
+        goto fail;
+    }
+    {
+        const char *ca[] = { "req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-keyout", c->ca_key, "-out", c->ca, "-days", "2",
+            "-subj", "/CN=etcdh-test-ca", "-config", conf, "-extensions", "v3_ca", NULL };
+        const char *wrong[] = { "req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-keyout", wrong_key, "-out", c->wrong_ca, "-days",
+            "2", "-subj", "/CN=etcdh-wrong-ca", "-config", conf, "-extensions", "v3_ca", NULL };
+        const char *scsr[] = { "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-keyout", c->server_key, "-out", server_csr,
+            "-subj", "/CN=etcd-test-server", "-config", conf, NULL };
+        const char *ssign[] = { "x509", "-req", "-in", server_csr, "-CA", c->ca, "-CAkey",
+            c->ca_key, "-set_serial", "2", "-days", "2", "-out", c->server_cert, "-extfile",
+            conf, "-extensions", "server", NULL };
+        const char *ccsr[] = { "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:prime256v1", "-keyout", c->client_key, "-out", client_csr,
+            "-subj", "/CN=etcdh-test-client", "-config", conf, NULL };
+        const char *csign[] = { "x509", "-req", "-in", client_csr, "-CA", c->ca, "-CAkey",
+            c->ca_key, "-set_serial", "3", "-days", "2", "-out", c->client_cert, "-extfile",
+            conf, "-extensions", "client", NULL };
+        const char *other[] = { "genpkey", "-algorithm", "EC", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-out", c->other_key, NULL };
+        if (th__openssl(c, ca) || th__openssl(c, wrong) || th__openssl(c, scsr) ||
+            th__openssl(c, ssign) || th__openssl(c, ccsr) || th__openssl(c, csign) ||
+            th__openssl(c, other))
+            goto fail;
+    }
+    return 0;
+fail:
+    test_certs_remove(c);
+    return -1;
 }
 
 #endif

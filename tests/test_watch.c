@@ -788,6 +788,7 @@ static void test_auto_resume_restart(void)
     }
     CHECK_INT(got, 3);
     etcd_watchcancel(w);
+    etcd_free(c);
 }
 
 /* auto_resume whose resume point was compacted meanwhile: the caller gets
@@ -824,6 +825,7 @@ static void test_auto_resume_compacted(void)
     }
     etcd_res_free(r);
     etcd_watchcancel(w);
+    etcd_free(c);
 }
 
 static void test_compacted_revision(void)
