@@ -3,6 +3,9 @@
 #   make test      compile checks + every suite: plain, and under ASan/UBSan
 #                  with gcc and with clang
 #   make examples  build examples/
+# Builds are independent: use every core (CI has two).
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+
 CC      ?= cc
 CLANG   ?= clang
 CXX     ?= g++
