@@ -2668,26 +2668,58 @@ static int etcd__exchange(etcd *cli, etcd__ep *ep, const char *method, const cha
 }
 
 /* The api prefix from GET /version: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha. */
-static int etcd__detect_prefix(etcd *cli, etcd__ep *ep, double deadline)
+/* Prefix a failure with the endpoint it happened on ("timeout" stays bare). */
+static void etcd__fail_at(char *err, const etcd__ep *ep)
+{
+    char why[ETCD__ERRLEN];
+    if (!strcmp(err, "timeout")) return;
+    memcpy(why, err, sizeof why);
+    etcd__errf(err, "%s: %s", ep->url, why);
+}
+
+static etcd_res *etcd__server_error(etcd *cli, int status);
+
+/* One GET of an unprefixed path on the next healthy endpoint, for the
+   client's own needs. Returns 0 with the answer in cli->body, or -1 on a
+   failure of that endpoint (counted) or with none healthy. */
+static int etcd__get_next(etcd *cli, const char *path, double deadline, etcd__resp *r)
+{
+    etcd__ep *ep = etcd__pick(cli);
+    bool wrote;
+    if (!ep) return -1;                 /* none healthy: may change by the next try */
+    if (etcd__exchange(cli, ep, "GET", path, NULL, deadline, true, &wrote, r) < 0) {
+        etcd__fail_at(cli->err, ep);
+        etcd__ep_failed(cli, ep);
+        return -1;
+    }
+    if (r->status < 500) return 0;
+    etcd__server_error(cli, r->status);
+    etcd__ep_failed(cli, ep);
+    return -1;
+}
+
+/* The api prefix from GET /version: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha.
+   Like every request it takes the next endpoint in the rotation. Returns
+   0, -1 (another try may work) or -2. */
+static int etcd__detect_prefix(etcd *cli, double deadline)
 {
     etcd__resp r;
     etcd_res *v;
     const char *ver;
-    int major = 0, minor = 0;
-    bool wrote;
-    if (etcd__exchange(cli, ep, "GET", "/version", NULL, deadline, true, &wrote, &r) < 0) return -1;
+    int major = 0, minor = 0, rc = etcd__get_next(cli, "/version", deadline, &r);
+    if (rc < 0) return rc;
     v = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
-    if (!v) return -1;
+    if (!v) return -2;
     ver = v->etcdcluster && etcd__isdigit(v->etcdcluster[0]) ? v->etcdcluster : v->etcdserver;
     if (r.status != 200 || !ver || sscanf(ver, "%d.%d", &major, &minor) != 2) {
         etcd__errf(cli->err, "GET /version: cannot tell the etcd version (HTTP %d)", r.status);
         etcd_res_free(v);
-        return -1;
+        return -2;
     }
     etcd_res_free(v);
     if (major < 3 || (major == 3 && minor < 2)) {
         etcd__errf(cli->err, "etcd %d.%d has no v3 JSON gateway", major, minor);
-        return -1;
+        return -2;
     }
     strcpy(cli->prefix, major > 3 || minor >= 4 ? "/v3" : minor == 3 ? "/v3beta" : "/v3alpha");
     return 0;
@@ -2704,19 +2736,10 @@ static etcd_res *etcd__server_error(etcd *cli, int status)
     return NULL;
 }
 
-/* Prefix a failure with the endpoint it happened on ("timeout" stays bare). */
-static void etcd__fail_at(char *err, const etcd__ep *ep)
-{
-    char why[ETCD__ERRLEN];
-    if (!strcmp(err, "timeout")) return;
-    memcpy(why, err, sizeof why);
-    etcd__errf(err, "%s: %s", ep->url, why);
-}
 
 /* The request path in cli->tmp: api prefix (learnt on first use) + path. */
-static const char *etcd__path(etcd *cli, etcd__ep *ep, const char *path, bool prefixed, double deadline)
+static const char *etcd__path(etcd *cli, const char *path, bool prefixed)
 {
-    if (prefixed && !cli->prefix[0] && etcd__detect_prefix(cli, ep, deadline) < 0) return NULL;
     etcd__buf_reset(&cli->tmp);                  /* the body is built: tmp is free */
     if (prefixed) etcd__buf_str(&cli->tmp, cli->prefix);
     etcd__buf_str(&cli->tmp, path);
@@ -2765,52 +2788,63 @@ static char *etcd__member_str(etcd *cli, const char *body, size_t len, const cha
     return NULL;
 }
 
-/* POST /auth/authenticate on ep. Returns 0, -1 for a transport failure
-   (the endpoint's), -2 when etcd refused (cli->err: "authentication failed: ..."). */
-static int etcd__authenticate(etcd *cli, etcd__ep *ep, double deadline)
+/* POST /auth/authenticate (never with the old token) on the next endpoint
+   in the rotation. Returns 0, -1 for a failure of that endpoint (counted)
+   or none healthy, -2 when etcd refused ("authentication failed: ..."). */
+static int etcd__authenticate(etcd *cli, double deadline)
 {
+    etcd__ep *ep = etcd__pick(cli);
     etcd__buf b;
     etcd__resp r;
     bool wrote;
-    const char *path;
-    int rc = -1;
+    int rc;
+    if (!ep) return -1;
     memset(&b, 0, sizeof b);
     etcd__buf_add(&b, "{", 1);
     etcd__j_str(&b, "name", cli->o.user);
     etcd__j_str(&b, "password", cli->o.password);
     etcd__buf_add(&b, "}", 1);
-    if (b.oom) { etcd__errf(cli->err, "out of memory"); etcd__buf_free(&b); return -2; }
-    if ((path = etcd__path(cli, ep, "/auth/authenticate", true, deadline)) &&
-        etcd__exchange(cli, ep, "POST", path, &b, deadline, true, &wrote, &r) == 0) {
-        rc = r.status == 200 ? 0 : r.status >= 500 ? -1 : -2;
-        if (rc == -1) etcd__server_error(cli, r.status);
-        else if (rc == 0 && !(cli->token = etcd__member_str(cli, cli->body.p, cli->body.len, "token"))) rc = -2;
-        if (rc == -2) {
-            etcd_res *e = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
-            etcd__errf(cli->err, "authentication failed: %s",
-                       e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
-            etcd_res_free(e);
-        }
-    }
+    if (b.oom || !etcd__path(cli, "/auth/authenticate", true)) rc = -3;
+    else if (etcd__exchange(cli, ep, "POST", cli->tmp.p, &b, deadline, true, &wrote, &r) < 0) rc = -1;
+    else rc = r.status == 200 ? 0 : r.status >= 500 ? -4 : -2;
     etcd__buf_free(&b);
-    return rc;
+    if (rc == -3) { etcd__errf(cli->err, "out of memory"); return -2; }
+    if (rc == -1) etcd__fail_at(cli->err, ep);
+    if (rc == -4) etcd__server_error(cli, r.status);
+    if (rc == -1 || rc == -4) { etcd__ep_failed(cli, ep); return -1; }
+    if (rc == 0 && (cli->token = etcd__member_str(cli, cli->body.p, cli->body.len, "token"))) return 0;
+    {
+        etcd_res *e = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
+        etcd__errf(cli->err, "authentication failed: %s",
+                   e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
+        etcd_res_free(e);
+    }
+    return -2;
 }
 
-/* A usable token before a request on ep (no-op without user/password). */
-static int etcd__auth(etcd *cli, etcd__ep *ep, double deadline)
+/* A usable token (no-op without user/password). 0, -1 or -2 as above. */
+static int etcd__auth(etcd *cli, double deadline)
 {
     double now = etcd__now();
     int rc;
     if (!cli->o.user || (cli->token && now - cli->token_used < ETCD__TOKEN_IDLE)) return 0;
     if (now < cli->auth_retry_at) { memcpy(cli->err, cli->auth_err, sizeof cli->err); return -2; }
     etcd__auth_drop(cli);
-    rc = etcd__authenticate(cli, ep, deadline);
+    rc = etcd__authenticate(cli, deadline);
     if (rc == 0) cli->token_used = now;
-    if (rc == -2) {                              /* a wrong password is final: no flood */
+    if (rc == -2 && !strncmp(cli->err, "authentication failed", 21)) {   /* final: no flood */
         cli->auth_retry_at = now + ETCD__AUTH_PAUSE;
         memcpy(cli->auth_err, cli->err, sizeof cli->auth_err);
     }
     return rc;
+}
+
+/* What a request needs first: the api prefix (once per client) and a
+   token, each fetched as a request of its own. 0, -1 or -2 as above. */
+static int etcd__prepare(etcd *cli, bool prefixed, double deadline)
+{
+    int rc = prefixed && !cli->prefix[0] ? etcd__detect_prefix(cli, deadline) : 0;
+    return rc < 0 ? rc : etcd__auth(cli, deadline);
 }
 
 /* Did etcd turn the request down for its token (expired, or the auth
@@ -2825,22 +2859,22 @@ static bool etcd__token_rejected(const etcd *cli, int status)
     return status == 401;
 }
 
-/* One try on ep. NULL with *again set when another try may succeed: the
-   failure happened before any byte of the request was written, or the
-   request is a read. */
-static etcd_res *etcd__try(etcd *cli, etcd__ep *ep, const char *path, const etcd__buf *body,
-                           double timeout, bool idem, bool *again)
+/* One try on the next healthy endpoint. NULL with *again set when another
+   try may succeed: nothing of the request was written, or it is a read. */
+static etcd_res *etcd__try(etcd *cli, const char *path, const etcd__buf *body, double timeout,
+                           bool idem, bool *again)
 {
     double deadline = etcd__deadline(timeout);
+    etcd__ep *ep = NULL;
     etcd__resp r;
     bool wrote = false;
     int round, rc;
-    const char *full;
     for (round = 0; round < 2; round++) {
         *again = true;
-        if ((rc = etcd__auth(cli, ep, deadline)) == -2) { *again = false; return NULL; }
-        full = rc == 0 ? etcd__path(cli, ep, path, body != NULL, deadline) : NULL;
-        if (!full || etcd__exchange(cli, ep, body ? "POST" : "GET", full, body, deadline, idem, &wrote, &r) < 0) {
+        if ((rc = etcd__prepare(cli, body != NULL, deadline)) < 0) { *again = rc == -1; return NULL; }
+        if (!ep && !(ep = etcd__pick(cli))) { *again = false; return NULL; }
+        if (!etcd__path(cli, path, body != NULL)) { *again = false; return NULL; }
+        if (etcd__exchange(cli, ep, body ? "POST" : "GET", cli->tmp.p, body, deadline, idem, &wrote, &r) < 0) {
             etcd__fail_at(cli->err, ep);
             etcd__ep_failed(cli, ep);
             *again = idem || !wrote;
@@ -2859,9 +2893,10 @@ static etcd_res *etcd__try(etcd *cli, etcd__ep *ep, const char *path, const etcd
     return etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
 }
 
-/* Every call ends here: pick an endpoint, learn the api prefix if needed,
-   exchange, decode; with retry, again on the next healthy endpoint, up to
-   endpoints * max_fails + 1 tries. body NULL: a GET of an unprefixed path. */
+/* Every call ends here: the api prefix and token when needed, then the
+   request on the next healthy endpoint; with retry, again on the next one,
+   up to endpoints * max_fails + 1 tries. body NULL: a GET of an unprefixed
+   path. */
 static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *body, double timeout)
 {
     bool idem = etcd__idempotent(path, body), again = true;
@@ -2869,10 +2904,7 @@ static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *bod
     cli->err[0] = 0;
     if (body && body->oom) { etcd__errf(cli->err, "out of memory"); return NULL; }
     for (t = 0; t < tries && again; t++) {
-        etcd__ep *ep = etcd__pick(cli);
-        etcd_res *res;
-        if (!ep) return NULL;
-        res = etcd__try(cli, ep, path, body, timeout > 0 ? timeout : cli->o.timeout, idem, &again);
+        etcd_res *res = etcd__try(cli, path, body, timeout > 0 ? timeout : cli->o.timeout, idem, &again);
         if (res || !cli->err[0]) return res;
     }
     if (cli->o.retry && again && !etcd__any_healthy(cli))
@@ -3343,12 +3375,10 @@ static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
     etcd__conn_close(&w->conn);
     etcd__buf_reset(&w->msg);
     memset(&w->split, 0, sizeof w->split);
+    if ((rc = etcd__prepare(cli, true, deadline)) < 0) return rc;
     if (!(w->ep = ep = etcd__pick(cli))) return -1;
-    if ((rc = etcd__auth(cli, ep, deadline)) == -2) return -2;
-    if (rc < 0) goto fail_at;
     etcd__j_watch(cli, w->key, w->dir, &o);
-    if (cli->req.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
-    if (!(path = etcd__path(cli, ep, "/watch", true, deadline))) goto fail_at;
+    if (cli->req.oom || !(path = etcd__path(cli, "/watch", true))) { etcd__errf(cli->err, "out of memory"); return -2; }
     etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
     if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
     if (etcd__send(cli, ep, &w->conn, &r, deadline, true, &wrote) < 0) goto fail_at;
