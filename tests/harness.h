@@ -16,6 +16,13 @@
    ever signalled. The harness talks to etcd over raw sockets and etcdctl,
    never through etcd.h, so it does not depend on the code under test.
 
+   A cluster: test_etcd m[3]; test_cluster_start(m, 3, NULL) starts members
+   "m0".."m2" together (one --initial-cluster) and waits until all are
+   healthy; kill and restart each with test_etcd_kill (SIGTERM) or
+   test_etcd_kill_hard (SIGKILL) and test_etcd_restart; test_member_status
+   and test_cluster_leader tell member ids and the leader (raw HTTP);
+   test_cluster_stop(m, 3) ends them.
+
    TLS members (test_etcd_start_tls) serve https:// on the client port; the
    harness checks them with curl and runs etcdctl with --cacert (and, for
    client-cert-auth members, --cert/--key). test_certs_make writes a
@@ -61,6 +68,11 @@ typedef struct test_etcd {
                                     (so it must allow clientAuth, as etcd's own gateway
                                     needs it to) */
     int   client_auth;    /* --client-cert-auth */
+    /* Cluster members only (test_cluster_start; all "" for single ones),
+       kept so test_etcd_restart brings the same member back: */
+    char  name[16];       /* --name, "m0", "m1", ... */
+    char  cluster[512];   /* --initial-cluster m0=http://127.0.0.1:P0,m1=... */
+    char  token[64];      /* --initial-cluster-token, unique per run */
 } test_etcd;
 
 /* A throwaway PKI (test_certs_make): every path is absolute, in dir. */
@@ -144,13 +156,19 @@ static void th__kill_wait(pid_t pid)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
 }
 
+/* Every server still running: SIGTERM to all first (members of a cluster
+   then stop together), then wait for each, then remove the dirs. */
 static void th__atexit(void)
 {
     int i;
+    for (i = 0; i < TH__MAX_SERVERS; i++)
+        if (th__running[i].pid > 0) kill(th__running[i].pid, SIGTERM);
     for (i = 0; i < TH__MAX_SERVERS; i++) {
         if (th__running[i].pid > 0) th__kill_wait(th__running[i].pid);
-        if (th__running[i].dir[0]) th__rm_rf(th__running[i].dir);
         th__running[i].pid = 0;
+    }
+    for (i = 0; i < TH__MAX_SERVERS; i++) {
+        if (th__running[i].dir[0]) th__rm_rf(th__running[i].dir);
         th__running[i].dir[0] = '\0';
     }
 }
@@ -411,11 +429,15 @@ static TH__UNUSED void test_etcd_stop(test_etcd *s)
 }
 
 /* fork/exec etcd on s's ports and data dir (the extra args are kept for
-   restarts), then wait until it answers. 0 ready; 1 exited early; -1 not
-   ready in time. */
-static int th__spawn(test_etcd *s, double deadline)
+   restarts); does not wait. A cluster member (s->name set) runs with its
+   name, the whole --initial-cluster and the run's cluster token, and with
+   a 50 ms heartbeat and a 500 ms election timeout (quick re-election after
+   a kill; the extra args come later and may override them). With an
+   existing data dir etcd ignores --initial-cluster-state, so a restart
+   passes the same flags. 0, or -1 (printed). */
+static int th__fork_etcd(test_etcd *s)
 {
-    char data[300], log[300], purl[64], cluster[96];
+    char data[300], log[300], purl[64], cluster[96], name[32], token[96];
     char tcert[300], tkey[300], tca[300];
     const char *argv[64];
     int argc = 0, i;
@@ -425,15 +447,23 @@ static int th__spawn(test_etcd *s, double deadline)
     snprintf(log, sizeof log, "%s/etcd.log", s->dir);
     snprintf(purl, sizeof purl, "http://127.0.0.1:%d", s->peer_port);
     snprintf(cluster, sizeof cluster, "default=%s", purl);
+    snprintf(name, sizeof name, "--name=%s", s->name[0] ? s->name : "default");
     argv[argc++] = "etcd";
-    argv[argc++] = "--name=default";
+    argv[argc++] = name;
     argv[argc++] = data;
     argv[argc++] = "--listen-client-urls";   argv[argc++] = s->url;
     argv[argc++] = "--advertise-client-urls"; argv[argc++] = s->url;
     argv[argc++] = "--listen-peer-urls";     argv[argc++] = purl;
     argv[argc++] = "--initial-advertise-peer-urls"; argv[argc++] = purl;
-    argv[argc++] = "--initial-cluster";      argv[argc++] = cluster;
+    argv[argc++] = "--initial-cluster";
+    argv[argc++] = s->name[0] ? s->cluster : cluster;
     argv[argc++] = "--initial-cluster-state=new";
+    if (s->name[0]) {
+        snprintf(token, sizeof token, "--initial-cluster-token=%s", s->token);
+        argv[argc++] = token;
+        argv[argc++] = "--heartbeat-interval=50";
+        argv[argc++] = "--election-timeout=500";
+    }
     if (s->cert[0]) {
         snprintf(tcert, sizeof tcert, "--cert-file=%s", s->cert);
         snprintf(tkey, sizeof tkey, "--key-file=%s", s->key);
@@ -456,7 +486,22 @@ static int th__spawn(test_etcd *s, double deadline)
     if (pid == 0) th__exec_child(parent, log, (char *const *)argv);
     s->pid = pid;
     th__register(pid, s->dir);
-    return th__wait_ready(s, deadline);
+    return 0;
+}
+
+/* fork/exec etcd (th__fork_etcd), then wait until it answers. 0 ready;
+   1 exited early; -1 not ready in time. */
+static int th__spawn(test_etcd *s, double deadline)
+{
+    int r;
+    if (th__fork_etcd(s) != 0) return -1;
+    r = th__wait_ready(s, deadline);
+    if (r > 0) {                 /* exited and reaped: never signal that PID again */
+        th__unregister(s->pid, s->dir);
+        th__register(0, s->dir); /* the dir still goes at exit */
+        s->pid = 0;
+    }
+    return r;
 }
 
 /* One attempt: fresh ports and dir, fork/exec, wait. 0 ok; 1 a port was
@@ -502,6 +547,20 @@ static TH__UNUSED void test_etcd_kill(test_etcd *s)
     if (!s || s->pid <= 0) return;
     th__unregister(s->pid, s->dir);
     th__kill_wait(s->pid);
+    th__register(0, s->dir);     /* removed at exit unless restarted and stopped */
+    s->pid = 0;
+}
+
+/* As test_etcd_kill, but SIGKILL: a crash (no graceful stop, no leadership
+   transfer); the kernel closes its sockets. Waits until it is reaped. */
+static TH__UNUSED void test_etcd_kill_hard(test_etcd *s)
+{
+    int status;
+    if (!s || s->pid <= 0) return;
+    th__unregister(s->pid, s->dir);
+    kill(s->pid, SIGKILL);
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {}
+    th__register(0, s->dir);
     s->pid = 0;
 }
 
@@ -622,6 +681,224 @@ static TH__UNUSED int test_etcdctl(const test_etcd *s, char *out, size_t outsz,
 
     setenv("ETCDCTL_API", "3", 1);   /* in the parent: setenv is not fork-safe */
     return th__run(argv, out, outsz, NULL);
+}
+
+/* ---- a cluster of members on 127.0.0.1 ----------------------------------- */
+
+#define TH__MAX_MEMBERS 8
+
+/* Stop every member of m[0..n) (SIGTERM to all first, so they stop
+   together), remove their dirs. Idempotent. */
+static TH__UNUSED void test_cluster_stop(test_etcd *m, int n)
+{
+    int i;
+    for (i = 0; m && i < n; i++)
+        if (m[i].pid > 0) kill(m[i].pid, SIGTERM);
+    for (i = 0; m && i < n; i++) test_etcd_stop(&m[i]);
+}
+
+/* Wait until every member answers GET /health with "true" (that needs a
+   leader and a quorum read). 0; 1 member *bad exited (reaped, pid 0); -1
+   *bad was not ready by deadline. */
+static int th__cluster_wait(test_etcd *m, int n, double deadline, int *bad)
+{
+    int ready[TH__MAX_MEMBERS], nready = 0, i;
+    memset(ready, 0, sizeof ready);
+    *bad = 0;
+    for (;;) {
+        for (i = 0; i < n; i++) {
+            if (ready[i]) continue;
+            if (th__exited(m[i].pid)) {
+                th__unregister(m[i].pid, m[i].dir);
+                th__register(0, m[i].dir);
+                m[i].pid = 0;
+                *bad = i;
+                return 1;
+            }
+            if (th__http_get_has(m[i].port, "/health", "true")) { ready[i] = 1; nready++; }
+        }
+        if (nready == n) return 0;
+        if (th__now() >= deadline) break;
+        th__sleep_ms(50);
+    }
+    for (i = 0; i < n; i++) if (!ready[i]) { *bad = i; break; }
+    return -1;
+}
+
+/* Start an n-member etcd cluster (n <= 8) on 127.0.0.1: member i is named
+   "mi", with its own free client and peer ports and temp data dir, all
+   started at once with one --initial-cluster listing every peer, a fresh
+   --initial-cluster-token, --initial-cluster-state new, a 50 ms heartbeat
+   and a 500 ms election timeout. extra_args (NULL-terminated, or NULL) go
+   to every member. Waits (<= 30 s) until every member's /health says true.
+   Returns 0, or -1 after printing why (nothing left running). Members are
+   ordinary test_etcd: test_etcd_kill / test_etcd_kill_hard /
+   test_etcd_restart work on each (a restart keeps name, ports, data and
+   flags; it waits for /health, so it needs a quorum with the others);
+   test_cluster_stop(m, n) or the atexit handler stops them. A port taken
+   in between: the whole cluster is tried again with new ports. */
+static TH__UNUSED int test_cluster_start(test_etcd *m, int n, const char *const *extra_args)
+{
+    static int seq;
+    const char *tmp = getenv("TMPDIR");
+    int tries, i, j, r = -1, bad = 0;
+
+    if (!m || n < 1 || n > TH__MAX_MEMBERS) {
+        fprintf(stderr, "harness: test_cluster_start: 1 to %d members\n", TH__MAX_MEMBERS);
+        return -1;
+    }
+    for (tries = 0; tries < TH__START_TRIES; tries++) {
+        int ports[2 * TH__MAX_MEMBERS], taken = 0;
+        char cluster[512], token[64], tmpl[256];
+        size_t len = 0;
+        double deadline;
+
+        memset(m, 0, (size_t)n * sizeof *m);
+        for (i = 0; i < 2 * n; i++) {
+            int k = 0;
+            do {
+                ports[i] = test_free_port();
+                for (j = 0; j < i && ports[j] != ports[i]; j++) {}
+            } while (ports[i] > 0 && j < i && ++k < 100);
+            if (ports[i] <= 0 || j < i) {
+                fprintf(stderr, "harness: no free port: %s\n", strerror(errno));
+                return -1;
+            }
+        }
+        snprintf(token, sizeof token, "etcdh-%ld-%ld-%d", (long)getpid(), (long)time(NULL), ++seq);
+        cluster[0] = '\0';
+        for (i = 0; i < n; i++)
+            len += (size_t)snprintf(cluster + len, sizeof cluster - len, "%sm%d=http://127.0.0.1:%d",
+                                    i ? "," : "", i, ports[2 * i + 1]);
+        for (i = 0; i < n; i++) {
+            test_etcd *s = &m[i];
+            s->port = ports[2 * i];
+            s->peer_port = ports[2 * i + 1];
+            snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+            snprintf(s->name, sizeof s->name, "m%d", i);
+            snprintf(s->cluster, sizeof s->cluster, "%s", cluster);
+            snprintf(s->token, sizeof s->token, "%s", token);
+            for (j = 0; extra_args && extra_args[j] && j < TH__MAX_EXTRA; j++) s->extra[j] = extra_args[j];
+            snprintf(tmpl, sizeof tmpl, "%s/etcdh-cluster-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+            if (!mkdtemp(tmpl)) {
+                fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl, strerror(errno));
+                test_cluster_stop(m, i);
+                return -1;
+            }
+            snprintf(s->dir, sizeof s->dir, "%s", tmpl);
+        }
+        for (i = 0; i < n; i++) {
+            if (th__fork_etcd(&m[i]) != 0) {
+                test_cluster_stop(m, n);
+                return -1;
+            }
+        }
+        deadline = th__now() + 30.0;
+        r = th__cluster_wait(m, n, deadline, &bad);
+        if (r == 0) return 0;
+        for (i = 0; i < n; i++) taken |= th__log_has(m[i].dir, "address already in use");
+        if (taken && tries + 1 < TH__START_TRIES) {
+            fprintf(stderr, "harness: cluster: a port was taken, retrying\n");
+            test_cluster_stop(m, n);
+            continue;
+        }
+        fprintf(stderr, "harness: cluster member %s on %s %s\n", m[bad].name, m[bad].url,
+                r > 0 ? "exited before it was ready" : "not healthy within 30 s");
+        th__print_log_tail(m[bad].dir);
+        test_cluster_stop(m, n);
+        return -1;
+    }
+    return -1;
+}
+
+/* Raw HTTP/1.0 POST of body (JSON) to 127.0.0.1:port path, 1 s socket
+   timeouts; the answer's body (NUL-terminated, truncated to outsz-1) in
+   out. Returns the HTTP status, or -1. Does not use etcd.h. */
+static TH__UNUSED int test_http_post(int port, const char *path, const char *body,
+                                     char *out, size_t outsz)
+{
+    struct sockaddr_in a;
+    struct timeval tv;
+    char req[512], buf[16384];
+    const char *p;
+    size_t got = 0;
+    ssize_t n;
+    int fd, status = -1;
+
+    if (out && outsz) out[0] = '\0';
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    tv.tv_sec = 1;
+    tv.tv_usec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) goto done;
+    n = snprintf(req, sizeof req, "POST %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                 path, port, strlen(body), body);
+    if (n <= 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) goto done;
+    while (got < sizeof buf - 1 && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    if (strncmp(buf, "HTTP/1.", 7) != 0 || sscanf(buf + 8, " %d", &status) != 1) status = -1;
+    p = strstr(buf, "\r\n\r\n");
+    if (p && out && outsz) snprintf(out, outsz, "%s", p + 4);
+done:
+    close(fd);
+    return status;
+}
+
+/* The uint64 JSON string member "name":"123" (etcd's gateway quotes
+   64-bit numbers) at its first occurrence in text; 0 if absent. */
+static TH__UNUSED uint64_t test_json_u64(const char *text, const char *name)
+{
+    char pat[64];
+    const char *p;
+    snprintf(pat, sizeof pat, "\"%s\":\"", name);
+    p = text ? strstr(text, pat) : NULL;
+    return p ? (uint64_t)strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* A member's own id and the leader it knows of (0: none), from POST
+   /v3/maintenance/status on its client port. 0, or -1 (not answering). */
+static TH__UNUSED int test_member_status(const test_etcd *s, uint64_t *id, uint64_t *leader)
+{
+    char out[4096];
+    if (id) *id = 0;
+    if (leader) *leader = 0;
+    if (s->pid <= 0 || test_http_post(s->port, "/v3/maintenance/status", "{}", out, sizeof out) != 200)
+        return -1;
+    if (id) *id = test_json_u64(out, "member_id");
+    if (leader) *leader = test_json_u64(out, "leader");
+    return id && !*id ? -1 : 0;
+}
+
+/* The index of the member every running member of m[0..n) agrees is the
+   leader, waiting up to `wait` seconds for such agreement; -1 if none. */
+static TH__UNUSED int test_cluster_leader(const test_etcd *m, int n, double wait)
+{
+    double deadline = th__now() + wait;
+    for (;;) {
+        uint64_t ids[TH__MAX_MEMBERS], leader = 0;
+        int i, agree = 1, running = 0;
+        for (i = 0; i < n && i < TH__MAX_MEMBERS; i++) {
+            uint64_t l = 0;
+            ids[i] = 0;
+            if (m[i].pid <= 0) continue;
+            running++;
+            if (test_member_status(&m[i], &ids[i], &l) != 0 || !l || (leader && l != leader)) agree = 0;
+            else leader = l;
+        }
+        if (agree && running && leader)
+            for (i = 0; i < n && i < TH__MAX_MEMBERS; i++)
+                if (m[i].pid > 0 && ids[i] == leader) return i;
+        if (th__now() >= deadline) return -1;
+        th__sleep_ms(50);
+    }
 }
 
 /* ---- helpers shared by the suites ---------------------------------------- */
