@@ -10,6 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <inttypes.h>
+#include <strings.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define T__UNUSED __attribute__((unused))
+#else
+#define T__UNUSED
+#endif
 
 static int t__passed, t__failed, t__cur_failed;
 
@@ -43,6 +50,51 @@ static int t__passed, t__failed, t__cur_failed;
     if (t__al != t__bl || memcmp((a), (b), t__al) != 0) { \
         fprintf(stderr, "  %s:%d: %s (%zu bytes) differs from %s (%zu bytes)\n", \
             __FILE__, __LINE__, #a, t__al, #b, t__bl); t__cur_failed = 1; } } while (0)
+
+/* a starts with b */
+#define CHECK_PREFIX(a, b) do { const char *t__a = (a), *t__b = (b); \
+    if (!t__a || !t__b || strncmp(t__a, t__b, strlen(t__b)) != 0) { \
+        fprintf(stderr, "  %s:%d: %s is \"%s\", which does not start with \"%s\"\n", __FILE__, \
+                __LINE__, #a, t__a ? t__a : "(null)", t__b ? t__b : "(null)"); \
+        t__cur_failed = 1; } } while (0)
+
+#define CHECK_NOT_STR(a, b) do { const char *t__a = (a); if (!t__a || strcmp(t__a, b) == 0) { \
+    fprintf(stderr, "  %s:%d: %s is \"%s\"\n", __FILE__, __LINE__, #a, \
+        t__a ? t__a : "(null)"); t__cur_failed = 1; } } while (0)
+
+/* an elapsed time el (seconds) within [lo, hi] */
+#define CHECK_TIME(el, lo, hi) do { double t__e = (el); if (t__e < (lo) || t__e > (hi)) { \
+    fprintf(stderr, "  %s:%d: took %.3f s, expected %.3f..%.3f s\n", __FILE__, __LINE__, \
+        t__e, (double)(lo), (double)(hi)); t__cur_failed = 1; } } while (0)
+
+/* s contains one of the '|'-separated alternatives, ignoring case */
+static T__UNUSED int t__has_any(const char *s, const char *alts)
+{
+    if (!s) return 0;
+    for (;;) {
+        const char *bar = strchr(alts, '|'), *p;
+        size_t n = bar ? (size_t)(bar - alts) : strlen(alts);
+        for (p = s; *p; p++)
+            if (strncasecmp(p, alts, n) == 0) return 1;
+        if (!bar) return 0;
+        alts = bar + 1;
+    }
+}
+
+#define CHECK_ANY(s, alts) do { const char *t__s = (s); if (!t__has_any(t__s, alts)) { \
+    fprintf(stderr, "  %s:%d: %s is \"%s\", which has none of \"%s\"\n", __FILE__, \
+        __LINE__, #s, t__s ? t__s : "(null)", alts); t__cur_failed = 1; } } while (0)
+
+#ifdef ETCD_H
+/* etcd_new, printing why it failed. */
+static T__UNUSED etcd *t_client(const etcd_opts *o)
+{
+    char err[256] = "";
+    etcd *cli = etcd_new(o, err, sizeof err);
+    if (!cli) fprintf(stderr, "  etcd_new: %s\n", err);
+    return cli;
+}
+#endif
 
 #define RUN(fn) do { t__cur_failed = 0; fflush(stdout); fn(); \
     if (t__cur_failed) { t__failed++; printf("FAIL %s\n", #fn); } \

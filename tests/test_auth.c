@@ -51,15 +51,6 @@
    Helpers
    ------------------------------------------------------------------------ */
 
-#define CHECK_PREFIX(s, p) do { const char *t__s = (s), *t__p = (p); \
-    if (!t__s || strncmp(t__s, t__p, strlen(t__p)) != 0) { \
-        fprintf(stderr, "  %s:%d: %s is \"%s\", which does not start with \"%s\"\n", \
-            __FILE__, __LINE__, #s, t__s ? t__s : "(null)", t__p); t__cur_failed = 1; } } while (0)
-
-#define CHECK_TIME(el, lo, hi) do { double t__e = (el); if (t__e < (lo) || t__e > (hi)) { \
-    fprintf(stderr, "  %s:%d: took %.3f s, expected %.3f..%.3f s\n", __FILE__, __LINE__, \
-        t__e, (double)(lo), (double)(hi)); t__cur_failed = 1; } } while (0)
-
 static bool ends_with(const char *s, const char *tail)
 {
     size_t n = strlen(s), t = strlen(tail);
@@ -140,14 +131,6 @@ static int json_member(const char *text, size_t len, const char *name, char *out
     }
     free(t);
     return found;
-}
-
-static etcd *client(const etcd_opts *o)
-{
-    char err[256] = "";
-    etcd *cli = etcd_new(o, err, sizeof err);
-    if (!cli) fprintf(stderr, "  etcd_new: %s\n", err);
-    return cli;
 }
 
 /* ------------------------------------------------------------------------
@@ -307,7 +290,7 @@ static void test_fake_token_header(void)
     int i;
     REQUIRE(s);
     o = fake_opts(s, "root", "pw");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
 
     /* nothing is sent before the first call */
@@ -380,7 +363,7 @@ static void test_fake_no_credentials(void)
     etcd_res *r;
     REQUIRE(s);
     o = fake_opts(s, NULL, NULL);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     r = etcd_get(cli, "foo", NULL);
     CHECK(r != NULL && r->status == 400);      /* the fake's "user name is empty" */
@@ -412,7 +395,7 @@ static void refused_case(int status, const char *body, const char *msg)
     s = fs_start(FS_TCP4, NULL, h_auth, &sc);
     REQUIRE(s);
     o = fake_opts(s, "root", "wrong");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
 
     t0 = fs_now();
@@ -493,7 +476,7 @@ static void test_fake_wrong_password_retry(void)
     o.http_host = hosts;
     o.retry = true;
     o.fail_timeout = 5.0;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(a); fs_stop(b); REQUIRE(cli); }
     for (i = 0; i < 5; i++) {
         r = etcd_get(cli, "foo", NULL);
@@ -534,7 +517,7 @@ static void test_fake_authenticate_5xx(void)
     /* without retry: the error is the 503, and A is out */
     o = fake_opts(a, "root", "pw");
     o.fail_timeout = 5.0;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(a); fs_stop(b); REQUIRE(cli); }
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
@@ -548,7 +531,7 @@ static void test_fake_authenticate_5xx(void)
     snprintf(hosts, sizeof hosts, "%s,%s", a->url, b->url);
     o.http_host = hosts;
     o.retry = true;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(a); fs_stop(b); REQUIRE(cli); }
     for (i = 0; i < 2; i++) CHECK(get_ok(cli));
     CHECK(!etcd_endpoint_healthy(cli, a->url));
@@ -576,7 +559,7 @@ static void test_fake_refusal_then_success(void)
     s = fs_start(FS_TCP4, NULL, h_auth, &sc);
     REQUIRE(s);
     o = fake_opts(s, "root", "pw");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     t0 = fs_now();
     r = etcd_get(cli, "foo", NULL);
@@ -611,7 +594,7 @@ static void test_fake_credentials_escaped(void)
     char v[128];
     REQUIRE(s);
     o = fake_opts(s, user, password);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     CHECK(get_ok(cli));
     q = fs_get(s, 0);
@@ -650,7 +633,7 @@ static void refresh_case(int status, const char *body, bool write)
     s = fs_start(FS_TCP4, NULL, h_auth, &sc);
     REQUIRE(s);
     o = fake_opts(s, "root", "pw");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     if (write) {
         r = etcd_set(cli, "foo", "1", NULL);
@@ -706,7 +689,7 @@ static void test_fake_new_token_rejected_too(void)
     s = fs_start(FS_TCP4, NULL, h_auth, &sc);
     REQUIRE(s);
     o = fake_opts(s, "root", "pw");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     r = etcd_get(cli, "foo", NULL);
     if (!r) fprintf(stderr, "  etcd_get: %s\n", etcd_errstr(cli));
@@ -758,7 +741,7 @@ static void test_fake_watch_reauth(void)
     s = fs_start(FS_TCP4, NULL, h_auth, &sc);
     REQUIRE(s);
     o = fake_opts(s, "root", "pw");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     memset(&wo, 0, sizeof wo);
     wo.timeout = 1.0;
@@ -826,7 +809,7 @@ static void test_fake_watch_reauth_once(void)
     s = fs_start(FS_TCP4, NULL, h_auth, &sc);
     REQUIRE(s);
     o = fake_opts(s, "root", "pw");
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     memset(&wo, 0, sizeof wo);
     wo.timeout = 1.0;

@@ -142,15 +142,6 @@ static void h_script(fs_conn *c)
    Helpers
    ------------------------------------------------------------------------ */
 
-#define CHECK_TIME(el, lo, hi) do { double t__e = (el); if (t__e < (lo) || t__e > (hi)) { \
-    fprintf(stderr, "  %s:%d: took %.3f s, expected %.3f..%.3f s\n", __FILE__, __LINE__, \
-        t__e, (double)(lo), (double)(hi)); t__cur_failed = 1; } } while (0)
-
-#define CHECK_PREFIX(s, p) do { const char *t__s = (s), *t__p = (p); \
-    if (!t__s || strncmp(t__s, t__p, strlen(t__p)) != 0) { \
-        fprintf(stderr, "  %s:%d: %s is \"%s\", which does not start with \"%s\"\n", \
-            __FILE__, __LINE__, #s, t__s ? t__s : "(null)", t__p); t__cur_failed = 1; } } while (0)
-
 #define MAXS 4
 typedef struct {
     fs_server *s[MAXS];
@@ -223,14 +214,6 @@ static etcd_opts opts_for(const cluster *cl, double fail_timeout, int max_fails,
     return o;
 }
 
-static etcd *client(const etcd_opts *o)
-{
-    char err[256] = "";
-    etcd *cli = etcd_new(o, err, sizeof err);
-    if (!cli) fprintf(stderr, "  etcd_new: %s\n", err);
-    return cli;
-}
-
 static void sleep_s(double s) { fs_sleep_us((long)(s * 1e6)); }
 
 /* A get that must succeed with the canned range. */
@@ -265,7 +248,7 @@ static void test_round_robin_order(void)
     int ids[LOG_MAX], n, i;
     REQUIRE(cluster_start(&cl, "222"));
     o = opts_for(&cl, 0.5, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 6; i++) CHECK(get_ok(cli));
     n = log_get(ids, NULL);
@@ -294,7 +277,7 @@ static void test_round_robin_all_calls(void)
     int ids[LOG_MAX], n, i;
     REQUIRE(cluster_start(&cl, "222"));
     o = opts_for(&cl, 0.5, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2; i++) {
         CHECK(get_ok(cli));
@@ -338,7 +321,7 @@ static void probe_auth_case(bool probe, bool auth)
     o = opts_for(&cl, 0.5, 1, false);
     if (probe) o.api_prefix = NULL;          /* learnt from GET /version */
     if (auth) { o.user = "root"; o.password = "pw"; }
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 4; i++) CHECK(get_ok(cli));
     n = log_get(ids, targets);
@@ -372,7 +355,7 @@ static void test_dead_endpoint_skipped(void)
     double t_fail = 0, t0;
     REQUIRE(cluster_start(&cl, "2d2"));
     o = opts_for(&cl, 0.5, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 3; i++) CHECK(etcd_endpoint_healthy(cli, cl.url[i]));
 
@@ -443,7 +426,7 @@ static void max_fails_case(const char *spec)
     double t0, t1;
     REQUIRE(cluster_start(&cl, spec));
     o = opts_for(&cl, 0.5, 2, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
 
     /* one failure: still healthy */
@@ -497,7 +480,7 @@ static void test_max_fails_default(void)
     etcd_res *r;
     REQUIRE(cluster_start(&cl, "d2"));
     o = opts_for(&cl, 0.5, 0, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     /* at most two calls reach the dead one */
     r = etcd_get(cli, "foo", NULL);
@@ -527,7 +510,7 @@ static void test_5xx_counts(void)
         char want[32];
         REQUIRE(cluster_start(&cl, specs[k]));
         o = opts_for(&cl, 5.0, 1, false);
-        cli = client(&o);
+        cli = t_client(&o);
         if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
         r = etcd_get(cli, "foo", NULL);
         CHECK(r == NULL);
@@ -548,7 +531,7 @@ static void test_watch_open_5xx_counts(void)
     etcd_watcher *w;
     REQUIRE(cluster_start(&cl, "5"));
     o = opts_for(&cl, 5.0, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     w = etcd_watch(cli, "foo", NULL);
     CHECK(w == NULL);
@@ -568,7 +551,7 @@ static void test_4xx_does_not_count(void)
     int i;
     REQUIRE(cluster_start(&cl, "4"));
     o = opts_for(&cl, 5.0, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 3; i++) {
         r = etcd_get(cli, "foo", NULL);
@@ -607,7 +590,7 @@ static void test_idle_watch_timeout_does_not_count(void)
     int i;
     REQUIRE(cluster_start(&cl, "w"));
     o = opts_for(&cl, 5.0, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     memset(&wo, 0, sizeof wo);
     wo.timeout = 0.15;
@@ -641,7 +624,7 @@ static void test_request_timeout_counts(void)
     REQUIRE(cluster_start(&cl, "s"));
     o = opts_for(&cl, 5.0, 1, false);
     o.timeout = 0.2;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
@@ -667,7 +650,7 @@ static void none_healthy_case(bool retry)
     int i;
     REQUIRE(cluster_start(&cl, "d5"));
     o = opts_for(&cl, 5.0, 1, retry);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2 && (etcd_endpoint_healthy(cli, cl.url[0]) ||
                           etcd_endpoint_healthy(cli, cl.url[1])); i++) {
@@ -729,7 +712,7 @@ static void test_retry_read_after_5xx(void)
     int i;
     REQUIRE(cluster_start(&cl, "52"));
     o = opts_for(&cl, 5.0, 1, true);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     /* wherever the rotation starts, within two gets one reaches A */
     for (i = 0; i < 2; i++) {
@@ -749,7 +732,7 @@ static void test_retry_read_after_5xx(void)
         for (k = 0; k < 5; k++) {
             REQUIRE(cluster_start(&cl, "52"));
             o = opts_for(&cl, 5.0, 1, true);
-            cli = client(&o);
+            cli = t_client(&o);
             if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
             for (i = 0; i < 2; i++) {
                 r = k == 0 ? etcd_readdir(cli, "dir/", NULL) :
@@ -781,7 +764,7 @@ static void test_retry_watch_open(void)
     int i;
     REQUIRE(cluster_start(&cl, "5w"));
     o = opts_for(&cl, 5.0, 1, true);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2; i++) {
         w = etcd_watch(cli, "foo", NULL);
@@ -813,7 +796,7 @@ static void test_retry_write_not_resent_after_5xx(void)
         int i, hit = 0;
         REQUIRE(cluster_start(&cl, "52"));
         o = opts_for(&cl, 5.0, 1, true);
-        cli = client(&o);
+        cli = t_client(&o);
         if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
         for (i = 0; i < 2 && !hit; i++) {
             int a0 = nreqs(&cl, 0), b0 = nreqs(&cl, 1);
@@ -855,7 +838,7 @@ static void test_retry_write_after_refused_connect(void)
     int i;
     REQUIRE(cluster_start(&cl, "d2"));
     o = opts_for(&cl, 5.0, 1, true);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2; i++) {
         r = etcd_set(cli, "foo", "1", NULL);
@@ -873,7 +856,7 @@ static void test_retry_write_after_refused_connect(void)
     /* the same for a txn and a grant */
     REQUIRE(cluster_start(&cl, "d2"));
     o = opts_for(&cl, 5.0, 1, true);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2; i++) {
         r = etcd_grant(cli, 60, 0);
@@ -900,7 +883,7 @@ static void test_retry_after_timeout(void)
         REQUIRE(cluster_start(&cl, "s2"));
         o = opts_for(&cl, 5.0, 1, true);
         o.timeout = 0.2;
-        cli = client(&o);
+        cli = t_client(&o);
         if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
         for (i = 0; i < 2 && !hit; i++) {
             int a0 = nreqs(&cl, 0), b0 = nreqs(&cl, 1);
@@ -938,7 +921,7 @@ static void test_no_retry_by_default(void)
     int i, fails = 0;
     REQUIRE(cluster_start(&cl, "52"));
     o = opts_for(&cl, 5.0, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2; i++) {
         int b0 = nreqs(&cl, 1), a0 = nreqs(&cl, 0);
@@ -966,7 +949,7 @@ static void retry_bound_case(int max_fails)
     int n;
     REQUIRE(cluster_start(&cl, "555"));
     o = opts_for(&cl, 5.0, max_fails, true);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
@@ -1008,7 +991,7 @@ static void test_healthy_exact_string(void)
     int port;
     REQUIRE(cluster_start(&cl, "22"));
     o = opts_for(&cl, 5.0, 1, false);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     port = cl.s[0]->port;
     CHECK(etcd_endpoint_healthy(cli, cl.url[0]));
@@ -1029,7 +1012,7 @@ static void test_healthy_exact_string(void)
     /* an endpoint written with a name is known by that name */
     snprintf(s, sizeof s, "http://localhost:%d,%s", port, cl.url[1]);
     o.http_host = s;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     {
         char name[64];
@@ -1043,7 +1026,7 @@ static void test_healthy_exact_string(void)
     /* ... and one written with a trailing slash by that spelling */
     snprintf(s, sizeof s, "%s/,%s", cl.url[0], cl.url[1]);
     o.http_host = s;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     {
         char name[320];

@@ -37,31 +37,6 @@ static char missing_path[320], garbage_path[320];
    Helpers
    ------------------------------------------------------------------------ */
 
-/* s contains one of the '|'-separated alternatives, ignoring case */
-static int has_any(const char *s, const char *alts)
-{
-    if (!s) return 0;
-    for (;;) {
-        const char *bar = strchr(alts, '|'), *p;
-        size_t n = bar ? (size_t)(bar - alts) : strlen(alts);
-        for (p = s; *p; p++)
-            if (strncasecmp(p, alts, n) == 0) return 1;
-        if (!bar) return 0;
-        alts = bar + 1;
-    }
-}
-
-#define CHECK_ANY(s, alts) do { const char *t__s = (s); if (!has_any(t__s, alts)) { \
-    fprintf(stderr, "  %s:%d: %s is \"%s\", which has none of \"%s\"\n", __FILE__, __LINE__, \
-            #s, t__s ? t__s : "(null)", alts); t__cur_failed = 1; } } while (0)
-
-/* a starts with b */
-#define CHECK_PREFIX(a, b) do { const char *t__a = (a), *t__b = (b); \
-    if (!t__a || !t__b || strncmp(t__a, t__b, strlen(t__b)) != 0) { \
-        fprintf(stderr, "  %s:%d: %s is \"%s\", which does not start with \"%s\"\n", __FILE__, \
-                __LINE__, #a, t__a ? t__a : "(null)", t__b ? t__b : "(null)"); \
-        t__cur_failed = 1; } } while (0)
-
 /* Options for an https endpoint verified with our CA. */
 static etcd_opts tls_opts(const char *url)
 {

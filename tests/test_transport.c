@@ -43,32 +43,6 @@
    Helpers
    ------------------------------------------------------------------------ */
 
-/* s contains one of the '|'-separated alternatives, ignoring case */
-static int has_any(const char *s, const char *alts)
-{
-    if (!s) return 0;
-    for (;;) {
-        const char *bar = strchr(alts, '|'), *p;
-        size_t n = bar ? (size_t)(bar - alts) : strlen(alts);
-        for (p = s; *p; p++)
-            if (strncasecmp(p, alts, n) == 0) return 1;
-        if (!bar) return 0;
-        alts = bar + 1;
-    }
-}
-
-#define CHECK_ANY(s, alts) do { const char *t__s = (s); if (!has_any(t__s, alts)) { \
-    fprintf(stderr, "  %s:%d: %s is \"%s\", which lacks any of \"%s\"\n", __FILE__, \
-        __LINE__, #s, t__s ? t__s : "(null)", alts); t__cur_failed = 1; } } while (0)
-
-#define CHECK_NOT_STR(a, b) do { const char *t__a = (a); if (!t__a || strcmp(t__a, b) == 0) { \
-    fprintf(stderr, "  %s:%d: %s is \"%s\"\n", __FILE__, __LINE__, #a, \
-        t__a ? t__a : "(null)"); t__cur_failed = 1; } } while (0)
-
-#define CHECK_TIME(el, lo, hi) do { double t__e = (el); if (t__e < (lo) || t__e > (hi)) { \
-    fprintf(stderr, "  %s:%d: took %.3f s, expected %.2f..%.2f s\n", __FILE__, __LINE__, \
-        t__e, (double)(lo), (double)(hi)); t__cur_failed = 1; } } while (0)
-
 /* Client options for fake server s: explicit /v3 prefix, short timeout. */
 static etcd_opts opts_for(const fs_server *s)
 {
@@ -78,14 +52,6 @@ static etcd_opts opts_for(const fs_server *s)
     o.api_prefix = "/v3";
     o.timeout = 2.0;
     return o;
-}
-
-static etcd *client(const etcd_opts *o)
-{
-    char err[256] = "";
-    etcd *cli = etcd_new(o, err, sizeof err);
-    if (!cli) fprintf(stderr, "  etcd_new: %s\n", err);
-    return cli;
 }
 
 /* RANGE_BODY as a result */
@@ -393,7 +359,7 @@ static void test_request_format(void)
     REQUIRE(s);
     o = opts_for(s);
     o.extra_headers = extra;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
 
     r = etcd_get(cli, "foo/bar", NULL);
@@ -470,7 +436,7 @@ static void two_gets(fs_handler h, const char *raw, int accepts)
     etcd *cli;
     REQUIRE(s);
     o = opts_for(s);
-    cli = client(&o);
+    cli = t_client(&o);
     if (cli) {
         get_ok(cli);
         get_ok(cli);
@@ -571,7 +537,7 @@ static void hostile(const char *name, const char *raw, int close_after, const ch
     o.timeout = 1.5;
     o.max_fails = 1000;
     o.max_response = max_response;
-    cli = client(&o);
+    cli = t_client(&o);
     CHECK(cli != NULL);
     if (cli) {
         t0 = fs_now();
@@ -671,7 +637,7 @@ static void test_hostile_cl_and_chunked(void)
         o = opts_for(s);
         o.max_fails = 1000;
         o.timeout = 1.5;
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) {
             r = etcd_get(cli, "foo", NULL);
@@ -821,7 +787,7 @@ static void test_hostile_wrong_types(void)
     REQUIRE(s);
     o = opts_for(s);
     o.max_fails = 1000;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     for (i = 0; i < 11; i++) {
         r = etcd_get(cli, "foo", NULL);
@@ -883,7 +849,7 @@ static void test_http_503(void)
         if (!s) break;
         o = opts_for(s);
         o.max_fails = 1000;
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) {
             r = etcd_get(cli, "foo", NULL);
@@ -931,7 +897,7 @@ static void test_http_4xx_result(void)
         CHECK(s != NULL);
         if (!s) { free(raw); break; }
         o = opts_for(s);
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) {
             r = etcd_get(cli, "foo", NULL);
@@ -976,7 +942,7 @@ static void expect_timeout(fs_handler h, const char *arg, double ct, double pt, 
     REQUIRE(s);
     o = opts_for(s);
     o.timeout = ct;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     memset(&go, 0, sizeof go);
     go.timeout = pt;
@@ -1019,7 +985,7 @@ static void test_timeout_per_call(void)
     REQUIRE(s);
     o = opts_for(s);
     o.timeout = 0.3;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     memset(&go, 0, sizeof go);
     go.timeout = 3.0;
@@ -1041,7 +1007,7 @@ static void test_timeout_per_call(void)
     REQUIRE(s);
     o = opts_for(s);
     o.timeout = 5.0;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     t0 = fs_now();
     r = etcd_request(cli, "/kv/range", "{\"key\":\"Zm9v\"}", 0.3);
@@ -1068,7 +1034,7 @@ static void test_timeout_watch(void)
     double t0;
     REQUIRE(s);
     o = opts_for(s);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     memset(&wo, 0, sizeof wo);
     wo.timeout = 0.3;
@@ -1139,7 +1105,7 @@ static void test_timeout_watch_open(void)
     REQUIRE(s);
     o = opts_for(s);
     o.timeout = 0.3;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     t0 = fs_now();
     w = etcd_watch(cli, "foo", NULL);
@@ -1164,7 +1130,7 @@ static void test_keepalive_reuse(void)
     int i;
     REQUIRE(s);
     o = opts_for(s);
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
     get_ok(cli);
     get_ok(cli);
@@ -1176,7 +1142,7 @@ static void test_keepalive_reuse(void)
     CHECK_INT(fs_nreqs(s), 4);
     for (i = 0; i < fs_nreqs(s); i++) {
         CHECK_INT(fs_get(s, i)->conn, 0);
-        CHECK(!has_any(fs_get(s, i)->head, "connection: close"));
+        CHECK(!t__has_any(fs_get(s, i)->head, "connection: close"));
     }
     etcd_free(cli);
     fs_stop(s);
@@ -1195,7 +1161,7 @@ static void reconnect_case(fs_handler h, const char *how, int sleep_ms)
     REQUIRE(s);
     o = opts_for(s);            /* default max_fails (1): a stale connection
                                    must not make the endpoint unhealthy */
-    cli = client(&o);
+    cli = t_client(&o);
     if (cli) {
         get_ok(cli);
         if (sleep_ms) fs_sleep_ms(sleep_ms);
@@ -1252,7 +1218,7 @@ static void test_keepalive_resend_reads_only(void)
         etcd_res *r;
         REQUIRE(s);
         o = opts_for(s);
-        cli = client(&o);
+        cli = t_client(&o);
         REQUIRE(cli);
         etcd_res_free(etcd_get(cli, "foo", NULL));
         r = k == 0 ? etcd_get(cli, "foo", NULL) : etcd_setnx(cli, "foo", "1", NULL);
@@ -1288,7 +1254,7 @@ static void test_text_error_body(void)
     etcd_res *r;
     REQUIRE(s);
     o = opts_for(s);
-    cli = client(&o);
+    cli = t_client(&o);
     REQUIRE(cli);
     r = etcd_request(cli, "/nope", NULL, 0);
     CHECK(r != NULL);
@@ -1334,7 +1300,7 @@ static void test_dead_endpoint(void)
     o.http_host = url;
     o.api_prefix = "/v3";
     o.timeout = 3.0;
-    cli = client(&o);
+    cli = t_client(&o);
     REQUIRE(cli);
     t0 = fs_now();
     r = etcd_get(cli, "foo", NULL);
@@ -1363,7 +1329,7 @@ static void test_sigpipe(void)
     o = opts_for(s);
     o.serializer = ETCD_SERIALIZER_RAW;
     o.max_fails = 1000;
-    cli = client(&o);
+    cli = t_client(&o);
     if (!cli) { free(val); fs_stop(s); REQUIRE(cli); }
     memset(&so, 0, sizeof so);
     so.val_len = n;
@@ -1400,7 +1366,7 @@ static etcd_watcher *open_watch(fs_server *s, etcd **cli, double timeout, size_t
     char key[64];
     const fs_req *q;
     o.max_response = max_response;
-    *cli = client(&o);
+    *cli = t_client(&o);
     if (!*cli) return NULL;
     memset(&wo, 0, sizeof wo);
     wo.timeout = timeout;
@@ -1672,7 +1638,7 @@ static void test_watch_auto_resume(void)
         REQUIRE(s);
         o = opts_for(s);
         o.max_fails = 100;      /* the break must not take the only endpoint out */
-    cli = client(&o);
+    cli = t_client(&o);
         memset(&wo, 0, sizeof wo);
         wo.timeout = 2.0;
         wo.auto_resume = true;
@@ -1719,7 +1685,7 @@ static void test_watch_auto_resume_refused(void)
     REQUIRE(s);
     o = opts_for(s);
     o.max_fails = 100;      /* the break must not take the only endpoint out */
-    cli = client(&o);
+    cli = t_client(&o);
     memset(&wo, 0, sizeof wo);
     wo.timeout = 2.0;
     wo.auto_resume = true;
@@ -1758,7 +1724,7 @@ static void test_watch_open_non200(void)
         CHECK(s != NULL);
         if (!s) break;
         o = opts_for(s);
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) {
             w = etcd_watch(cli, "foo", NULL);
@@ -1872,7 +1838,7 @@ static void test_unix_socket_proxy(void)
         o.api_prefix = "/v3";
         o.timeout = 2.0;
         o.unix_socket_proxy = uri;
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) { get_ok(cli); get_ok(cli); }
         etcd_free(cli);
@@ -1886,7 +1852,7 @@ static void test_unix_socket_proxy(void)
         }
         /* bare "/path" */
         o.unix_socket_proxy = path;
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) get_ok(cli);
         etcd_free(cli);
@@ -1899,13 +1865,13 @@ static void test_unix_socket_proxy(void)
         /* no such socket file: TCP to http_host */
         o.http_host = ts->url;
         o.unix_socket_proxy = missing;
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) get_ok(cli);
         etcd_free(cli);
         snprintf(uri, sizeof uri, "unix:%s", missing);
         o.unix_socket_proxy = uri;
-        cli = client(&o);
+        cli = t_client(&o);
         CHECK(cli != NULL);
         if (cli) get_ok(cli);
         etcd_free(cli);
@@ -1935,7 +1901,7 @@ static void test_ipv6_literal(void)
         return;
     }
     o = opts_for(s);
-    cli = client(&o);
+    cli = t_client(&o);
     CHECK(cli != NULL);
     if (cli) { get_ok(cli); get_ok(cli); }
     etcd_free(cli);
@@ -1962,7 +1928,7 @@ static void probe_case(const char *version_body, const char *prefix)
     REQUIRE(s);
     o = opts_for(s);
     o.api_prefix = NULL;
-    cli = client(&o);
+    cli = t_client(&o);
     CHECK(cli != NULL);
     if (cli) { get_ok(cli); get_ok(cli); }
     etcd_free(cli);
