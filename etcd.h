@@ -172,7 +172,8 @@ typedef struct etcd_opts {
    NULL with the reason in err (if err_size > 0) on bad options. Neither
    connects nor resolves host names: that happens at first use. */
 ETCDDEF etcd       *etcd_new(const etcd_opts *opts, char *err, size_t err_size);
-/* Close every connection and free the client. NULL is fine. */
+/* Close every connection and free the client. NULL is fine. Cancel the
+   client's watchers first: they use its settings (and TLS context). */
 ETCDDEF void        etcd_free(etcd *cli);
 /* Why the last call on cli failed; "" when it did not. Owned by cli. */
 ETCDDEF const char *etcd_errstr(const etcd *cli);
@@ -303,7 +304,8 @@ ETCDDEF etcd_watcher *etcd_watch     (etcd *cli, const char *key, const etcd_wat
 ETCDDEF etcd_watcher *etcd_watchdir  (etcd *cli, const char *dir, const etcd_watch_opts *opts);
 /* Next whole message (the first has created = true); free it with
    etcd_res_free. NULL with etcd_watch_errstr(w) == "timeout" when nothing
-   came in time (call again), or another reason when the stream ended. */
+   came in time (call again), or another reason when the stream ended. A
+   canceled message (e.g. compact_revision set) is the stream's last. */
 ETCDDEF etcd_res     *etcd_watch_next(etcd_watcher *w);
 ETCDDEF const char   *etcd_watch_errstr(const etcd_watcher *w);
 /* The socket, for poll()/select(). A message may already be buffered:
@@ -1468,9 +1470,9 @@ static bool etcd__tls_stale(etcd__conn *c)
 static const etcd__io etcd__tls_io = { etcd__tls_read, etcd__tls_write, etcd__tls_close,
                                        etcd__tls_stale, etcd__tls_pending };
 
-static void etcd__tls_handshake_error(SSL *ssl, int r, char *err)
+static void etcd__tls_handshake_error(SSL *ssl, int r, bool verify, char *err)
 {
-    long v = SSL_get_verify_result(ssl);
+    long v = verify ? SSL_get_verify_result(ssl) : X509_V_OK;   /* recorded even when not enforced */
     if (v != X509_V_OK) {
         etcd__errf(err, "TLS certificate verification failed: %s", X509_verify_cert_error_string(v));
         ERR_clear_error();
@@ -1507,7 +1509,7 @@ static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const 
         errno = 0;
         if ((r = SSL_connect(ssl)) == 1) return 0;
         e = SSL_get_error(ssl, r);
-        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) { etcd__tls_handshake_error(ssl, r, err); return -1; }
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) { etcd__tls_handshake_error(ssl, r, verify, err); return -1; }
         if (etcd__wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, err) < 0) return -1;
     }
 }
@@ -3519,6 +3521,15 @@ static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
         return false;
     }
     if (m->nevents) w->reauthed = false;
+    if (m->canceled) {           /* etcd keeps the stream open and silent: end it here */
+        if (m->compact_revision)
+            etcd__errf(w->why, "watch canceled: revision compacted (compact_revision %lld)",
+                       (long long)m->compact_revision);
+        else
+            etcd__errf(w->why, "watch canceled: %s", m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
+        etcd__watch_end(w, w->why);
+        return true;
+    }
     if (m->created && !m->canceled) {
         bool seen = w->created_seen;
         if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */

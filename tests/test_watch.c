@@ -861,6 +861,14 @@ static void test_compacted_revision(void)
         etcd_res_free(r);
     }
     CHECK(canceled);
+    if (canceled) {             /* the canceled message was the last: no "timeout" loop */
+        double t0 = now();
+        r = etcd_watch_next(w);
+        CHECK(r == NULL);
+        CHECK_HAS(etcd_watch_errstr(w), "compacted");
+        CHECK(now() - t0 < 0.5);
+        etcd_res_free(r);
+    }
     CHECK_INT(etcd_watchcancel(w), 0);
 }
 
