@@ -20,7 +20,7 @@ SCRIPTS  = $(wildcard tests/test_*.sh)
 EXAMPLES = $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 DEPS     = etcd.h $(wildcard tests/*.h)
 
-PKGS = etcd-server etcd-client gcc g++ clang make openssl libssl-dev curl procps
+PKGS = etcd-server etcd-client gcc g++ clang libclang-rt-dev binutils make openssl libssl-dev curl procps
 
 .PHONY: all deps test check examples clean
 all: examples
