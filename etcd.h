@@ -224,6 +224,7 @@ struct etcd_res {
     const etcd_res *responses; size_t nresponses; /* one per executed op, in order */
 
     bool created, canceled;                 /* watch messages */
+    bool fragment;                          /* more events of this revision follow */
     int64_t watch_id, compact_revision;
     const char *cancel_reason;
     const etcd_event *events; size_t nevents;
@@ -292,8 +293,9 @@ typedef struct etcd_watch_opts {
                                 reopened, etcd_watch_next keeps trying until its
                                 timeout and says "timeout"; a resume point that was
                                 compacted meanwhile comes back as a canceled message
-                                with compact_revision. (With fragment, a revision
-                                split over messages may lose its tail on a break.) */
+                                with compact_revision. A revision split by fragment
+                                and cut by a break is fetched again whole, minus the
+                                events already delivered. */
 } etcd_watch_opts;
 
 typedef struct etcd_watcher etcd_watcher;
@@ -1898,6 +1900,7 @@ static const etcd__field etcd__res_fields[] = {
     ETCD__F("succeeded", BOOL, etcd_res, succeeded),
     ETCD__F2("responses", RESPONSES, etcd_res, responses, nresponses),
     ETCD__F("created", BOOL, etcd_res, created), ETCD__F("canceled", BOOL, etcd_res, canceled),
+    ETCD__F("fragment", BOOL, etcd_res, fragment),
     ETCD__F("watch_id", I64, etcd_res, watch_id),
     ETCD__F("compact_revision", I64, etcd_res, compact_revision),
     ETCD__F("cancel_reason", STR, etcd_res, cancel_reason),
@@ -3312,6 +3315,8 @@ struct etcd_watcher {
     etcd_watch_opts o;
     double timeout;              /* per etcd_watch_next; < 0: forever */
     int64_t last;                /* newest revision wholly delivered; 0: none yet */
+    int64_t frag_rev;            /* a revision delivered in part (fragment), or 0 */
+    size_t frag_seen, frag_skip; /* its events delivered; to drop after a reopening */
     etcd__conn conn;
     etcd__body body;             /* the stream's HTTP framing */
     etcd__buf msg;               /* stream bytes not yet returned as messages */
@@ -3505,6 +3510,29 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
     }
 }
 
+/* With fragment, a revision may come in parts. A break between its parts
+   reopens the stream at that revision, which etcd then sends whole: drop
+   the events of it the caller already has. Returns false when nothing of
+   m is left to deliver. */
+static bool etcd__watch_fragment(etcd_watcher *w, etcd_res *m)
+{
+    size_t k = 0, same = 0, i;
+    int64_t rev;
+    while (w->frag_skip && k < m->nevents && m->events[k].kv.mod_revision == w->frag_rev) {
+        k++;
+        w->frag_skip--;
+    }
+    m->events += k;
+    m->nevents -= k;
+    if (!m->nevents) return false;
+    w->frag_skip = 0;
+    rev = m->events[m->nevents - 1].kv.mod_revision;
+    for (i = m->nevents; i > 0 && m->events[i - 1].kv.mod_revision == rev; i--) same++;
+    w->frag_seen = rev == w->frag_rev ? w->frag_seen + same : same;
+    w->frag_rev = m->fragment ? rev : 0;
+    return true;
+}
+
 /* Bookkeeping for auto_resume: the newest revision the caller has wholly
    seen, advanced only by delivered events and progress notifications (an
    idle timeout says nothing about the store). Returns false for the
@@ -3538,9 +3566,11 @@ static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
         w->resumed = false;
         return true;
     }
+    if (m->nevents && !etcd__watch_fragment(w, (etcd_res *)m)) return false;
     for (i = 0; i < m->nevents; i++)
         if (m->events[i].kv.mod_revision > w->last) w->last = m->events[i].kv.mod_revision;
-    if (!m->nevents && !m->canceled && m->revision > w->last) w->last = m->revision;
+    if (m->fragment && w->frag_rev && w->last >= w->frag_rev) w->last = w->frag_rev - 1;   /* not whole yet */
+    if (!m->nevents && !w->frag_rev && m->revision > w->last) w->last = m->revision;
     return true;
 }
 
@@ -3563,6 +3593,7 @@ static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
     for (;;) {
         open_by = etcd__deadline(w->cli->o.timeout);
         if (deadline >= 0 && deadline < open_by) open_by = deadline;
+        w->frag_skip = w->frag_rev ? w->frag_seen : 0;
         rc = etcd__watch_connect(w, w->last ? w->last + 1 : w->o.start_revision, open_by);
         if (rc == 0) { w->broken = false; w->resumed = true; break; }
         if (rc == -2 || (deadline >= 0 && etcd__now() + pause >= deadline)) {

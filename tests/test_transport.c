@@ -1672,6 +1672,74 @@ static void test_watch_auto_resume(void)
     }
 }
 
+/* auto_resume with fragment: stream 0 delivers the first two events of
+   revision 6 (fragment) and breaks; stream 1 must ask for revision 6 again,
+   and the caller must get only the third event of 6, then revision 7. */
+#define EV(key, rev) "{\"kv\":{\"key\":\"" key "\",\"mod_revision\":\"" rev "\",\"value\":\"MQ==\"}}"
+#define FRAG_AB "{\"result\":{" HDR("6") ",\"events\":[" EV("YQ==", "6") "," EV("Yg==", "6") "],\"fragment\":true}}\n"
+#define FRAG_C  "{\"result\":{" HDR("6") ",\"events\":[" EV("Yw==", "6") "]}}\n"
+#define EV_D    "{\"result\":{" HDR("7") ",\"events\":[" EV("ZA==", "7") "]}}\n"
+#define CREATED5 "{\"result\":{" HDR("5") ",\"created\":true}}\n"
+#define CREATED6 "{\"result\":{" HDR("6") ",\"created\":true}}\n"
+static void h_fragment(fs_conn *c)
+{
+    if (fs_read_req(c) < 0 || fs_sends(c, CHUNKED_HEAD)) return;
+    if (c->index == 0) {
+        if (fs_chunk(c, CREATED5, strlen(CREATED5)) || fs_chunk(c, FRAG_AB, strlen(FRAG_AB))) return;
+        fs_close(c);
+        return;
+    }
+    if (fs_chunk(c, CREATED6, strlen(CREATED6)) || fs_chunk(c, FRAG_AB, strlen(FRAG_AB)) ||
+        fs_chunk(c, FRAG_C, strlen(FRAG_C)) || fs_chunk(c, EV_D, strlen(EV_D))) return;
+    fs_wait_close(c, 5.0);
+}
+
+static void test_watch_auto_resume_fragment(void)
+{
+    fs_server *s = fs_start(FS_TCP4, NULL, h_fragment, NULL);
+    etcd_opts o;
+    etcd_watch_opts wo;
+    etcd *cli;
+    etcd_watcher *w = NULL;
+    etcd_res *r;
+    char rev[32] = "";
+    REQUIRE(s);
+    o = opts_for(s);
+    o.max_fails = 100;
+    cli = t_client(&o);
+    memset(&wo, 0, sizeof wo);
+    wo.timeout = 2.0;
+    wo.auto_resume = true;
+    wo.fragment = true;
+    if (cli) w = etcd_watch(cli, "foo", &wo);
+    CHECK(w != NULL);
+    if (w) {
+        r = next_ok(w);
+        CHECK(r && r->created);
+        etcd_res_free(r);
+        r = next_ok(w);                          /* a, b: part of revision 6 */
+        CHECK(r && r->fragment && r->nevents == 2);
+        if (r && r->nevents == 2) { CHECK_STR(r->events[0].kv.key, "a"); CHECK_STR(r->events[1].kv.key, "b"); }
+        etcd_res_free(r);
+        r = next_ok(w);                          /* across the break: c only */
+        CHECK(r && !r->fragment && r->nevents == 1);
+        if (r && r->nevents == 1) CHECK_STR(r->events[0].kv.key, "c");
+        etcd_res_free(r);
+        r = next_ok(w);
+        CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == 7);
+        etcd_res_free(r);
+    }
+    CHECK_INT(fs_accepts(s), 2);
+    if (fs_nreqs(s) >= 2) {
+        const fs_req *q = fs_get(s, fs_nreqs(s) - 1);
+        CHECK_INT(json_str(q->body, q->body_len, "create_request.start_revision", rev, sizeof rev), 1);
+        CHECK_STR(rev, "6");
+    }
+    etcd_watchcancel(w);
+    etcd_free(cli);
+    fs_stop(s);
+}
+
 /* A reopening refused for good ends the watcher with both reasons. */
 static void test_watch_auto_resume_refused(void)
 {
@@ -2007,6 +2075,7 @@ int main(void)
     RUN(test_watch_open_non200);
     RUN(test_watch_auto_resume);
     RUN(test_watch_auto_resume_refused);
+    RUN(test_watch_auto_resume_fragment);
     RUN(test_watch_max_response);
     RUN(test_watch_wrong_types);
     RUN(test_unix_socket_proxy);
