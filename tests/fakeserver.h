@@ -36,6 +36,13 @@
 #define FS_SLICE_MS 20
 #define FS_MAX_BODY (16u << 20)
 
+/* Canned etcd answers for scripted servers (as etcd 3.4 writes them). */
+#define FS_HDR(rev) "\"header\":{\"cluster_id\":\"14841639068965178418\"," \
+    "\"member_id\":\"10276657743932975437\",\"revision\":\"" rev "\",\"raft_term\":\"7\"}"
+#define FS_RANGE_BODY "{" FS_HDR("42") ",\"kvs\":[{\"key\":\"Zm9v\",\"create_revision\":\"40\"," \
+    "\"mod_revision\":\"42\",\"version\":\"3\",\"value\":\"ODA4MA==\"}],\"count\":\"1\"}"
+#define FS_VERSION_34 "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}"
+
 typedef enum { FS_TCP4, FS_TCP6, FS_UNIX } fs_kind;
 
 typedef struct fs_server fs_server;

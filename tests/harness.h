@@ -201,20 +201,15 @@ static void th__unregister(pid_t pid, const char *dir)
     }
 }
 
-/* Raw HTTP/1.0 GET on 127.0.0.1:port; 1 when the answer is a 200 whose
-   text contains want. */
-static int th__http_get_has(int port, const char *path, const char *want)
+/* A TCP connection to 127.0.0.1:port with send/receive timeouts of secs
+   seconds; the fd or -1. For talking to etcd without etcd.h. */
+static int test_connect_local(int port, int secs)
 {
     struct sockaddr_in a;
     struct timeval tv;
-    char req[256], buf[4096];
-    size_t got = 0;
-    ssize_t n;
-    int fd, ok = 0;
-
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    tv.tv_sec = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    tv.tv_sec = secs;
     tv.tv_usec = 0;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -222,7 +217,21 @@ static int th__http_get_has(int port, const char *path, const char *want)
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) goto done;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
+    close(fd);
+    return -1;
+}
+
+/* Raw HTTP/1.0 GET on 127.0.0.1:port; 1 when the answer is a 200 whose
+   text contains want. */
+static int th__http_get_has(int port, const char *path, const char *want)
+{
+    char req[256], buf[4096];
+    size_t got = 0;
+    ssize_t n;
+    int fd, ok = 0;
+
+    if ((fd = test_connect_local(port, 1)) < 0) return 0;
     n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) goto done;
     while (got < sizeof buf - 1 && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
@@ -817,8 +826,6 @@ static TH__UNUSED int test_cluster_start(test_etcd *m, int n, const char *const 
 static TH__UNUSED int test_http_post(int port, const char *path, const char *body,
                                      char *out, size_t outsz)
 {
-    struct sockaddr_in a;
-    struct timeval tv;
     char req[512], buf[16384];
     const char *p;
     size_t got = 0;
@@ -826,17 +833,7 @@ static TH__UNUSED int test_http_post(int port, const char *path, const char *bod
     int fd, status = -1;
 
     if (out && outsz) out[0] = '\0';
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    tv.tv_sec = 1;
-    tv.tv_usec = 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) goto done;
+    if ((fd = test_connect_local(port, 1)) < 0) return -1;
     n = snprintf(req, sizeof req, "POST %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                  path, port, strlen(body), body);

@@ -21,12 +21,8 @@
    Canned etcd answers
    ------------------------------------------------------------------------ */
 
-#define HDR "\"header\":{\"cluster_id\":\"14841639068965178418\"," \
-    "\"member_id\":\"10276657743932975437\",\"revision\":\"42\",\"raft_term\":\"7\"}"
-#define RANGE_BODY "{" HDR ",\"kvs\":[{\"key\":\"Zm9v\",\"create_revision\":\"40\"," \
-    "\"mod_revision\":\"42\",\"version\":\"3\",\"value\":\"ODA4MA==\"}],\"count\":\"1\"}"
+#define HDR FS_HDR("42")
 #define OK_BODY "{" HDR "}"
-#define VERSION_34 "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}"
 #define WATCH_CREATED "{\"result\":{" HDR ",\"created\":true}}\n"
 #define WATCH_EVENT "{\"result\":{" HDR ",\"events\":[{\"kv\":{\"key\":\"Zm9v\"," \
     "\"create_revision\":\"43\",\"mod_revision\":\"43\",\"version\":\"1\",\"value\":\"ODA4MA==\"}}]}}\n"
@@ -194,7 +190,7 @@ static void h_auth(fs_conn *c)
             continue;
         }
         if (strcmp(r->method, "GET") == 0 && strcmp(r->target, "/version") == 0) {
-            fs_respond(c, 200, "", VERSION_34);
+            fs_respond(c, 200, "", FS_VERSION_34);
             continue;
         }
         tok = token_no(r);
@@ -214,7 +210,7 @@ static void h_auth(fs_conn *c)
         }
         if (tok == 0) fs_respond(c, 400, "", ERR_NO_USER);
         else if (refused) fs_respond(c, sc->reject_status, "", sc->reject_body);
-        else if (ends_with(r->target, "/kv/range")) fs_respond(c, 200, "", RANGE_BODY);
+        else if (ends_with(r->target, "/kv/range")) fs_respond(c, 200, "", FS_RANGE_BODY);
         else fs_respond(c, 200, "", OK_BODY);
     }
 }
@@ -896,23 +892,12 @@ static etcd *auth_client(const test_etcd *s, const char *user, const char *passw
 static int raw_post(int port, const char *path, const char *auth, const char *body,
                     char *out, size_t outsz)
 {
-    struct sockaddr_in a;
-    struct timeval tv;
     char req[1024], buf[8192], *p;
     size_t got = 0;
     ssize_t n;
     int fd, status = -1;
     out[0] = '\0';
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    tv.tv_sec = 3;
-    tv.tv_usec = 0;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) goto done;
+    if ((fd = test_connect_local(port, 3)) < 0) return -1;
     n = snprintf(req, sizeof req, "POST %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n%s%s%s"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                  path, port, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "",

@@ -14,13 +14,9 @@
    Canned etcd answers
    ------------------------------------------------------------------------ */
 
-#define HDR "\"header\":{\"cluster_id\":\"14841639068965178418\"," \
-    "\"member_id\":\"10276657743932975437\",\"revision\":\"42\",\"raft_term\":\"7\"}"
-#define RANGE_BODY "{" HDR ",\"kvs\":[{\"key\":\"Zm9v\",\"create_revision\":\"40\"," \
-    "\"mod_revision\":\"42\",\"version\":\"3\",\"value\":\"ODA4MA==\"}],\"count\":\"1\"}"
+#define HDR FS_HDR("42")
 #define OK_BODY "{" HDR "}"
 #define GRANT_BODY "{" HDR ",\"ID\":\"7587869361041950001\",\"TTL\":\"60\"}"
-#define VERSION_34 "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}"
 #define TOKEN_BODY "{\"header\":{},\"token\":\"tok.1\"}"
 #define WATCH_CREATED "{\"result\":{" HDR ",\"created\":true}}\n"
 #define ERR_503 "{\"error\":\"etcdserver: leader changed\"," \
@@ -116,7 +112,7 @@ static void h_script(fs_conn *c)
         log_add(sc->id, r->target);
         if (sc->silent) { fs_wait_close(c, 10.0); return; }
         if (strcmp(r->method, "GET") == 0 && strcmp(r->target, "/version") == 0) {
-            if (sc->status == 200) fs_respond(c, 200, "", VERSION_34);
+            if (sc->status == 200) fs_respond(c, 200, "", FS_VERSION_34);
             else fs_respond(c, sc->status, "", error_body(sc->status));
         } else if (ends_with(r->target, "/watch") && (sc->watch_silent || sc->status == 200)) {
             if (fs_sends(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -127,7 +123,7 @@ static void h_script(fs_conn *c)
         } else if (sc->status != 200) {
             fs_respond(c, sc->status, "", error_body(sc->status));
         } else if (ends_with(r->target, "/kv/range")) {
-            fs_respond(c, 200, "", RANGE_BODY);
+            fs_respond(c, 200, "", FS_RANGE_BODY);
         } else if (ends_with(r->target, "/lease/grant")) {
             fs_respond(c, 200, "", GRANT_BODY);
         } else if (ends_with(r->target, "/auth/authenticate")) {

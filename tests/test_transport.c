@@ -16,12 +16,8 @@
    Canned etcd answers
    ------------------------------------------------------------------------ */
 
-#define HDR(rev) "\"header\":{\"cluster_id\":\"14841639068965178418\"," \
-    "\"member_id\":\"10276657743932975437\",\"revision\":\"" rev "\",\"raft_term\":\"7\"}"
-#define RANGE_BODY "{" HDR("42") ",\"kvs\":[{\"key\":\"Zm9v\",\"create_revision\":\"40\"," \
-    "\"mod_revision\":\"42\",\"version\":\"3\",\"value\":\"ODA4MA==\"}],\"count\":\"1\"}"
+#define HDR(rev) FS_HDR(rev)
 #define PUT_BODY "{" HDR("43") "}"
-#define VERSION_34 "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}"
 
 /* watch messages: created, PUT foo=8080, DELETE foo, canceled with a
    cancel_reason holding braces and an escaped quote */
@@ -43,6 +39,24 @@
    Helpers
    ------------------------------------------------------------------------ */
 
+/* etcd_watch_next(w) gives no message, with an errstr that is `why`
+   (exact) or holds it, within [lo, hi] seconds. */
+#define CHECK_NO_MESSAGE(w, why, exact, lo, hi) check_no_message(w, why, exact, lo, hi, __LINE__)
+static void check_no_message(etcd_watcher *w, const char *why, bool exact, double lo, double hi, int line)
+{
+    double t0 = fs_now(), took;
+    etcd_res *r = etcd_watch_next(w);
+    const char *e = etcd_watch_errstr(w);
+    took = fs_now() - t0;
+    if (r || (exact ? strcmp(e, why) != 0 : !strstr(e, why)) || took < lo || took > hi) {
+        fprintf(stderr, "  %s:%d: etcd_watch_next gave %s, \"%s\" after %.3f s; want NULL, \"%s\", %.2f..%.2f s\n",
+                __FILE__, line, r ? "a message" : "NULL", e, took, why, lo, hi);
+        t__cur_failed = 1;
+    }
+    etcd_res_free(r);
+}
+
+/* etcd_watch "foo" on a server playing plan; returns the watcher */
 /* Client options for fake server s: explicit /v3 prefix, short timeout. */
 static etcd_opts opts_for(const fs_server *s)
 {
@@ -54,7 +68,7 @@ static etcd_opts opts_for(const fs_server *s)
     return o;
 }
 
-/* RANGE_BODY as a result */
+/* FS_RANGE_BODY as a result */
 static void check_range(const etcd_res *r)
 {
     REQUIRE(r != NULL);
@@ -74,7 +88,7 @@ static void check_range(const etcd_res *r)
     CHECK_INT(r->kvs[0].version, 3);
 }
 
-/* get "foo" and check it is RANGE_BODY */
+/* get "foo" and check it is FS_RANGE_BODY */
 static void get_ok(etcd *cli)
 {
     etcd_res *r = etcd_get(cli, "foo", NULL);
@@ -194,9 +208,9 @@ static void respond_ok(fs_conn *c, int i, const char *extra)
     const char *body = PUT_BODY;
     size_t tl = strlen(r->target);
     if (strcmp(r->method, "GET") == 0 && strcmp(r->target, "/version") == 0)
-        body = c->srv->arg ? (const char *)c->srv->arg : VERSION_34;
+        body = c->srv->arg ? (const char *)c->srv->arg : FS_VERSION_34;
     else if (tl >= 9 && strcmp(r->target + tl - 9, "/kv/range") == 0)
-        body = RANGE_BODY;
+        body = FS_RANGE_BODY;
     fs_respond(c, 200, extra, body);
 }
 
@@ -452,17 +466,17 @@ static void test_frame_content_length(void)
 {
     char raw[1024];
     snprintf(raw, sizeof raw, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n%s", strlen(RANGE_BODY), RANGE_BODY);
+             "Content-Length: %zu\r\n\r\n%s", strlen(FS_RANGE_BODY), FS_RANGE_BODY);
     two_gets(h_raw, raw, 1);
 }
 
 static void test_frame_chunked(void)
 {
-    char *body = chunked(RANGE_BODY, 50, 0, 0, 0), *raw = xstrcat3(CHUNKED_HEAD, body, "");
+    char *body = chunked(FS_RANGE_BODY, 50, 0, 0, 0), *raw = xstrcat3(CHUNKED_HEAD, body, "");
     two_gets(h_raw, raw, 1);
     free(body); free(raw);
     /* one chunk holding everything */
-    body = chunked(RANGE_BODY, 100000, 0, 0, 0); raw = xstrcat3(CHUNKED_HEAD, body, "");
+    body = chunked(FS_RANGE_BODY, 100000, 0, 0, 0); raw = xstrcat3(CHUNKED_HEAD, body, "");
     two_gets(h_raw, raw, 1);
     free(body); free(raw);
 }
@@ -472,19 +486,19 @@ static void test_frame_chunked_ext_trailers(void)
     /* chunk extensions (;x=y, quoted with a ';'), upper-case hex sizes,
        trailer fields after the last chunk: the next response on the same
        connection must still parse */
-    char *body = chunked(RANGE_BODY, 29, 1, 1, 1), *raw = xstrcat3(CHUNKED_HEAD, body, "");
+    char *body = chunked(FS_RANGE_BODY, 29, 1, 1, 1), *raw = xstrcat3(CHUNKED_HEAD, body, "");
     two_gets(h_raw, raw, 1);
     free(body); free(raw);
 }
 
 static void test_frame_chunked_byte_by_byte(void)
 {
-    char *body = chunked(RANGE_BODY, 17, 0, 1, 1), *raw = xstrcat3(CHUNKED_HEAD, body, "");
+    char *body = chunked(FS_RANGE_BODY, 17, 0, 1, 1), *raw = xstrcat3(CHUNKED_HEAD, body, "");
     char cl[1024];
     two_gets(h_raw_slow, raw, 1);
     free(body); free(raw);
     snprintf(cl, sizeof cl, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
-             strlen(RANGE_BODY), RANGE_BODY);
+             strlen(FS_RANGE_BODY), FS_RANGE_BODY);
     two_gets(h_raw_slow, cl, 1);
 }
 
@@ -492,13 +506,13 @@ static void test_frame_header_case(void)
 {
     char raw[1024], *body, *raw2;
     snprintf(raw, sizeof raw, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-             "content-length: %zu\r\n\r\n%s", strlen(RANGE_BODY), RANGE_BODY);
+             "content-length: %zu\r\n\r\n%s", strlen(FS_RANGE_BODY), FS_RANGE_BODY);
     two_gets(h_raw, raw, 1);
     /* no space after the colon, trailing blanks (OWS) */
     snprintf(raw, sizeof raw, "HTTP/1.1 200 OK\r\nCONTENT-LENGTH:%zu \t\r\n\r\n%s",
-             strlen(RANGE_BODY), RANGE_BODY);
+             strlen(FS_RANGE_BODY), FS_RANGE_BODY);
     two_gets(h_raw, raw, 1);
-    body = chunked(RANGE_BODY, 64, 0, 0, 0);
+    body = chunked(FS_RANGE_BODY, 64, 0, 0, 0);
     raw2 = xstrcat3("HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n\r\n", body, "");
     two_gets(h_raw, raw2, 1);
     free(body); free(raw2);
@@ -509,7 +523,7 @@ static void test_frame_read_to_eof(void)
     /* no Content-Length, Connection: close: the body ends at EOF; each call
        needs a new connection */
     two_gets(h_raw_eof, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-             "Connection: close\r\n\r\n" RANGE_BODY, 2);
+             "Connection: close\r\n\r\n" FS_RANGE_BODY, 2);
 }
 
 /* ------------------------------------------------------------------------
@@ -558,7 +572,7 @@ static void hostile(const char *name, const char *raw, int close_after, const ch
 static void test_hostile_truncated_content_length(void)
 {
     hostile("Content-Length 500, fewer bytes, close",
-            "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" RANGE_BODY, 1, "closed|truncated", 0);
+            "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" FS_RANGE_BODY, 1, "closed|truncated", 0);
     hostile("Content-Length 10, nothing, close",
             "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", 1, "closed|truncated", 0);
 }
@@ -578,16 +592,16 @@ static void test_hostile_truncated_chunked(void)
 
 static void test_hostile_bad_chunk_size(void)
 {
-    hostile("chunk size zz", CHUNKED_HEAD "zz\r\n" RANGE_BODY "\r\n0\r\n\r\n", 0, "chunk", 0);
-    hostile("empty chunk size line", CHUNKED_HEAD "\r\n" RANGE_BODY "\r\n0\r\n\r\n", 0, "chunk", 0);
+    hostile("chunk size zz", CHUNKED_HEAD "zz\r\n" FS_RANGE_BODY "\r\n0\r\n\r\n", 0, "chunk", 0);
+    hostile("empty chunk size line", CHUNKED_HEAD "\r\n" FS_RANGE_BODY "\r\n0\r\n\r\n", 0, "chunk", 0);
     hostile("chunk size overflowing 64 bits (2^76)",
-            CHUNKED_HEAD "10000000000000000000\r\n" RANGE_BODY "\r\n0\r\n\r\n", 0,
+            CHUNKED_HEAD "10000000000000000000\r\n" FS_RANGE_BODY "\r\n0\r\n\r\n", 0,
             "chunk|max_response", 0);
     hostile("chunk size of 18 f",
-            CHUNKED_HEAD "ffffffffffffffffff\r\n" RANGE_BODY "\r\n0\r\n\r\n", 0,
+            CHUNKED_HEAD "ffffffffffffffffff\r\n" FS_RANGE_BODY "\r\n0\r\n\r\n", 0,
             "chunk|max_response", 0);
     hostile("chunk size 2^64-16 (fits, huge)",
-            CHUNKED_HEAD "fffffffffffffff0\r\n" RANGE_BODY "\r\n0\r\n\r\n", 0,
+            CHUNKED_HEAD "fffffffffffffff0\r\n" FS_RANGE_BODY "\r\n0\r\n\r\n", 0,
             "chunk|max_response", 0);
     hostile("negative chunk size", CHUNKED_HEAD "-5\r\n{}\r\n0\r\n\r\n", 0, "chunk", 0);
     hostile("chunk data not followed by CRLF", CHUNKED_HEAD "2\r\n{}XX0\r\n\r\n", 0, "chunk", 0);
@@ -595,19 +609,19 @@ static void test_hostile_bad_chunk_size(void)
 
 static void test_hostile_bad_content_length(void)
 {
-    hostile("Content-Length -5", "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" RANGE_BODY,
+    hostile("Content-Length -5", "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" FS_RANGE_BODY,
             0, "length", 0);
-    hostile("Content-Length abc", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n" RANGE_BODY,
+    hostile("Content-Length abc", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n" FS_RANGE_BODY,
             0, "length", 0);
-    hostile("Content-Length 12abc", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n" RANGE_BODY,
+    hostile("Content-Length 12abc", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n" FS_RANGE_BODY,
             0, "length", 0);
-    hostile("Content-Length empty", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n" RANGE_BODY,
+    hostile("Content-Length empty", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n" FS_RANGE_BODY,
             0, "length", 0);
     hostile("Content-Length overflowing 64 bits",
-            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n" RANGE_BODY,
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n" FS_RANGE_BODY,
             0, "length|max_response", 0);
     hostile("two different Content-Lengths",
-            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n" RANGE_BODY,
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n" FS_RANGE_BODY,
             0, "length", 0);
 }
 
@@ -616,7 +630,7 @@ static void test_hostile_cl_and_chunked(void)
     /* Content-Length 5 and chunked: either an error, or the chunked body
        (RFC 9112 6.3); never 5 bytes with the rest left to poison the
        next response on the connection */
-    char *body = chunked(RANGE_BODY, 40, 0, 0, 0);
+    char *body = chunked(FS_RANGE_BODY, 40, 0, 0, 0);
     char *raw = xstrcat3("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
                          body, "");
     char *raw2 = xstrcat3("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
@@ -682,12 +696,12 @@ static void test_hostile_huge_head(void)
         memset(raw + o, 'a', 1000); o += 1000;
         o += (size_t)sprintf(raw + o, "\r\n");
     }
-    sprintf(raw + o, "Content-Length: %zu\r\n\r\n%s", strlen(RANGE_BODY), RANGE_BODY);
+    sprintf(raw + o, "Content-Length: %zu\r\n\r\n%s", strlen(FS_RANGE_BODY), FS_RANGE_BODY);
     hostile("head over 64 KiB", raw, 0, "head|64|large|long|big", 0);
     /* one header line longer than 64 KiB */
     o = (size_t)sprintf(raw, "HTTP/1.1 200 OK\r\nX-Big: ");
     memset(raw + o, 'b', 66000); o += 66000;
-    sprintf(raw + o, "\r\nContent-Length: %zu\r\n\r\n%s", strlen(RANGE_BODY), RANGE_BODY);
+    sprintf(raw + o, "\r\nContent-Length: %zu\r\n\r\n%s", strlen(FS_RANGE_BODY), FS_RANGE_BODY);
     hostile("one header line over 64 KiB", raw, 0, "head|64|large|long|big", 0);
     free(raw);
 }
@@ -1031,7 +1045,6 @@ static void test_timeout_watch(void)
     etcd_watcher *w;
     etcd_watch_opts wo;
     etcd_res *r;
-    double t0;
     REQUIRE(s);
     o = opts_for(s);
     cli = t_client(&o);
@@ -1045,20 +1058,10 @@ static void test_timeout_watch(void)
     CHECK(r != NULL && r->created);
     etcd_res_free(r);
     /* silence: timeout, stream still usable */
-    t0 = fs_now();
-    r = etcd_watch_next(w);
-    CHECK(r == NULL);
-    CHECK_STR(etcd_watch_errstr(w), "timeout");
-    CHECK_TIME(fs_now() - t0, 0.25, 1.5);
-    etcd_res_free(r);
+    CHECK_NO_MESSAGE(w, "timeout", true, 0.25, 1.5);
     /* half a message, then silence: timeout again, the half is kept */
     fs_go(s);
-    t0 = fs_now();
-    r = etcd_watch_next(w);
-    CHECK(r == NULL);
-    CHECK_STR(etcd_watch_errstr(w), "timeout");
-    CHECK_TIME(fs_now() - t0, 0.25, 1.5);
-    etcd_res_free(r);
+    CHECK_NO_MESSAGE(w, "timeout", true, 0.25, 1.5);
     /* the rest: the whole event */
     fs_go(s);
     r = etcd_watch_next(w);
@@ -1357,7 +1360,6 @@ static void test_sigpipe(void)
    Watch framing
    ------------------------------------------------------------------------ */
 
-/* etcd_watch "foo" on a server playing plan; returns the watcher */
 static etcd_watcher *open_watch(fs_server *s, etcd **cli, double timeout, size_t max_response)
 {
     etcd_opts o = opts_for(s);
@@ -1524,7 +1526,6 @@ static void test_watch_error_in_stream(void)
         etcd *cli = NULL;
         etcd_watcher *w;
         etcd_res *r;
-        double t0;
         CHECK(s != NULL);
         if (!s) break;
         w = open_watch(s, &cli, 2.0, 0);
@@ -1533,12 +1534,7 @@ static void test_watch_error_in_stream(void)
             r = next_ok(w);
             CHECK(r != NULL && r->created);
             etcd_res_free(r);
-            t0 = fs_now();
-            r = etcd_watch_next(w);
-            CHECK(r == NULL);
-            CHECK_HAS(etcd_watch_errstr(w), "etcdserver: no leader");
-            CHECK_TIME(fs_now() - t0, 0, 1.0);
-            etcd_res_free(r);
+            CHECK_NO_MESSAGE(w, "etcdserver: no leader", false, 0, 1.0);
         }
         etcd_watchcancel(w);
         etcd_free(cli);
@@ -2027,7 +2023,7 @@ static void test_api_prefix_probe(void)
     probe_case("{\"etcdserver\":\"3.3.9\",\"etcdcluster\":\"3.3.0\"}", "/v3beta");
     probe_case("{\"etcdserver\":\"3.2.26\",\"etcdcluster\":\"3.2.0\"}", "/v3alpha");
     probe_case("{\"etcdserver\":\"3.5.9\",\"etcdcluster\":\"3.5.0\"}", "/v3");
-    probe_case(VERSION_34, "/v3");
+    probe_case(FS_VERSION_34, "/v3");
 }
 
 int main(void)
