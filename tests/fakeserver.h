@@ -478,4 +478,20 @@ static int fs_free_port(void)
     return port;
 }
 
+#ifdef ETCD_H
+/* A get of "foo" that must come back as FS_RANGE_BODY (value "8080"). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static int fs_get_ok(etcd *cli)
+{
+    etcd_res *r = etcd_get(cli, "foo", NULL);
+    int ok = r && r->status == 200 && r->nkvs == 1 && strcmp(r->kvs[0].value, "8080") == 0;
+    if (!r) fprintf(stderr, "  etcd_get: %s\n", etcd_errstr(cli));
+    else if (!ok) fprintf(stderr, "  etcd_get: status %d body %s\n", r->status, r->body);
+    etcd_res_free(r);
+    return ok;
+}
+#endif
+
 #endif

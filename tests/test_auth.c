@@ -227,17 +227,6 @@ static etcd_opts fake_opts(const fs_server *s, const char *user, const char *pas
     return o;
 }
 
-/* A get that must succeed with the canned range. */
-static bool get_ok(etcd *cli)
-{
-    etcd_res *r = etcd_get(cli, "foo", NULL);
-    bool ok = r && r->status == 200 && r->nkvs == 1 && strcmp(r->kvs[0].value, "8080") == 0;
-    if (!r) fprintf(stderr, "  etcd_get: %s\n", etcd_errstr(cli));
-    else if (!ok) fprintf(stderr, "  etcd_get: status %d body %s\n", r->status, r->body);
-    etcd_res_free(r);
-    return ok;
-}
-
 static void print_reqs(fs_server *s)
 {
     int i, n = fs_nreqs(s);
@@ -291,7 +280,7 @@ static void test_fake_token_header(void)
 
     /* nothing is sent before the first call */
     CHECK_INT(fs_nreqs(s), 0);
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     CHECK_STR(etcd_errstr(cli), "");
     CHECK_INT(fs_nreqs(s), 2);
     q = fs_get(s, 0);
@@ -336,7 +325,7 @@ static void test_fake_token_header(void)
         etcd_res_free(r);
     }
     etcd_watchcancel(w);
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     CHECK_INT(fs_nreqs(s), 8);
     CHECK_INT(auth_count(s), 1);
     for (i = 1; i < fs_nreqs(s); i++) {
@@ -529,7 +518,7 @@ static void test_fake_authenticate_5xx(void)
     o.retry = true;
     cli = t_client(&o);
     if (!cli) { fs_stop(a); fs_stop(b); REQUIRE(cli); }
-    for (i = 0; i < 2; i++) CHECK(get_ok(cli));
+    for (i = 0; i < 2; i++) CHECK(fs_get_ok(cli));
     CHECK(!etcd_endpoint_healthy(cli, a->url));
     CHECK(etcd_endpoint_healthy(cli, b->url));
     CHECK_INT(auth_count(b), 1);
@@ -567,7 +556,7 @@ static void test_fake_refusal_then_success(void)
     etcd_res_free(r);
     CHECK_INT(fs_nreqs(s), 1);
     if (fs_now() - t0 < 1.2) sleep_s(1.2 - (fs_now() - t0));
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     CHECK_STR(etcd_errstr(cli), "");
     CHECK_INT(fs_nreqs(s), 3);
     check_req(s, 1, "/v3/auth/authenticate", NULL);
@@ -592,7 +581,7 @@ static void test_fake_credentials_escaped(void)
     o = fake_opts(s, user, password);
     cli = t_client(&o);
     if (!cli) { fs_stop(s); REQUIRE(cli); }
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     q = fs_get(s, 0);
     CHECK(q != NULL);
     if (q) {
@@ -637,7 +626,7 @@ static void refresh_case(int status, const char *body, bool write)
         CHECK(r != NULL && r->status == 200);
         etcd_res_free(r);
     } else {
-        CHECK(get_ok(cli));
+        CHECK(fs_get_ok(cli));
     }
     CHECK_STR(etcd_errstr(cli), "");
     CHECK_INT(fs_nreqs(s), 4);
@@ -646,7 +635,7 @@ static void refresh_case(int status, const char *body, bool write)
     check_req(s, 2, "/v3/auth/authenticate", NULL);   /* the old token is not sent */
     check_req(s, 3, target, "tok.2");
     /* and the new token is kept */
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     CHECK_INT(fs_nreqs(s), 5);
     check_req(s, 4, "/v3/kv/range", "tok.2");
     CHECK(etcd_endpoint_healthy(cli, s->url));
@@ -779,7 +768,7 @@ static void test_fake_watch_reauth(void)
     check_req(s, 3, "/v3/watch", "tok.2");
     CHECK(etcd_endpoint_healthy(cli, s->url));
     /* the client goes on with the new token */
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     check_req(s, 4, "/v3/kv/range", "tok.2");
     if (t__cur_failed) print_reqs(s);
     etcd_free(cli);

@@ -212,17 +212,6 @@ static etcd_opts opts_for(const cluster *cl, double fail_timeout, int max_fails,
 
 static void sleep_s(double s) { fs_sleep_us((long)(s * 1e6)); }
 
-/* A get that must succeed with the canned range. */
-static bool get_ok(etcd *cli)
-{
-    etcd_res *r = etcd_get(cli, "foo", NULL);
-    bool ok = r && r->status == 200 && r->nkvs == 1 && strcmp(r->kvs[0].value, "8080") == 0;
-    if (!r) fprintf(stderr, "  etcd_get: %s\n", etcd_errstr(cli));
-    else if (!ok) fprintf(stderr, "  etcd_get: status %d body %s\n", r->status, r->body);
-    etcd_res_free(r);
-    return ok;
-}
-
 /* ids[0..n) visit the m servers cyclically in http_host order (any start). */
 static bool cyclic(const int *ids, int n, int m)
 {
@@ -246,7 +235,7 @@ static void test_round_robin_order(void)
     o = opts_for(&cl, 0.5, 1, false);
     cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
-    for (i = 0; i < 6; i++) CHECK(get_ok(cli));
+    for (i = 0; i < 6; i++) CHECK(fs_get_ok(cli));
     n = log_get(ids, NULL);
     CHECK_INT(n, 6);
     CHECK(cyclic(ids, n, 3));
@@ -276,7 +265,7 @@ static void test_round_robin_all_calls(void)
     cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     for (i = 0; i < 2; i++) {
-        CHECK(get_ok(cli));
+        CHECK(fs_get_ok(cli));
         r = etcd_set(cli, "foo", "1", NULL);
         CHECK(r != NULL && r->status == 200);
         etcd_res_free(r);
@@ -319,7 +308,7 @@ static void probe_auth_case(bool probe, bool auth)
     if (auth) { o.user = "root"; o.password = "pw"; }
     cli = t_client(&o);
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
-    for (i = 0; i < 4; i++) CHECK(get_ok(cli));
+    for (i = 0; i < 4; i++) CHECK(fs_get_ok(cli));
     n = log_get(ids, targets);
     for (i = 0; i < n; i++) {
         if (strcmp(targets[i], "/version") == 0) probes++;
@@ -376,7 +365,7 @@ static void test_dead_endpoint_skipped(void)
 
     /* skipped: the next calls all succeed, alternating between A and C */
     a0 = nreqs(&cl, 0); b0 = nreqs(&cl, 2);
-    for (i = 0; i < 4; i++) CHECK(get_ok(cli));
+    for (i = 0; i < 4; i++) CHECK(fs_get_ok(cli));
     CHECK_INT(nreqs(&cl, 0) - a0, 2);
     CHECK_INT(nreqs(&cl, 2) - b0, 2);
     CHECK(!etcd_endpoint_healthy(cli, cl.url[1]));   /* still inside fail_timeout */
@@ -604,7 +593,7 @@ static void test_idle_watch_timeout_does_not_count(void)
         CHECK(etcd_endpoint_healthy(cli, cl.url[0]));
     }
     etcd_watchcancel(w);
-    CHECK(get_ok(cli));
+    CHECK(fs_get_ok(cli));
     CHECK(etcd_endpoint_healthy(cli, cl.url[0]));
     etcd_free(cli);
     cluster_stop(&cl);
@@ -712,7 +701,7 @@ static void test_retry_read_after_5xx(void)
     if (!cli) { cluster_stop(&cl); REQUIRE(cli); }
     /* wherever the rotation starts, within two gets one reaches A */
     for (i = 0; i < 2; i++) {
-        CHECK(get_ok(cli));
+        CHECK(fs_get_ok(cli));
         CHECK_STR(etcd_errstr(cli), "");
     }
     CHECK_INT(nreqs(&cl, 0), 1);
@@ -1029,8 +1018,8 @@ static void test_healthy_exact_string(void)
         snprintf(name, sizeof name, "%s/", cl.url[0]);
         CHECK(etcd_endpoint_healthy(cli, name));
         CHECK(!etcd_endpoint_healthy(cli, cl.url[0]));
-        CHECK(get_ok(cli));                   /* and it is a working endpoint */
-        CHECK(get_ok(cli));
+        CHECK(fs_get_ok(cli));                   /* and it is a working endpoint */
+        CHECK(fs_get_ok(cli));
         CHECK_INT(nreqs(&cl, 0), 1);
         CHECK_INT(nreqs(&cl, 1), 1);
         if (nreqs(&cl, 0) == 1) CHECK_STR(fs_get(cl.s[0], 0)->target, "/v3/kv/range");
