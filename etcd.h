@@ -131,6 +131,26 @@ extern "C" {
 
 typedef struct etcd etcd;   /* opaque; owns its connections and last error */
 
+/* The class of a failure; the README's "Errors" table says what to do. */
+typedef enum etcd_err {
+    ETCD_OK = 0,       /* the last call gave a result (any HTTP status), or did not fail */
+    ETCD_EARG,         /* bad argument or option; nothing was sent */
+    ETCD_ENOMEM,       /* an allocation failed */
+    ETCD_ECONNECT,     /* no connection (refused, unreachable, not resolved); nothing sent */
+    ETCD_ETIMEOUT,     /* the deadline passed ("timeout"); a watch: nothing came in time,
+                          the stream is still usable */
+    ETCD_ETRANSPORT,   /* the connection failed after it was made: reset, EOF, write error */
+    ETCD_EPROTO,       /* malformed HTTP or JSON, or a body of the wrong shape */
+    ETCD_ETOOLARGE,    /* a response or watch message over max_response (or a decoding cap) */
+    ETCD_ETLS,         /* TLS handshake or certificate verification failed */
+    ETCD_EAUTH,        /* authentication failed: wrong credentials, auth not enabled */
+    ETCD_ENOHEALTHY,   /* every endpoint is out of the rotation */
+    ETCD_ESERVER,      /* etcd answered 5xx (or sent an error inside a watch stream) */
+    ETCD_ECOMPACTED,   /* the revision asked for is compacted */
+    ETCD_ECANCELED,    /* etcd canceled or refused the watch for another reason */
+    ETCD_ELOST         /* a kept lease expired or was revoked */
+} etcd_err;
+
 typedef enum { ETCD_SERIALIZER_JSON = 0, ETCD_SERIALIZER_RAW = 1 } etcd_serializer;
 
 typedef struct etcd_opts {
@@ -177,6 +197,11 @@ ETCDDEF etcd       *etcd_new(const etcd_opts *opts, char *err, size_t err_size);
 ETCDDEF void        etcd_free(etcd *cli);
 /* Why the last call on cli failed; "" when it did not. Owned by cli. */
 ETCDDEF const char *etcd_errstr(const etcd *cli);
+/* The class of that failure: ETCD_OK after every call that gave a result
+   or succeeded. etcd_errstr and etcd_errcode always describe one failure. */
+ETCDDEF etcd_err    etcd_errcode(const etcd *cli);
+/* "ETCD_ETIMEOUT", ...; "?" for a value outside the enum. */
+ETCDDEF const char *etcd_err_name(etcd_err e);
 /* Whether endpoint http_host (as written in opts.http_host) is in the
    rotation now: false from the failure that reached max_fails until
    fail_timeout seconds later. With none healthy, calls fail with "has no
@@ -310,6 +335,9 @@ ETCDDEF etcd_watcher *etcd_watchdir  (etcd *cli, const char *dir, const etcd_wat
    canceled message (e.g. compact_revision set) is the stream's last. */
 ETCDDEF etcd_res     *etcd_watch_next(etcd_watcher *w);
 ETCDDEF const char   *etcd_watch_errstr(const etcd_watcher *w);
+/* The class of etcd_watch_next's NULL: ETCD_ETIMEOUT means "nothing yet,
+   call again"; anything else means the stream has ended. */
+ETCDDEF etcd_err      etcd_watch_errcode(const etcd_watcher *w);
 /* The socket, for poll()/select(). A message may already be buffered:
    check etcd_watch_pending() before polling. */
 ETCDDEF int           etcd_watch_fd  (const etcd_watcher *w);
@@ -453,13 +481,20 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
 
 static char etcd__empty[1] = "";   /* never written: the "" of omitted fields */
 
-static void etcd__errf(char *err, const char *fmt, ...)
+/* A failure: its class and its text, always set together. */
+typedef struct etcd__error { etcd_err code; char msg[ETCD__ERRLEN]; } etcd__error;
+
+/* The one setter of every failure. fmt's arguments must not point into e. */
+static void etcd__errf(etcd__error *e, etcd_err code, const char *fmt, ...)
 {
     va_list ap;
+    e->code = code;
     va_start(ap, fmt);
-    vsnprintf(err, ETCD__ERRLEN, fmt, ap);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
 }
+
+static void etcd__err_clear(etcd__error *e) { e->code = ETCD_OK; e->msg[0] = 0; }
 
 static double etcd__now(void)
 {
@@ -1058,8 +1093,8 @@ typedef struct etcd__conn etcd__conn;
    read/write return bytes moved, 0 on EOF (read), ETCD__AGAIN with c->want
    set to the poll events to wait for, or -1 with err set. */
 typedef struct etcd__io {
-    long (*read)(etcd__conn *c, char *buf, size_t n, char *err);
-    long (*write)(etcd__conn *c, const char *buf, size_t n, char *err);
+    long (*read)(etcd__conn *c, char *buf, size_t n, etcd__error *err);
+    long (*write)(etcd__conn *c, const char *buf, size_t n, etcd__error *err);
     void (*close)(etcd__conn *c);
     bool (*stale)(etcd__conn *c);           /* an idle connection that cannot be reused */
     size_t (*pending)(const etcd__conn *c); /* bytes read from the socket, not yet by us */
@@ -1075,23 +1110,23 @@ struct etcd__conn {
     size_t off;
 };
 
-static long etcd__plain_read(etcd__conn *c, char *buf, size_t n, char *err)
+static long etcd__plain_read(etcd__conn *c, char *buf, size_t n, etcd__error *err)
 {
     ssize_t r;
     do r = recv(c->fd, buf, n, 0); while (r < 0 && errno == EINTR);
     if (r >= 0) return (long)r;
     if (errno == EAGAIN || errno == EWOULDBLOCK) { c->want = POLLIN; return ETCD__AGAIN; }
-    etcd__errf(err, "read: %s", strerror(errno));
+    etcd__errf(err, ETCD_ETRANSPORT, "read: %s", strerror(errno));
     return -1;
 }
 
-static long etcd__plain_write(etcd__conn *c, const char *buf, size_t n, char *err)
+static long etcd__plain_write(etcd__conn *c, const char *buf, size_t n, etcd__error *err)
 {
     ssize_t r;
     do r = send(c->fd, buf, n, ETCD__SEND_FLAGS); while (r < 0 && errno == EINTR);
     if (r >= 0) return (long)r;
     if (errno == EAGAIN || errno == EWOULDBLOCK) { c->want = POLLOUT; return ETCD__AGAIN; }
-    etcd__errf(err, "write: %s", strerror(errno));
+    etcd__errf(err, ETCD_ETRANSPORT, "write: %s", strerror(errno));
     return -1;
 }
 
@@ -1151,7 +1186,7 @@ static int etcd__poll_ms(double deadline)
 }
 
 /* Wait until fd is ready for events or the deadline passes ("timeout"). */
-static int etcd__wait_fd(int fd, short events, double deadline, char *err)
+static int etcd__wait_fd(int fd, short events, double deadline, etcd__error *err)
 {
     for (;;) {
         struct pollfd p;
@@ -1159,14 +1194,14 @@ static int etcd__wait_fd(int fd, short events, double deadline, char *err)
         p.fd = fd; p.events = events; p.revents = 0;
         r = poll(&p, 1, etcd__poll_ms(deadline));
         if (r > 0) return 0;
-        if (r == 0) { etcd__errf(err, "timeout"); return -1; }
-        if (errno != EINTR) { etcd__errf(err, "poll: %s", strerror(errno)); return -1; }
+        if (r == 0) { etcd__errf(err, ETCD_ETIMEOUT, "timeout"); return -1; }
+        if (errno != EINTR) { etcd__errf(err, ETCD_ETRANSPORT, "poll: %s", strerror(errno)); return -1; }
     }
 }
 
 /* *sent counts the bytes handed to the kernel: 0 after a failure means
    the peer cannot have seen any of the request. */
-static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadline, size_t *sent, char *err)
+static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadline, size_t *sent, etcd__error *err)
 {
     *sent = 0;
     while (n > 0) {
@@ -1184,14 +1219,14 @@ static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadl
 }
 
 /* Read more bytes into c->in. Returns the count, 0 on EOF, -1 on error. */
-static long etcd__conn_fill(etcd__conn *c, double deadline, char *err)
+static long etcd__conn_fill(etcd__conn *c, double deadline, etcd__error *err)
 {
     if (c->off == c->in.len) c->in.len = c->off = 0;
     else if (c->off > 0 && c->in.cap - c->in.len < ETCD__READ_STEP) {
         etcd__buf_consume(&c->in, c->off);
         c->off = 0;
     }
-    if (!etcd__buf_reserve(&c->in, ETCD__READ_STEP)) { etcd__errf(err, "out of memory"); return -1; }
+    if (!etcd__buf_reserve(&c->in, ETCD__READ_STEP)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
     for (;;) {
         long r = c->io->read(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1, err);
         if (r == ETCD__AGAIN) {
@@ -1203,13 +1238,13 @@ static long etcd__conn_fill(etcd__conn *c, double deadline, char *err)
     }
 }
 
-static int etcd__socket(int family, char *err)
+static int etcd__socket(int family, etcd__error *err)
 {
     int fd = socket(family, SOCK_STREAM, 0), one = 1;
-    if (fd < 0) { etcd__errf(err, "socket: %s", strerror(errno)); return -1; }
+    if (fd < 0) { etcd__errf(err, ETCD_ECONNECT, "socket: %s", strerror(errno)); return -1; }
     if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-        etcd__errf(err, "fcntl: %s", strerror(errno));
+        etcd__errf(err, ETCD_ECONNECT, "fcntl: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -1221,21 +1256,21 @@ static int etcd__socket(int family, char *err)
     return fd;
 }
 
-static int etcd__connect_addr(const struct sockaddr *sa, socklen_t salen, double deadline, char *err)
+static int etcd__connect_addr(const struct sockaddr *sa, socklen_t salen, double deadline, etcd__error *err)
 {
     int fd = etcd__socket(sa->sa_family, err), soerr = 0;
     socklen_t len = sizeof soerr;
     if (fd < 0) return -1;
     if (connect(fd, sa, salen) == 0) return fd;
     if (errno != EINPROGRESS && errno != EINTR) {
-        etcd__errf(err, "connect: %s", strerror(errno));
+        etcd__errf(err, ETCD_ECONNECT, "connect: %s", strerror(errno));
         close(fd);
         return -1;
     }
     if (etcd__wait_fd(fd, POLLOUT, deadline, err) < 0) { close(fd); return -1; }
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
     if (soerr) {
-        etcd__errf(err, "connect: %s", strerror(soerr));
+        etcd__errf(err, ETCD_ECONNECT, "connect: %s", strerror(soerr));
         close(fd);
         return -1;
     }
@@ -1243,7 +1278,7 @@ static int etcd__connect_addr(const struct sockaddr *sa, socklen_t salen, double
 }
 
 /* Every address of host in turn until one answers or the deadline passes. */
-static int etcd__connect_tcp(const char *host, const char *port, double deadline, char *err)
+static int etcd__connect_tcp(const char *host, const char *port, double deadline, etcd__error *err)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int fd = -1, rc;
@@ -1253,18 +1288,18 @@ static int etcd__connect_tcp(const char *host, const char *port, double deadline
     hints.ai_flags = AI_NUMERICSERV;
     rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
-        etcd__errf(err, "resolve %s: %s", host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        etcd__errf(err, ETCD_ECONNECT, "resolve %s: %s", host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -1;
     }
     for (ai = res; ai && fd < 0; ai = ai->ai_next) {
         fd = etcd__connect_addr(ai->ai_addr, ai->ai_addrlen, deadline, err);
-        if (fd < 0 && strcmp(err, "timeout") == 0) break;
+        if (fd < 0 && err->code == ETCD_ETIMEOUT) break;
     }
     freeaddrinfo(res);
     return fd;
 }
 
-static int etcd__connect_unix(const char *path, double deadline, char *err)
+static int etcd__connect_unix(const char *path, double deadline, etcd__error *err)
 {
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
@@ -1290,11 +1325,11 @@ static const char *etcd__tls_reason(char *buf, size_t n)
     return buf;
 }
 
-static void etcd__tls_fail(char *err, const char *what, const char *path)
+static void etcd__tls_fail(etcd__error *err, etcd_err code, const char *what, const char *path)
 {
     char buf[160];
-    if (path) etcd__errf(err, "%s %s: %s", what, path, etcd__tls_reason(buf, sizeof buf));
-    else etcd__errf(err, "%s: %s", what, etcd__tls_reason(buf, sizeof buf));
+    if (path) etcd__errf(err, code, "%s %s: %s", what, path, etcd__tls_reason(buf, sizeof buf));
+    else etcd__errf(err, code, "%s: %s", what, etcd__tls_reason(buf, sizeof buf));
     ERR_clear_error();
 }
 
@@ -1336,32 +1371,32 @@ static int etcd__tls_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1;
 }
 
-static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, char *err)
+static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, etcd__error *err)
 {
     if (o->ssl_ca_path && SSL_CTX_load_verify_locations(ctx, o->ssl_ca_path, NULL) != 1) {
-        etcd__tls_fail(err, "ssl_ca_path", o->ssl_ca_path);
+        etcd__tls_fail(err, ETCD_EARG, "ssl_ca_path", o->ssl_ca_path);
         return false;
     }
     if (!o->ssl_ca_path && !o->ssl_skip_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        etcd__tls_fail(err, "loading the system CA store", NULL);
+        etcd__tls_fail(err, ETCD_EARG, "loading the system CA store", NULL);
         return false;
     }
     if (!o->ssl_cert_path != !o->ssl_key_path) {
-        etcd__errf(err, "ssl_cert_path and ssl_key_path go together");
+        etcd__errf(err, ETCD_EARG, "ssl_cert_path and ssl_key_path go together");
         return false;
     }
     if (!o->ssl_cert_path) return true;
     if (SSL_CTX_use_certificate_chain_file(ctx, o->ssl_cert_path) != 1) {
-        etcd__tls_fail(err, "ssl_cert_path", o->ssl_cert_path);
+        etcd__tls_fail(err, ETCD_EARG, "ssl_cert_path", o->ssl_cert_path);
         return false;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, o->ssl_key_path, SSL_FILETYPE_PEM) != 1 &&
         ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
-        etcd__tls_fail(err, "ssl_key_path", o->ssl_key_path);
+        etcd__tls_fail(err, ETCD_EARG, "ssl_key_path", o->ssl_key_path);
         return false;
     }
     if (ERR_peek_last_error() || SSL_CTX_check_private_key(ctx) != 1) {   /* a readable key, not this cert's */
-        etcd__errf(err, "ssl_cert_path %s and ssl_key_path %s do not match", o->ssl_cert_path, o->ssl_key_path);
+        etcd__errf(err, ETCD_EARG, "ssl_cert_path %s and ssl_key_path %s do not match", o->ssl_cert_path, o->ssl_key_path);
         ERR_clear_error();
         return false;
     }
@@ -1370,10 +1405,10 @@ static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, char *err)
 
 /* The client's TLS context: verification, CA, client certificate, session
    cache, and the BIO method. Files are read here, so etcd_new reports them. */
-static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, char *err)
+static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, etcd__error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) { etcd__tls_fail(err, "TLS setup", NULL); return NULL; }
+    if (!ctx) { etcd__tls_fail(err, ETCD_ETLS, "TLS setup", NULL); return NULL; }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
@@ -1386,7 +1421,7 @@ static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, char *err)
     *bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "etcd.h socket");
     if (!*bm || !BIO_meth_set_write(*bm, etcd__bio_write) || !BIO_meth_set_read(*bm, etcd__bio_read) ||
         !BIO_meth_set_ctrl(*bm, etcd__bio_ctrl) || !BIO_meth_set_create(*bm, etcd__bio_create)) {
-        etcd__errf(err, "TLS setup: out of memory");
+        etcd__errf(err, ETCD_ENOMEM, "TLS setup: out of memory");
         BIO_meth_free(*bm);
         *bm = NULL;
         SSL_CTX_free(ctx);
@@ -1402,7 +1437,7 @@ static bool etcd__is_ip(const char *name)
 }
 
 /* Map an SSL_read/SSL_write result to the etcd__io convention. */
-static long etcd__tls_result(etcd__conn *c, int r, const char *what, char *err)
+static long etcd__tls_result(etcd__conn *c, int r, const char *what, etcd__error *err)
 {
     int e = SSL_get_error((SSL *)c->tls, r);
     if (e == SSL_ERROR_WANT_READ) { c->want = POLLIN; return ETCD__AGAIN; }
@@ -1410,14 +1445,14 @@ static long etcd__tls_result(etcd__conn *c, int r, const char *what, char *err)
     if (e == SSL_ERROR_ZERO_RETURN) return 0;
     if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
         if (r == 0 || errno == 0) return 0;
-        etcd__errf(err, "%s: %s", what, strerror(errno));
+        etcd__errf(err, ETCD_ETRANSPORT, "%s: %s", what, strerror(errno));
         return -1;
     }
-    etcd__tls_fail(err, what, NULL);
+    etcd__tls_fail(err, ETCD_ETLS, what, NULL);
     return -1;
 }
 
-static long etcd__tls_read(etcd__conn *c, char *buf, size_t n, char *err)
+static long etcd__tls_read(etcd__conn *c, char *buf, size_t n, etcd__error *err)
 {
     int r;
     ERR_clear_error();
@@ -1426,7 +1461,7 @@ static long etcd__tls_read(etcd__conn *c, char *buf, size_t n, char *err)
     return r > 0 ? r : etcd__tls_result(c, r, "TLS read", err);
 }
 
-static long etcd__tls_write(etcd__conn *c, const char *buf, size_t n, char *err)
+static long etcd__tls_write(etcd__conn *c, const char *buf, size_t n, etcd__error *err)
 {
     int r;
     ERR_clear_error();
@@ -1472,36 +1507,36 @@ static bool etcd__tls_stale(etcd__conn *c)
 static const etcd__io etcd__tls_io = { etcd__tls_read, etcd__tls_write, etcd__tls_close,
                                        etcd__tls_stale, etcd__tls_pending };
 
-static void etcd__tls_handshake_error(SSL *ssl, int r, bool verify, char *err)
+static void etcd__tls_handshake_error(SSL *ssl, int r, bool verify, etcd__error *err)
 {
     long v = verify ? SSL_get_verify_result(ssl) : X509_V_OK;   /* recorded even when not enforced */
     if (v != X509_V_OK) {
-        etcd__errf(err, "TLS certificate verification failed: %s", X509_verify_cert_error_string(v));
+        etcd__errf(err, ETCD_ETLS, "TLS certificate verification failed: %s", X509_verify_cert_error_string(v));
         ERR_clear_error();
     } else if (SSL_get_error(ssl, r) == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
-        etcd__errf(err, "TLS handshake failed: %s", errno ? strerror(errno) : "connection closed by the server");
+        etcd__errf(err, ETCD_ETLS, "TLS handshake failed: %s", errno ? strerror(errno) : "connection closed by the server");
     } else {
-        etcd__tls_fail(err, "TLS handshake failed", NULL);
+        etcd__tls_fail(err, ETCD_ETLS, "TLS handshake failed", NULL);
     }
 }
 
 /* TLS over the connected socket c->fd. name: the SNI (not for an IP
    literal) and what the certificate must match. */
 static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const char *name, bool verify,
-                             SSL_SESSION **session, double deadline, char *err)
+                             SSL_SESSION **session, double deadline, etcd__error *err)
 {
     SSL *ssl = SSL_new(ctx);
     BIO *bio = ssl ? BIO_new(bm) : NULL;
-    if (!bio) { SSL_free(ssl); etcd__tls_fail(err, "TLS setup", NULL); return -1; }
+    if (!bio) { SSL_free(ssl); etcd__tls_fail(err, ETCD_ETLS, "TLS setup", NULL); return -1; }
     BIO_set_data(bio, (void *)(intptr_t)c->fd);
     SSL_set_bio(ssl, bio, bio);
     c->tls = ssl;
     c->io = &etcd__tls_io;                  /* from now on etcd__conn_close frees ssl */
     SSL_set_app_data(ssl, session);
-    if (!etcd__is_ip(name) && SSL_set_tlsext_host_name(ssl, name) != 1) { etcd__tls_fail(err, "TLS SNI", name); return -1; }
+    if (!etcd__is_ip(name) && SSL_set_tlsext_host_name(ssl, name) != 1) { etcd__tls_fail(err, ETCD_ETLS, "TLS SNI", name); return -1; }
     if (verify && (etcd__is_ip(name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
                                      : SSL_set1_host(ssl, name)) != 1) {
-        etcd__tls_fail(err, "TLS verify name", name);
+        etcd__tls_fail(err, ETCD_ETLS, "TLS verify name", name);
         return -1;
     }
     if (*session) SSL_set_session(ssl, *session);
@@ -1519,9 +1554,55 @@ static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const 
 #endif /* ETCD_USE_OPENSSL */
 
 /* ------------------------------------------------------------------------
-   >>http  response head parser, chunked decoder, body reader: pure
-   functions of the bytes they are given
+   >>http  the request writer, the response head parser and the chunked
+   decoder: pure functions of the bytes they are given (the I/O that
+   drives them is in >>exchange)
    ------------------------------------------------------------------------ */
+
+/* What a request is, said by the call that makes it: nothing below looks
+   at the path to guess. */
+enum {
+    ETCD__RQ_PREFIX = 1,         /* the path goes under the api prefix */
+    ETCD__RQ_IDEM   = 2,         /* a read: may reach etcd twice, so any failure is retried */
+    ETCD__RQ_STREAM = 4,         /* a watch: its own connection, Hasleader, the head only */
+    ETCD__RQ_AUTH   = 8,         /* needs the token (fetched first) and sends it */
+    ETCD__RQ_RETRY  = 16         /* the client's retry option applies */
+};
+
+typedef struct etcd__req {
+    const char *method;          /* "GET" or "POST" */
+    const char *path;            /* "/kv/range", "/version", ... */
+    const etcd__buf *body;       /* sent as JSON; NULL: no body */
+    unsigned flags;              /* ETCD__RQ_* */
+    double timeout;              /* seconds per try; < 0: none */
+} etcd__req;
+
+/* The request bytes. prefix: the api prefix ("" when not under it);
+   token: the Authorization value, or NULL. */
+static void etcd__http_request(etcd__buf *o, const etcd__req *rq, const char *prefix,
+                               const char *hostport, const char *headers, const char *token)
+{
+    etcd__buf_reset(o);
+    etcd__buf_str(o, rq->method);
+    etcd__buf_add(o, " ", 1);
+    etcd__buf_str(o, prefix);
+    etcd__buf_str(o, rq->path);
+    etcd__buf_str(o, " HTTP/1.1\r\nHost: ");
+    etcd__buf_str(o, hostport);
+    etcd__buf_str(o, "\r\n");
+    if (rq->body)
+        etcd__buf_fmt(o, "Content-Type: application/json\r\nContent-Length: %zu\r\n", rq->body->len);
+    if (rq->flags & ETCD__RQ_STREAM)      /* else a leaderless member's watch stays silent */
+        etcd__buf_str(o, "Grpc-Metadata-Hasleader: true\r\n");
+    if (headers) etcd__buf_str(o, headers);
+    if (token) {                          /* no "Bearer" */
+        etcd__buf_str(o, "Authorization: ");
+        etcd__buf_str(o, token);
+        etcd__buf_str(o, "\r\n");
+    }
+    etcd__buf_str(o, "\r\n");
+    if (rq->body) etcd__buf_add(o, rq->body->p, rq->body->len);
+}
 
 typedef struct etcd__resp {
     int status;
@@ -1565,22 +1646,22 @@ static bool etcd__has_token(const char *v, size_t n, const char *tok)
 }
 
 static int etcd__http_header(etcd__resp *r, const char *name, size_t nlen,
-                             const char *v, size_t vlen, char *err)
+                             const char *v, size_t vlen, etcd__error *err)
 {
     if (etcd__name_is(name, nlen, "content-length")) {
         int64_t cl;
         if (!etcd__parse_i64(v, vlen, &cl) || cl < 0 || v[0] == '-') {
-            etcd__errf(err, "malformed HTTP response: bad Content-Length");
+            etcd__errf(err, ETCD_EPROTO, "malformed HTTP response: bad Content-Length");
             return -1;
         }
         if (r->clen >= 0 && r->clen != cl) {
-            etcd__errf(err, "malformed HTTP response: conflicting Content-Length headers");
+            etcd__errf(err, ETCD_EPROTO, "malformed HTTP response: conflicting Content-Length headers");
             return -1;
         }
         r->clen = cl;
     } else if (etcd__name_is(name, nlen, "transfer-encoding")) {
         if (!etcd__name_is(v, vlen, "chunked")) {
-            etcd__errf(err, "unsupported Transfer-Encoding: %.*s", (int)(vlen > 64 ? 64 : vlen), v);
+            etcd__errf(err, ETCD_EPROTO, "unsupported Transfer-Encoding: %.*s", (int)(vlen > 64 ? 64 : vlen), v);
             return -1;
         }
         r->chunked = true;
@@ -1592,12 +1673,12 @@ static int etcd__http_header(etcd__resp *r, const char *name, size_t nlen,
 
 /* Parse a response head at p. Returns 1 with *head_len set, 0 when more
    bytes are needed, -1 when malformed. */
-static int etcd__http_parse_head(const char *p, size_t n, etcd__resp *r, size_t *head_len, char *err)
+static int etcd__http_parse_head(const char *p, size_t n, etcd__resp *r, size_t *head_len, etcd__error *err)
 {
     const char *end = etcd__find_crlfcrlf(p, n < ETCD__MAX_HEAD ? n : ETCD__MAX_HEAD), *line;
     if (!end) {
         if (n < ETCD__MAX_HEAD) return 0;
-        etcd__errf(err, "malformed HTTP response: head larger than %u bytes", ETCD__MAX_HEAD);
+        etcd__errf(err, ETCD_EPROTO, "malformed HTTP response: head larger than %u bytes", ETCD__MAX_HEAD);
         return -1;
     }
     memset(r, 0, sizeof *r);
@@ -1628,10 +1709,10 @@ static int etcd__http_parse_head(const char *p, size_t n, etcd__resp *r, size_t 
     *head_len = (size_t)(end - p) + 4;
     return 1;
 bad:
-    etcd__errf(err, "malformed HTTP response: bad header line");
+    etcd__errf(err, ETCD_EPROTO, "malformed HTTP response: bad header line");
     return -1;
 bad_status:
-    etcd__errf(err, "malformed HTTP response: bad status line");
+    etcd__errf(err, ETCD_EPROTO, "malformed HTTP response: bad status line");
     return -1;
 }
 
@@ -1649,20 +1730,20 @@ typedef struct etcd__body {
     bool digits, done;
 } etcd__body;
 
-static long etcd__chunk_fail(char *err, const char *what)
+static long etcd__chunk_fail(etcd__error *err, const char *what)
 {
-    etcd__errf(err, "malformed HTTP response: %s", what);
+    etcd__errf(err, ETCD_EPROTO, "malformed HTTP response: %s", what);
     return -1;
 }
 
-static int etcd__too_big(char *err, size_t max)
+static int etcd__too_big(etcd__error *err, size_t max)
 {
-    etcd__errf(err, "response larger than max_response (%zu bytes)", max);
+    etcd__errf(err, ETCD_ETOOLARGE, "response larger than max_response (%zu bytes)", max);
     return -1;
 }
 
 /* One byte of a chunk-size line or trailer; returns 0, or -1 with err. */
-static int etcd__chunk_byte(etcd__body *b, char c, char *err)
+static int etcd__chunk_byte(etcd__body *b, char c, etcd__error *err)
 {
     if (++b->line > ETCD__MAX_LINE) return (int)etcd__chunk_fail(err, "chunk line too long");
     switch (b->state) {
@@ -1716,7 +1797,7 @@ static int etcd__chunk_byte(etcd__body *b, char c, char *err)
    past max. Returns the bytes of in consumed (fewer than n only once the
    body is done), or -1 with err. */
 static long etcd__body_feed(etcd__body *b, const char *in, size_t n, etcd__buf *out,
-                            size_t max, char *err)
+                            size_t max, etcd__error *err)
 {
     size_t i = 0, take;
     if (b->mode == ETCD__BODY_LENGTH && b->left > max - out->len) return etcd__too_big(err, max);
@@ -1730,7 +1811,7 @@ static long etcd__body_feed(etcd__body *b, const char *in, size_t n, etcd__buf *
         if (b->mode != ETCD__BODY_EOF && take > b->left) take = (size_t)b->left;
         if (take > max - out->len) return etcd__too_big(err, max);
         etcd__buf_add(out, in + i, take);
-        if (out->oom) { etcd__errf(err, "out of memory"); return -1; }
+        if (out->oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
         i += take;
         if (b->mode == ETCD__BODY_EOF) continue;
         b->left -= take;
@@ -1749,53 +1830,6 @@ static void etcd__body_init(etcd__body *b, const etcd__resp *r)
     else if (r->clen >= 0) { b->mode = ETCD__BODY_LENGTH; b->left = (uint64_t)r->clen; b->done = r->clen == 0; }
     else b->mode = ETCD__BODY_EOF;
     if (r->status == 204 || r->status == 304) b->done = true;
-}
-
-/* Feed what c holds into the body; read more when needed. Returns 1 when
-   the body is complete, 0 when more may come later (stream), -1 on error. */
-static int etcd__body_pump(etcd__conn *c, etcd__body *b, etcd__buf *out, size_t max,
-                           double deadline, bool wait, char *err)
-{
-    for (;;) {
-        long r = etcd__body_feed(b, etcd__conn_data(c), c->in.len - c->off, out, max, err);
-        if (r < 0) return -1;
-        c->off += (size_t)r;
-        if (b->done) return 1;
-        if (!wait) return 0;
-        r = etcd__conn_fill(c, deadline, err);
-        if (r < 0) return -1;
-        if (r == 0) {
-            if (b->mode == ETCD__BODY_EOF) { b->done = true; return 1; }
-            etcd__errf(err, "server closed the connection in the middle of the body (truncated response)");
-            return -1;
-        }
-    }
-}
-
-/* Read one response head from c (skipping 1xx). *got says whether any
-   byte arrived, which tells a stale keep-alive connection apart. */
-static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *got, char *err)
-{
-    for (;;) {
-        size_t hl = 0;
-        int rc = etcd__http_parse_head(etcd__conn_data(c), c->in.len - c->off, r, &hl, err);
-        long n;
-        if (rc < 0) return -1;
-        if (rc > 0) {
-            c->off += hl;
-            if (r->status >= 200) return 0;
-            continue;
-        }
-        n = etcd__conn_fill(c, deadline, err);
-        if (n < 0) return -1;
-        if (n == 0) {
-            etcd__errf(err, *got || c->off < c->in.len
-                       ? "server closed the connection in the middle of the response head"
-                       : "server closed the connection before answering");
-            return -1;
-        }
-        *got = true;
-    }
 }
 
 /* ------------------------------------------------------------------------
@@ -1870,7 +1904,7 @@ typedef struct etcd__dec {
     const etcd_json_tok *t;
     long nt;
     etcd__arena a;
-    char *err;
+    etcd__error *err;
 } etcd__dec;
 
 enum { ETCD__F_I64, ETCD__F_U64, ETCD__F_INT, ETCD__F_BOOL, ETCD__F_STR, ETCD__F_B64,
@@ -1949,15 +1983,15 @@ static long etcd__skip(const etcd__dec *d, long i)
 
 static int etcd__dec_nomem(etcd__dec *d)
 {
-    if (d->a.over) etcd__errf(d->err, "response too complex: decoding it would take over %ux its size",
+    if (d->a.over) etcd__errf(d->err, ETCD_ETOOLARGE, "response too complex: decoding it would take over %ux its size",
                               ETCD__DEC_FACTOR);
-    else etcd__errf(d->err, "out of memory");
+    else etcd__errf(d->err, ETCD_ENOMEM, "out of memory");
     return -1;
 }
 
 static int etcd__dec_bad(etcd__dec *d, const char *name)
 {
-    etcd__errf(d->err, "malformed JSON response: field \"%s\" has the wrong type or value", name);
+    etcd__errf(d->err, ETCD_EPROTO, "malformed JSON response: field \"%s\" has the wrong type or value", name);
     return -1;
 }
 
@@ -2172,7 +2206,7 @@ static long etcd__dec_obj(etcd__dec *d, long i, const etcd__field *tab, size_t n
 }
 
 /* Tokenize into the reusable scratch array, growing it when needed. */
-static long etcd__tokenize(etcd__scratch *sc, const char *js, size_t len, char *err)
+static long etcd__tokenize(etcd__scratch *sc, const char *js, size_t len, etcd__error *err)
 {
     long n = sc->cap ? etcd_json_parse(js, len, sc->toks, sc->cap) : ETCD_JSON_ENOMEM;
     if (n == ETCD_JSON_ENOMEM) {
@@ -2180,18 +2214,18 @@ static long etcd__tokenize(etcd__scratch *sc, const char *js, size_t len, char *
         n = etcd_json_parse(js, len, NULL, 0);
         if (n < 0) goto bad;
         if ((size_t)n > len / ETCD__TOK_DIV + 64 || (size_t)n > (size_t)-1 / sizeof *t) {
-            etcd__errf(err, "response too complex: %ld JSON tokens in %zu bytes", n, len);
+            etcd__errf(err, ETCD_ETOOLARGE, "response too complex: %ld JSON tokens in %zu bytes", n, len);
             return -1;
         }
         t = (etcd_json_tok *)ETCD_REALLOC(sc->toks, (size_t)n * sizeof *t);
-        if (!t) { etcd__errf(err, "out of memory"); return -1; }
+        if (!t) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
         sc->toks = t;
         sc->cap = (size_t)n;
         n = etcd_json_parse(js, len, sc->toks, sc->cap);
     }
     if (n >= 0) return n;
 bad:
-    etcd__errf(err, "malformed JSON in response");
+    etcd__errf(err, ETCD_EPROTO, "malformed JSON in response");
     return -1;
 }
 
@@ -2215,7 +2249,7 @@ static const char *etcd__first_line(etcd__arena *a, const char *s, size_t n)
 }
 
 /* Build a result from an HTTP status and JSON body (copied into it). */
-static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__scratch *sc, char *err)
+static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__scratch *sc, etcd__error *err)
 {
     etcd__dec d;
     etcd_res *res;
@@ -2223,13 +2257,13 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
     long nt = 0;
     bool text = false;           /* an error page that is not JSON (a proxy's, say) */
     if (status == 200 && etcd__blank(body, len)) {
-        etcd__errf(err, "malformed JSON in response: empty body");
+        etcd__errf(err, ETCD_EPROTO, "malformed JSON in response: empty body");
         return NULL;
     }
     if (!etcd__blank(body, len)) nt = etcd__tokenize(sc, body, len, err);
     if (nt < 0 || (nt > 0 && sc->toks[0].type != ETCD_JSON_OBJECT)) {
         if (status == 200) {
-            if (nt > 0) etcd__errf(err, "malformed JSON response: not an object");
+            if (nt > 0) etcd__errf(err, ETCD_EPROTO, "malformed JSON response: not an object");
             return NULL;
         }
         text = true;
@@ -2237,12 +2271,12 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
     }
     memset(&d, 0, sizeof d);
     d.a.first = d.a.cur = etcd__blk_new(sizeof(etcd_res) + ETCD__ALIGN * 4 + 2 * len + (size_t)nt * 8);
-    if (!d.a.first) { etcd__errf(err, "out of memory"); return NULL; }
+    if (!d.a.first) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return NULL; }
     d.a.total = d.a.first->cap;
     d.a.limit = len > ((size_t)-1 - 65536) / ETCD__DEC_FACTOR ? 0 : len * ETCD__DEC_FACTOR + 65536;
     res = (etcd_res *)etcd__alloc(&d.a, sizeof *res);        /* first: etcd_res_free finds the block */
     copy = (char *)etcd__alloc(&d.a, len + 1);
-    if (!copy) { etcd__errf(err, "out of memory"); etcd_res_free(res); return NULL; }
+    if (!copy) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); etcd_res_free(res); return NULL; }
     if (len) memcpy(copy, body, len);
     res->body = copy;
     res->body_len = len;
@@ -2264,7 +2298,8 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
 }
 
 /* ------------------------------------------------------------------------
-   >>client  options, endpoints, the one request routine every call uses
+   >>options  the client: its options checked and copied, its endpoints
+   parsed
    ------------------------------------------------------------------------ */
 
 typedef struct etcd__ep {
@@ -2276,6 +2311,7 @@ typedef struct etcd__ep {
     void *session;               /* SSL_SESSION * to resume on the next connection */
     int fails;                   /* failures in the window that started at `window` */
     double window, down_until;   /* out of the rotation until down_until */
+    etcd__error last;            /* its last failure, "url: why" */
     etcd__conn conn;             /* the keep-alive connection */
 } etcd__ep;
 
@@ -2286,17 +2322,19 @@ struct etcd {
     etcd__ep *eps;
     size_t neps, next;           /* next: round-robin position */
     char prefix[16];             /* api prefix; "" until known */
-    etcd__buf req, out, tmp, body;
+    etcd__buf req;               /* the call's request body */
+    etcd__buf key, val;          /* the call's full key, its minified value */
+    etcd__buf out, in;           /* the request's bytes, the answer's body */
     etcd__scratch sc;
     char *token;                 /* auth token, NULL until fetched */
     double token_used;           /* when etcd last accepted it */
     double auth_retry_at;        /* after a refused authentication: no new try before */
-    char auth_err[ETCD__ERRLEN]; /* ... and its reason, repeated until then */
+    etcd__error auth_err;        /* ... and its reason, repeated until then */
 #ifdef ETCD_USE_OPENSSL
     SSL_CTX *ssl;                /* made when an endpoint is https:// */
     BIO_METHOD *bio;
 #endif
-    char err[ETCD__ERRLEN];
+    etcd__error err;             /* the last call's failure */
 };
 
 static const char *const etcd__owned_headers[] = {
@@ -2311,7 +2349,7 @@ static bool etcd__hostchar(char c, bool v6)
     return v6 && (c == ':' || c == '%' || c == '~');
 }
 
-static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
+static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, etcd__error *err)
 {
     size_t i, hs, he, ps;
     unsigned long port = 2379;
@@ -2319,7 +2357,7 @@ static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
     ep->tls = n >= 8 && !strncasecmp(s, "https://", 8);
 #ifndef ETCD_USE_OPENSSL
     if (ep->tls) {
-        etcd__errf(err, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL", (int)n, s);
+        etcd__errf(err, ETCD_EARG, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL", (int)n, s);
         return false;
     }
 #endif
@@ -2349,20 +2387,20 @@ static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, char *err)
     snprintf(ep->port, sizeof ep->port, "%lu", port);
     if (ep->hostport)
         snprintf(ep->hostport, he - hs + 10, v6 ? "[%.*s]:%lu" : "%.*s:%lu", (int)(he - hs), s + hs, port);
-    if (!ep->url || !ep->host || !ep->hostport) { etcd__errf(err, "out of memory"); return false; }
+    if (!ep->url || !ep->host || !ep->hostport) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     return true;
 bad:
-    etcd__errf(err, "invalid http_host \"%.*s\": want http://host[:port] or https://host[:port]", (int)n, s);
+    etcd__errf(err, ETCD_EARG, "invalid http_host \"%.*s\": want http://host[:port] or https://host[:port]", (int)n, s);
     return false;
 }
 
-static bool etcd__parse_hosts(etcd *cli, const char *hosts, char *err)
+static bool etcd__parse_hosts(etcd *cli, const char *hosts, etcd__error *err)
 {
     const char *p = hosts;
     size_t n = 1;
     for (; *p; p++) n += *p == ',';
     cli->eps = (etcd__ep *)ETCD_MALLOC(n * sizeof *cli->eps);
-    if (!cli->eps) { etcd__errf(err, "out of memory"); return false; }
+    if (!cli->eps) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     memset(cli->eps, 0, n * sizeof *cli->eps);
     for (p = hosts; cli->neps < n; p++) {
         const char *e = strchr(p, ','), *q = p;
@@ -2378,24 +2416,24 @@ static bool etcd__parse_hosts(etcd *cli, const char *hosts, char *err)
     return true;
 }
 
-static bool etcd__check_header(const char *h, char *err)
+static bool etcd__check_header(const char *h, etcd__error *err)
 {
     const char *colon = strchr(h, ':');
     size_t i, n;
-    if (strpbrk(h, "\r\n")) { etcd__errf(err, "extra_headers: CR or LF in \"%.40s\"", h); return false; }
-    if (!colon || colon == h) { etcd__errf(err, "extra_headers: want \"Name: value\", got \"%.40s\"", h); return false; }
+    if (strpbrk(h, "\r\n")) { etcd__errf(err, ETCD_EARG, "extra_headers: CR or LF in \"%.40s\"", h); return false; }
+    if (!colon || colon == h) { etcd__errf(err, ETCD_EARG, "extra_headers: want \"Name: value\", got \"%.40s\"", h); return false; }
     n = (size_t)(colon - h);
     for (i = 0; i < n; i++)
-        if (!etcd__tchar(h[i])) { etcd__errf(err, "extra_headers: bad header name in \"%.40s\"", h); return false; }
+        if (!etcd__tchar(h[i])) { etcd__errf(err, ETCD_EARG, "extra_headers: bad header name in \"%.40s\"", h); return false; }
     for (i = 0; i < sizeof etcd__owned_headers / sizeof *etcd__owned_headers; i++)
         if (etcd__name_is(h, n, etcd__owned_headers[i])) {
-            etcd__errf(err, "extra_headers: %.*s is set by the client and cannot be overridden", (int)n, h);
+            etcd__errf(err, ETCD_EARG, "extra_headers: %.*s is set by the client and cannot be overridden", (int)n, h);
             return false;
         }
     return true;
 }
 
-static bool etcd__build_headers(etcd *cli, const char *const *hs, char *err)
+static bool etcd__build_headers(etcd *cli, const char *const *hs, etcd__error *err)
 {
     etcd__buf b;
     memset(&b, 0, sizeof b);
@@ -2404,7 +2442,7 @@ static bool etcd__build_headers(etcd *cli, const char *const *hs, char *err)
         etcd__buf_str(&b, *hs);
         etcd__buf_add(&b, "\r\n", 2);
     }
-    if (b.oom) { etcd__buf_free(&b); etcd__errf(err, "out of memory"); return false; }
+    if (b.oom) { etcd__buf_free(&b); etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     cli->headers = b.p;
     return true;
 }
@@ -2434,24 +2472,24 @@ static void etcd__free_strings(etcd *cli)
     ETCD_FREE((void *)cli->o.user); ETCD_FREE((void *)cli->o.password);
 }
 
-static bool etcd__check_opts(const etcd_opts *o, char *err)
+static bool etcd__check_opts(const etcd_opts *o, etcd__error *err)
 {
-    if (o->protocol && strcmp(o->protocol, "v3") != 0) etcd__errf(err, "protocol must be \"v3\"");
-    else if (!(o->timeout >= 0)) etcd__errf(err, "timeout must be >= 0 seconds");
-    else if (!(o->fail_timeout >= 0)) etcd__errf(err, "fail_timeout must be >= 0 seconds");
-    else if (o->max_fails < 0) etcd__errf(err, "max_fails must be >= 0");
+    if (o->protocol && strcmp(o->protocol, "v3") != 0) etcd__errf(err, ETCD_EARG, "protocol must be \"v3\"");
+    else if (!(o->timeout >= 0)) etcd__errf(err, ETCD_EARG, "timeout must be >= 0 seconds");
+    else if (!(o->fail_timeout >= 0)) etcd__errf(err, ETCD_EARG, "fail_timeout must be >= 0 seconds");
+    else if (o->max_fails < -1) etcd__errf(err, ETCD_EARG, "max_fails must be >= 0, or -1 to turn health checks off");
     else if (o->serializer != ETCD_SERIALIZER_JSON && o->serializer != ETCD_SERIALIZER_RAW)
-        etcd__errf(err, "serializer must be ETCD_SERIALIZER_JSON or ETCD_SERIALIZER_RAW");
+        etcd__errf(err, ETCD_EARG, "serializer must be ETCD_SERIALIZER_JSON or ETCD_SERIALIZER_RAW");
     else if (o->api_prefix && (o->api_prefix[0] != '/' || strlen(o->api_prefix) >= 16 ||
                                strpbrk(o->api_prefix, " \t\r\n?#")))
-        etcd__errf(err, "api_prefix must look like \"/v3\"");
+        etcd__errf(err, ETCD_EARG, "api_prefix must look like \"/v3\"");
     else if ((o->user != NULL) != (o->password != NULL))
-        etcd__errf(err, "user and password go together");
+        etcd__errf(err, ETCD_EARG, "user and password go together");
     else return true;
     return false;
 }
 
-static bool etcd__setup(etcd *cli, const etcd_opts *o, char *err)
+static bool etcd__setup(etcd *cli, const etcd_opts *o, etcd__error *err)
 {
     const char *sock = o->unix_socket_proxy;
     if (!etcd__check_opts(o, err)) return false;
@@ -2460,7 +2498,7 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, char *err)
     if (!cli->o.fail_timeout) cli->o.fail_timeout = 10;
     if (!cli->o.max_fails) cli->o.max_fails = 1;
     if (!cli->o.max_response) cli->o.max_response = ETCD__DEF_MAXRESP;
-    if (!etcd__own_strings(cli)) { etcd__errf(err, "out of memory"); return false; }
+    if (!etcd__own_strings(cli)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     if (cli->o.api_prefix) {
         size_t n = strlen(cli->o.api_prefix);
         while (n > 1 && cli->o.api_prefix[n - 1] == '/') n--;
@@ -2469,10 +2507,10 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, char *err)
     if (sock) {
         if (!strncmp(sock, "unix:", 5)) sock += 5;
         if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path) || !*sock) {
-            etcd__errf(err, "unix_socket_proxy: path empty or too long");
+            etcd__errf(err, ETCD_EARG, "unix_socket_proxy: path empty or too long");
             return false;
         }
-        if (!(cli->sock = etcd__strndup(sock, strlen(sock)))) { etcd__errf(err, "out of memory"); return false; }
+        if (!(cli->sock = etcd__strndup(sock, strlen(sock)))) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     }
     if (!etcd__build_headers(cli, o->extra_headers, err) ||
         !etcd__parse_hosts(cli, o->http_host ? o->http_host : "http://127.0.0.1:2379", err))
@@ -2490,15 +2528,15 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, char *err)
 ETCDDEF etcd *etcd_new(const etcd_opts *opts, char *err, size_t err_size)
 {
     etcd_opts defaults;
-    char why[ETCD__ERRLEN];
+    etcd__error why;
     etcd *cli = (etcd *)ETCD_MALLOC(sizeof *cli);
     if (!opts) { memset(&defaults, 0, sizeof defaults); opts = &defaults; }
-    if (!cli) { etcd__errf(why, "out of memory"); goto fail; }
+    if (!cli) { etcd__errf(&why, ETCD_ENOMEM, "out of memory"); goto fail; }
     memset(cli, 0, sizeof *cli);
-    if (etcd__setup(cli, opts, why)) return cli;
+    if (etcd__setup(cli, opts, &why)) return cli;
     etcd_free(cli);
 fail:
-    if (err && err_size) snprintf(err, err_size, "%s", why);
+    if (err && err_size) snprintf(err, err_size, "%s", why.msg);
     return NULL;
 }
 
@@ -2521,12 +2559,29 @@ ETCDDEF void etcd_free(etcd *cli)
     etcd__free_strings(cli);
     ETCD_FREE(cli->token);
     ETCD_FREE(cli->headers); ETCD_FREE(cli->sock); ETCD_FREE(cli->sc.toks);
-    etcd__buf_free(&cli->req); etcd__buf_free(&cli->out);
-    etcd__buf_free(&cli->tmp); etcd__buf_free(&cli->body);
+    etcd__buf_free(&cli->req); etcd__buf_free(&cli->key); etcd__buf_free(&cli->val);
+    etcd__buf_free(&cli->out); etcd__buf_free(&cli->in);
     ETCD_FREE(cli);
 }
 
-ETCDDEF const char *etcd_errstr(const etcd *cli) { return cli ? cli->err : "no client"; }
+ETCDDEF const char *etcd_errstr(const etcd *cli) { return cli ? cli->err.msg : "no client"; }
+
+ETCDDEF etcd_err etcd_errcode(const etcd *cli) { return cli ? cli->err.code : ETCD_EARG; }
+
+ETCDDEF const char *etcd_err_name(etcd_err e)
+{
+    static const char *const names[] = {
+        "ETCD_OK", "ETCD_EARG", "ETCD_ENOMEM", "ETCD_ECONNECT", "ETCD_ETIMEOUT", "ETCD_ETRANSPORT",
+        "ETCD_EPROTO", "ETCD_ETOOLARGE", "ETCD_ETLS", "ETCD_EAUTH", "ETCD_ENOHEALTHY", "ETCD_ESERVER",
+        "ETCD_ECOMPACTED", "ETCD_ECANCELED", "ETCD_ELOST"
+    };
+    return (unsigned)e < sizeof names / sizeof *names ? names[e] : "?";
+}
+
+/* ------------------------------------------------------------------------
+   >>endpoints  round-robin over the healthy ones; max_fails failures
+   within fail_timeout take one out for fail_timeout (max_fails -1: never)
+   ------------------------------------------------------------------------ */
 
 ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
 {
@@ -2536,13 +2591,21 @@ ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
     return false;
 }
 
-/* A connect, transport or 5xx failure on ep: max_fails of them within
-   fail_timeout take it out of the rotation for fail_timeout. */
-static void etcd__ep_failed(const etcd *cli, etcd__ep *ep)
+/* A connect, transport or 5xx failure on ep, for why. */
+static void etcd__ep_failed(const etcd *cli, etcd__ep *ep, const etcd__error *why)
 {
     double now = etcd__now();
+    etcd__errf(&ep->last, why->code, "%s: %s", ep->url, why->msg);
+    if (cli->o.max_fails < 0) return;
     if (!ep->fails || now - ep->window > cli->o.fail_timeout) { ep->window = now; ep->fails = 0; }
     if (++ep->fails >= cli->o.max_fails) { ep->down_until = now + cli->o.fail_timeout; ep->fails = 0; }
+}
+
+/* Prefix a failure with the endpoint it happened on ("timeout" stays bare). */
+static void etcd__fail_at(etcd__error *err, const etcd__ep *ep)
+{
+    etcd__error e = *err;
+    if (e.code != ETCD_ETIMEOUT) etcd__errf(err, e.code, "%s: %s", ep->url, e.msg);
 }
 
 static bool etcd__any_healthy(const etcd *cli)
@@ -2553,9 +2616,19 @@ static bool etcd__any_healthy(const etcd *cli)
     return false;
 }
 
+/* Says which endpoint comes back first, why it went, and when. */
+static void etcd__no_healthy(const etcd *cli, etcd__error *err)
+{
+    const etcd__ep *first = &cli->eps[0];
+    size_t i;
+    for (i = 1; i < cli->neps; i++) if (cli->eps[i].down_until < first->down_until) first = &cli->eps[i];
+    etcd__errf(err, ETCD_ENOHEALTHY, "has no healthy etcd endpoint available (last: %s; next try in %.1f s)",
+               first->last.msg, first->down_until - etcd__now());
+}
+
 /* The endpoint for the next request: the next healthy one in http_host
    order, cyclically. */
-static etcd__ep *etcd__pick(etcd *cli)
+static etcd__ep *etcd__pick(etcd *cli, etcd__error *err)
 {
     double now = etcd__now();
     size_t i;
@@ -2564,12 +2637,12 @@ static etcd__ep *etcd__pick(etcd *cli)
         cli->next = (cli->next + 1) % cli->neps;
         if (ep->down_until <= now) return ep;
     }
-    etcd__errf(cli->err, "has no healthy etcd endpoint available");
+    etcd__no_healthy(cli, err);
     return NULL;
 }
 
 /* Through the unix socket proxy when its file exists, else over TCP. */
-static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double deadline, char *err)
+static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double deadline, etcd__error *err)
 {
     struct stat st;
     int fd;
@@ -2593,42 +2666,80 @@ static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double
     return 0;
 }
 
-static bool etcd__ends_with(const char *s, const char *tail)
-{
-    size_t n = strlen(s), t = strlen(tail);
-    return n >= t && !memcmp(s + n - t, tail, t);
-}
+/* ------------------------------------------------------------------------
+   >>exchange  one request on one endpoint: connect, send, read the answer
+   (blocking, under the request's deadline), with the health accounting
+   ------------------------------------------------------------------------ */
 
-static void etcd__http_request(const etcd *cli, etcd__buf *o, const etcd__ep *ep, const char *method,
-                               const char *path, const etcd__buf *body)
+/* How a try ended: an answer; a failure another try may cure (nothing
+   of the request was written, or it is a read); a final failure. */
+typedef enum { ETCD__STEP_OK, ETCD__STEP_NEXT, ETCD__STEP_FAIL } etcd__step;
+
+/* Where an exchange's bytes go. Sub-requests (the version probe,
+   authenticate) bring their own out and in, so a call's are never
+   overwritten under it. */
+typedef struct etcd__ans {
+    etcd__buf *out;              /* the request's bytes */
+    etcd__buf *in;               /* the answer's body (a stream's only when refused) */
+    etcd__conn *conn;            /* a stream's own connection; NULL: the endpoint's */
+    etcd__ep *ep;                /* the endpoint of the last try */
+    etcd__resp head;
+} etcd__ans;
+
+/* Feed what c holds into the body; read more when needed. Returns 1 when
+   the body is complete, 0 when more may come later (stream), -1 on error. */
+static int etcd__body_pump(etcd__conn *c, etcd__body *b, etcd__buf *out, size_t max,
+                           double deadline, bool wait, etcd__error *err)
 {
-    etcd__buf_reset(o);
-    etcd__buf_str(o, method);
-    etcd__buf_add(o, " ", 1);
-    etcd__buf_str(o, path);
-    etcd__buf_str(o, " HTTP/1.1\r\nHost: ");
-    etcd__buf_str(o, ep->hostport);
-    etcd__buf_str(o, "\r\n");
-    if (body) etcd__buf_fmt(o, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body->len);
-    if (body && etcd__ends_with(path, "/watch"))   /* else a leaderless member's watch stays silent */
-        etcd__buf_str(o, "Grpc-Metadata-Hasleader: true\r\n");
-    if (cli->headers) etcd__buf_str(o, cli->headers);
-    if (cli->token && !etcd__ends_with(path, "/auth/authenticate")) {   /* no "Bearer" */
-        etcd__buf_str(o, "Authorization: ");
-        etcd__buf_str(o, cli->token);
-        etcd__buf_str(o, "\r\n");
+    for (;;) {
+        long r = etcd__body_feed(b, etcd__conn_data(c), c->in.len - c->off, out, max, err);
+        if (r < 0) return -1;
+        c->off += (size_t)r;
+        if (b->done) return 1;
+        if (!wait) return 0;
+        r = etcd__conn_fill(c, deadline, err);
+        if (r < 0) return -1;
+        if (r == 0) {
+            if (b->mode == ETCD__BODY_EOF) { b->done = true; return 1; }
+            etcd__errf(err, ETCD_ETRANSPORT, "server closed the connection in the middle of the body (truncated response)");
+            return -1;
+        }
     }
-    etcd__buf_str(o, "\r\n");
-    if (body) etcd__buf_add(o, body->p, body->len);
 }
 
-/* Send the request in cli->out on c (ep's keep-alive connection, or a
-   watch's own) and read the answer's head. When a reused connection turns
-   out to be closed by the server, the request goes once more on a fresh
-   one: reads (idem) if no answer byte came back, writes only if none of
-   the request was written. */
-static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, double deadline, bool idem,
-                      bool *wrote)
+/* Read one response head from c (skipping 1xx). *got says whether any
+   byte arrived, which tells a stale keep-alive connection apart. */
+static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *got, etcd__error *err)
+{
+    for (;;) {
+        size_t hl = 0;
+        int rc = etcd__http_parse_head(etcd__conn_data(c), c->in.len - c->off, r, &hl, err);
+        long n;
+        if (rc < 0) return -1;
+        if (rc > 0) {
+            c->off += hl;
+            if (r->status >= 200) return 0;
+            continue;
+        }
+        n = etcd__conn_fill(c, deadline, err);
+        if (n < 0) return -1;
+        if (n == 0) {
+            etcd__errf(err, ETCD_ETRANSPORT, *got || c->off < c->in.len
+                       ? "server closed the connection in the middle of the response head"
+                       : "server closed the connection before answering");
+            return -1;
+        }
+        *got = true;
+    }
+}
+
+
+/* Send a->out on c and read the answer's head. When a reused connection
+   turns out to be closed by the server, the request goes once more on a
+   fresh one: a read if no answer byte came back, a write only if none of
+   it was written. *wrote: a byte of the request may have reached etcd. */
+static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadline, bool idem,
+                      bool *wrote, etcd__error *err)
 {
     int attempt;
     *wrote = false;
@@ -2636,139 +2747,217 @@ static int etcd__send(etcd *cli, etcd__ep *ep, etcd__conn *c, etcd__resp *r, dou
         bool reused, got = false;
         size_t sent = 0;
         if (c->fd >= 0 && c->io->stale(c)) etcd__conn_close(c);
-        if (c->fd < 0 && etcd__ep_connect(cli, ep, c, deadline, cli->err) < 0) return -1;
+        if (c->fd < 0 && etcd__ep_connect(cli, a->ep, c, deadline, err) < 0) return -1;
         reused = c->requests > 0;
-        if (etcd__conn_write(c, cli->out.p, cli->out.len, deadline, &sent, cli->err) == 0 &&
-            etcd__read_head(c, r, deadline, &got, cli->err) == 0) {
-            cli->err[0] = 0;                    /* a resend may follow a failure */
+        if (etcd__conn_write(c, a->out->p, a->out->len, deadline, &sent, err) == 0 &&
+            etcd__read_head(c, &a->head, deadline, &got, err) == 0) {
+            etcd__err_clear(err);               /* a resend may follow a failure */
             return 0;
         }
         etcd__conn_close(c);
         *wrote = sent > 0;
-        /* a write that may have reached etcd is never sent twice */
-        if (!reused || got || attempt > 0 || !strcmp(cli->err, "timeout") || (!idem && sent > 0))
+        if (!reused || got || attempt > 0 || err->code == ETCD_ETIMEOUT || (!idem && sent > 0))
             return -1;
     }
 }
 
-/* One HTTP exchange with ep: the answer's body lands in cli->body. */
-static int etcd__exchange(etcd *cli, etcd__ep *ep, const char *method, const char *path,
-                          const etcd__buf *body, double deadline, bool idem, bool *wrote, etcd__resp *r)
+/* A failure of the endpoint's: counted, and said where it happened. */
+static etcd__step etcd__ep_broke(const etcd *cli, etcd__ep *ep, etcd__error *err, bool again)
 {
-    etcd__body b;
-    etcd__http_request(cli, &cli->out, ep, method, path, body);
-    if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -1; }
-    *wrote = false;
-    if (etcd__send(cli, ep, &ep->conn, r, deadline, idem, wrote) < 0) return -1;
-    *wrote = true;
-    etcd__buf_reset(&cli->body);
-    etcd__body_init(&b, r);
-    if (etcd__body_pump(&ep->conn, &b, &cli->body, cli->o.max_response, deadline, true, cli->err) < 0) {
-        etcd__conn_close(&ep->conn);
-        return -1;
-    }
-    ep->conn.requests++;
-    if (r->close || b.mode == ETCD__BODY_EOF) etcd__conn_close(&ep->conn);
-    return 0;
+    etcd__ep_failed(cli, ep, err);
+    etcd__fail_at(err, ep);
+    return again ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
 }
 
-/* The api prefix from GET /version: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha. */
-/* Prefix a failure with the endpoint it happened on ("timeout" stays bare). */
-static void etcd__fail_at(char *err, const etcd__ep *ep)
+/* A 5xx: "HTTP 503: <etcd's message>". */
+static void etcd__server_error(etcd *cli, const etcd__ans *a, etcd__error *err)
 {
-    char why[ETCD__ERRLEN];
-    if (!strcmp(err, "timeout")) return;
-    memcpy(why, err, sizeof why);
-    etcd__errf(err, "%s: %s", ep->url, why);
-}
-
-static etcd_res *etcd__server_error(etcd *cli, int status);
-
-/* One GET of an unprefixed path on the next healthy endpoint, for the
-   client's own needs. Returns 0 with the answer in cli->body, or -1 on a
-   failure of that endpoint (counted) or with none healthy. */
-static int etcd__get_next(etcd *cli, const char *path, double deadline, etcd__resp *r)
-{
-    etcd__ep *ep = etcd__pick(cli);
-    bool wrote;
-    if (!ep) return -1;                 /* none healthy: may change by the next try */
-    if (etcd__exchange(cli, ep, "GET", path, NULL, deadline, true, &wrote, r) < 0) {
-        etcd__fail_at(cli->err, ep);
-        etcd__ep_failed(cli, ep);
-        return -1;
-    }
-    if (r->status < 500) return 0;
-    etcd__server_error(cli, r->status);
-    etcd__ep_failed(cli, ep);
-    return -1;
-}
-
-/* The api prefix from GET /version: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha.
-   Like every request it takes the next endpoint in the rotation. Returns
-   0, -1 (another try may work) or -2. */
-static int etcd__detect_prefix(etcd *cli, double deadline)
-{
-    etcd__resp r;
-    etcd_res *v;
-    const char *ver;
-    int major = 0, minor = 0, rc = etcd__get_next(cli, "/version", deadline, &r);
-    if (rc < 0) return rc;
-    v = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
-    if (!v) return -2;
-    ver = v->etcdcluster && etcd__isdigit(v->etcdcluster[0]) ? v->etcdcluster : v->etcdserver;
-    if (r.status != 200 || !ver || sscanf(ver, "%d.%d", &major, &minor) != 2) {
-        etcd__errf(cli->err, "GET /version: cannot tell the etcd version (HTTP %d)", r.status);
-        etcd_res_free(v);
-        return -2;
-    }
-    etcd_res_free(v);
-    if (major < 3 || (major == 3 && minor < 2)) {
-        etcd__errf(cli->err, "etcd %d.%d has no v3 JSON gateway", major, minor);
-        return -2;
-    }
-    strcpy(cli->prefix, major > 3 || minor >= 4 ? "/v3" : minor == 3 ? "/v3beta" : "/v3alpha");
-    return 0;
-}
-
-/* A 5xx is a failure: "HTTP 503: <etcd's message>". */
-static etcd_res *etcd__server_error(etcd *cli, int status)
-{
-    etcd_res *e = etcd__decode(cli->body.p, cli->body.len, status, &cli->sc, cli->err);
+    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, &cli->sc, err);
     const char *msg = e ? (e->message ? e->message : e->error) : NULL;
-    if (msg) etcd__errf(cli->err, "HTTP %d: %s", status, msg);
-    else etcd__errf(cli->err, "HTTP %d", status);
+    if (msg) etcd__errf(err, ETCD_ESERVER, "HTTP %d: %s", a->head.status, msg);
+    else etcd__errf(err, ETCD_ESERVER, "HTTP %d", a->head.status);
     etcd_res_free(e);
-    return NULL;
 }
 
-
-/* The request path in cli->tmp: api prefix (learnt on first use) + path. */
-static const char *etcd__path(etcd *cli, const char *path, bool prefixed)
+/* One round trip of rq on a->ep: the head, and the body unless a stream
+   was accepted. Connect, transport and 5xx failures count against it. */
+static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, double deadline,
+                                 etcd__error *err)
 {
-    etcd__buf_reset(&cli->tmp);                  /* the body is built: tmp is free */
-    if (prefixed) etcd__buf_str(&cli->tmp, cli->prefix);
-    etcd__buf_str(&cli->tmp, path);
-    if (!cli->tmp.oom) return cli->tmp.p;
-    etcd__errf(cli->err, "out of memory");
-    return NULL;
+    etcd__conn *c = a->conn ? a->conn : &a->ep->conn;
+    bool idem = (rq->flags & ETCD__RQ_IDEM) != 0, wrote;
+    etcd__body b;
+    etcd__http_request(a->out, rq, rq->flags & ETCD__RQ_PREFIX ? cli->prefix : "", a->ep->hostport,
+                       cli->headers, rq->flags & ETCD__RQ_AUTH ? cli->token : NULL);
+    if (a->out->oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
+    if (etcd__send(cli, a, c, deadline, idem, &wrote, err) < 0) return etcd__ep_broke(cli, a->ep, err, idem || !wrote);
+    if ((rq->flags & ETCD__RQ_STREAM) && a->head.status == 200) return ETCD__STEP_OK;
+    etcd__buf_reset(a->in);
+    etcd__body_init(&b, &a->head);
+    if (etcd__body_pump(c, &b, a->in, cli->o.max_response, deadline, true, err) < 0) {
+        etcd__conn_close(c);
+        return etcd__ep_broke(cli, a->ep, err, idem);
+    }
+    c->requests++;
+    if (a->conn || a->head.close || b.mode == ETCD__BODY_EOF) etcd__conn_close(c);
+    if (a->head.status < 500) return ETCD__STEP_OK;
+    etcd__server_error(cli, a, err);
+    etcd__ep_failed(cli, a->ep, err);
+    return idem ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
 }
 
-/* Requests that may safely reach etcd twice: GETs and these reads. */
-static bool etcd__idempotent(const char *path, const etcd__buf *body)
+/* ------------------------------------------------------------------------
+   >>request  the one retry loop: calls, watch opens, the version probe
+   and authentication all go through it
+   ------------------------------------------------------------------------ */
+
+static etcd__step etcd__prepare(etcd *cli, const etcd__req *rq, double deadline, etcd__error *err);
+static bool etcd__token_rejected(const etcd *cli, const etcd__req *rq, const etcd__ans *a);
+static void etcd__auth_drop(etcd *cli);
+
+/* Seconds left until deadline, for a sub-request (< 0: no deadline). */
+static double etcd__left(double deadline)
 {
-    static const char *const reads[] = { "/kv/range", "/kv/lease/timetolive", "/kv/lease/leases",
-                                         "/lease/keepalive", "/watch" };
-    size_t i;
-    for (i = 0; body && i < sizeof reads / sizeof *reads; i++) if (!strcmp(path, reads[i])) return true;
-    return !body;
+    double left = deadline - etcd__now();
+    if (deadline < 0) return -1.0;
+    return left > 1e-3 ? left : 1e-3;
 }
 
-/* ---- auth: etcd's simple tokens die after 5 idle minutes; JWTs on their
-   own TTL or any auth change. Refresh before the first, and once when
-   etcd says the token is bad. -------------------------------------------- */
+/* One try: what the request needs first (api prefix, token), then the
+   exchange on the next healthy endpoint; once more there when etcd turned
+   the token down. */
+static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__error *err)
+{
+    double deadline = etcd__deadline(rq->timeout);
+    etcd__step st = ETCD__STEP_FAIL;
+    int round;
+    a->ep = NULL;
+    for (round = 0; round < 2; round++) {
+        if ((st = etcd__prepare(cli, rq, deadline, err)) != ETCD__STEP_OK) return st;
+        if (!a->ep && !(a->ep = etcd__pick(cli, err))) return ETCD__STEP_NEXT;   /* may change */
+        st = etcd__exchange(cli, rq, a, deadline, err);
+        if (st != ETCD__STEP_OK || !etcd__token_rejected(cli, rq, a)) break;
+        etcd__auth_drop(cli);                   /* once: a fresh token, the request again */
+    }
+    if (st == ETCD__STEP_OK && cli->token && (rq->flags & ETCD__RQ_AUTH)) cli->token_used = etcd__now();
+    return st;
+}
+
+/* With retry, a try that failed but may work elsewhere goes to the next
+   healthy endpoint: up to endpoints * max_fails + 1 tries (health checks
+   off: one per endpoint). Each try has the whole timeout. */
+static etcd__step etcd__run(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__error *err)
+{
+    int tries = 1, t;
+    etcd__step st = ETCD__STEP_NEXT;
+    if ((rq->flags & ETCD__RQ_RETRY) && cli->o.retry)
+        tries = cli->o.max_fails < 0 ? (int)cli->neps : (int)cli->neps * cli->o.max_fails + 1;
+    for (t = 0; t < tries && st == ETCD__STEP_NEXT; t++) st = etcd__try(cli, rq, a, err);
+    if (st == ETCD__STEP_NEXT && tries > 1 && !etcd__any_healthy(cli)) etcd__no_healthy(cli, err);
+    return st;
+}
+
+/* A call: the request in full, then its answer decoded (NULL with
+   cli->err on failure). */
+static etcd_res *etcd__call(etcd *cli, const etcd__req *rq)
+{
+    etcd__ans a;
+    memset(&a, 0, sizeof a);
+    a.out = &cli->out;
+    a.in = &cli->in;
+    etcd__err_clear(&cli->err);
+    if (rq->body && rq->body->oom) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    if (etcd__run(cli, rq, &a, &cli->err) != ETCD__STEP_OK) return NULL;
+    return etcd__decode(a.in->p, a.in->len, a.head.status, &cli->sc, &cli->err);
+}
+
+/* POST cli->req to path under the api prefix; reads are ETCD__RQ_IDEM. */
+static etcd_res *etcd__post_req(etcd *cli, const char *path, unsigned flags, double timeout)
+{
+    etcd__req rq;
+    rq.method = "POST";
+    rq.path = path;
+    rq.body = &cli->req;
+    rq.flags = flags | ETCD__RQ_PREFIX | ETCD__RQ_AUTH | ETCD__RQ_RETRY;
+    rq.timeout = timeout > 0 ? timeout : cli->o.timeout;
+    return etcd__call(cli, &rq);
+}
+
+/* The same, closing the object that etcd__body_begin opened. */
+static etcd_res *etcd__post(etcd *cli, const char *path, unsigned flags, double timeout)
+{
+    etcd__buf_add(&cli->req, "}", 1);
+    return etcd__post_req(cli, path, flags, timeout);
+}
+
+/* ------------------------------------------------------------------------
+   >>auth  the api prefix and the token, each fetched by a request of its
+   own. etcd's simple tokens die after 5 idle minutes; JWTs on their own
+   TTL or any auth change: refresh before the first, and once when etcd
+   says the token is bad.
+   ------------------------------------------------------------------------ */
 
 #define ETCD__TOKEN_IDLE 240.0   /* refresh a token idle this long (etcd: 300 s) */
 #define ETCD__AUTH_PAUSE 1.0     /* after a refusal, calls fail this long without asking */
+
+/* A sub-request with its own buffers; on ETCD__STEP_OK its status and
+   body are in *status and in. */
+static etcd__step etcd__sub(etcd *cli, etcd__req *rq, double deadline, etcd__buf *in, int *status,
+                            etcd__error *err)
+{
+    etcd__buf out;
+    etcd__ans a;
+    etcd__step st;
+    memset(&out, 0, sizeof out);
+    memset(&a, 0, sizeof a);
+    a.out = &out;
+    a.in = in;
+    rq->timeout = etcd__left(deadline);
+    st = etcd__run(cli, rq, &a, err);
+    *status = a.head.status;
+    etcd__buf_free(&out);
+    return st;
+}
+
+/* The api prefix from /version's answer: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha. */
+static etcd__step etcd__take_prefix(etcd *cli, const etcd__buf *in, int status, etcd__error *err)
+{
+    etcd_res *v = etcd__decode(in->p, in->len, status, &cli->sc, err);
+    const char *ver;
+    int major = 0, minor = 0;
+    if (!v) return ETCD__STEP_FAIL;
+    ver = v->etcdcluster && etcd__isdigit(v->etcdcluster[0]) ? v->etcdcluster : v->etcdserver;
+    if (status != 200 || !ver || sscanf(ver, "%d.%d", &major, &minor) != 2) {
+        etcd__errf(err, ETCD_EPROTO, "GET /version: cannot tell the etcd version (HTTP %d)", status);
+        etcd_res_free(v);
+        return ETCD__STEP_FAIL;
+    }
+    etcd_res_free(v);
+    if (major < 3 || (major == 3 && minor < 2)) {
+        etcd__errf(err, ETCD_EPROTO, "etcd %d.%d has no v3 JSON gateway", major, minor);
+        return ETCD__STEP_FAIL;
+    }
+    strcpy(cli->prefix, major > 3 || minor >= 4 ? "/v3" : minor == 3 ? "/v3beta" : "/v3alpha");
+    return ETCD__STEP_OK;
+}
+
+/* GET /version, like every request on the next endpoint in the rotation. */
+static etcd__step etcd__detect_prefix(etcd *cli, double deadline, etcd__error *err)
+{
+    etcd__req rq;
+    etcd__buf in;
+    etcd__step st;
+    int status;
+    memset(&in, 0, sizeof in);
+    rq.method = "GET";
+    rq.path = "/version";
+    rq.body = NULL;
+    rq.flags = ETCD__RQ_IDEM;
+    st = etcd__sub(cli, &rq, deadline, &in, &status, err);
+    if (st == ETCD__STEP_OK) st = etcd__take_prefix(cli, &in, status, err);
+    etcd__buf_free(&in);
+    return st;
+}
 
 static void etcd__auth_drop(etcd *cli)
 {
@@ -2777,9 +2966,9 @@ static void etcd__auth_drop(etcd *cli)
 }
 
 /* The string member name of the JSON object in body, unescaped (malloc'd). */
-static char *etcd__member_str(etcd *cli, const char *body, size_t len, const char *name)
+static char *etcd__member_str(etcd *cli, const char *body, size_t len, const char *name, etcd__error *err)
 {
-    long n = etcd__blank(body, len) ? -1 : etcd__tokenize(&cli->sc, body, len, cli->err), i;
+    long n = etcd__blank(body, len) ? -1 : etcd__tokenize(&cli->sc, body, len, err), i;
     const etcd_json_tok *t = cli->sc.toks;
     for (i = 1; n > 0 && t[0].type == ETCD_JSON_OBJECT && i + 1 < n; i++) {
         const etcd_json_tok *k = &t[i], *v = &t[i + 1];
@@ -2793,139 +2982,104 @@ static char *etcd__member_str(etcd *cli, const char *body, size_t len, const cha
     return NULL;
 }
 
-/* POST /auth/authenticate (never with the old token) on the next endpoint
-   in the rotation. Returns 0, -1 for a failure of that endpoint (counted)
-   or none healthy, -2 when etcd refused ("authentication failed: ..."). */
-static int etcd__authenticate(etcd *cli, double deadline)
+/* A token goes into a header line: printable ASCII only. */
+static bool etcd__token_ok(const char *t)
 {
-    etcd__ep *ep = etcd__pick(cli);
-    etcd__buf b;
-    etcd__resp r;
-    bool wrote;
-    int rc;
-    if (!ep) return -1;
-    memset(&b, 0, sizeof b);
-    etcd__buf_add(&b, "{", 1);
-    etcd__j_str(&b, "name", cli->o.user);
-    etcd__j_str(&b, "password", cli->o.password);
-    etcd__buf_add(&b, "}", 1);
-    if (b.oom || !etcd__path(cli, "/auth/authenticate", true)) rc = -3;
-    else if (etcd__exchange(cli, ep, "POST", cli->tmp.p, &b, deadline, true, &wrote, &r) < 0) rc = -1;
-    else rc = r.status == 200 ? 0 : r.status >= 500 ? -4 : -2;
-    etcd__buf_free(&b);
-    if (rc == -3) { etcd__errf(cli->err, "out of memory"); return -2; }
-    if (rc == -1) etcd__fail_at(cli->err, ep);
-    if (rc == -4) etcd__server_error(cli, r.status);
-    if (rc == -1 || rc == -4) { etcd__ep_failed(cli, ep); return -1; }
-    if (rc == 0 && (cli->token = etcd__member_str(cli, cli->body.p, cli->body.len, "token"))) return 0;
-    {
-        etcd_res *e = etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
-        etcd__errf(cli->err, "authentication failed: %s",
-                   e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
-        etcd_res_free(e);
-    }
-    return -2;
+    for (; *t; t++) if ((unsigned char)*t < 0x21 || (unsigned char)*t > 0x7e) return false;
+    return true;
 }
 
-/* A usable token (no-op without user/password). 0, -1 or -2 as above. */
-static int etcd__auth(etcd *cli, double deadline)
+/* The token from authenticate's answer, or why there is none. */
+static etcd__step etcd__take_token(etcd *cli, const etcd__buf *in, int status, etcd__error *err)
+{
+    etcd_res *e;
+    if (status == 200 && (cli->token = etcd__member_str(cli, in->p, in->len, "token", err))) {
+        if (*cli->token && etcd__token_ok(cli->token)) return ETCD__STEP_OK;
+        etcd__auth_drop(cli);
+        etcd__errf(err, ETCD_EPROTO, "authenticate: the token in etcd's answer is not a printable string");
+        return ETCD__STEP_FAIL;
+    }
+    e = etcd__decode(in->p, in->len, status, &cli->sc, err);
+    etcd__errf(err, ETCD_EAUTH, "authentication failed: %s",
+               e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
+    etcd_res_free(e);
+    return ETCD__STEP_FAIL;
+}
+
+/* POST /auth/authenticate, never with the old token. */
+static etcd__step etcd__authenticate(etcd *cli, double deadline, etcd__error *err)
+{
+    etcd__buf body, in;
+    etcd__req rq;
+    etcd__step st = ETCD__STEP_FAIL;
+    int status;
+    memset(&body, 0, sizeof body);
+    memset(&in, 0, sizeof in);
+    etcd__buf_add(&body, "{", 1);
+    etcd__j_str(&body, "name", cli->o.user);
+    etcd__j_str(&body, "password", cli->o.password);
+    etcd__buf_add(&body, "}", 1);
+    rq.method = "POST";
+    rq.path = "/auth/authenticate";
+    rq.body = &body;
+    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM;
+    if (body.oom) etcd__errf(err, ETCD_ENOMEM, "out of memory");
+    else if ((st = etcd__sub(cli, &rq, deadline, &in, &status, err)) == ETCD__STEP_OK)
+        st = etcd__take_token(cli, &in, status, err);
+    etcd__buf_free(&body);
+    etcd__buf_free(&in);
+    return st;
+}
+
+/* A usable token (nothing to do without user/password). A refusal is
+   final and repeated for ETCD__AUTH_PAUSE without asking etcd again. */
+static etcd__step etcd__auth(etcd *cli, double deadline, etcd__error *err)
 {
     double now = etcd__now();
-    int rc;
-    if (!cli->o.user || (cli->token && now - cli->token_used < ETCD__TOKEN_IDLE)) return 0;
-    if (now < cli->auth_retry_at) { memcpy(cli->err, cli->auth_err, sizeof cli->err); return -2; }
+    etcd__step st;
+    if (!cli->o.user || (cli->token && now - cli->token_used < ETCD__TOKEN_IDLE)) return ETCD__STEP_OK;
+    if (now < cli->auth_retry_at) { *err = cli->auth_err; return ETCD__STEP_FAIL; }
     etcd__auth_drop(cli);
-    rc = etcd__authenticate(cli, deadline);
-    if (rc == 0) cli->token_used = now;
-    if (rc == -2 && !strncmp(cli->err, "authentication failed", 21)) {   /* final: no flood */
+    st = etcd__authenticate(cli, deadline, err);
+    if (st == ETCD__STEP_OK) cli->token_used = now;
+    if (st == ETCD__STEP_FAIL && err->code == ETCD_EAUTH) {
         cli->auth_retry_at = now + ETCD__AUTH_PAUSE;
-        memcpy(cli->auth_err, cli->err, sizeof cli->auth_err);
+        cli->auth_err = *err;
     }
-    return rc;
+    return st;
 }
 
-/* What a request needs first: the api prefix (once per client) and a
-   token, each fetched as a request of its own. 0, -1 or -2 as above. */
-static int etcd__prepare(etcd *cli, bool prefixed, double deadline)
+/* What rq needs before it is sent: the api prefix (once per client) and
+   a token. */
+static etcd__step etcd__prepare(etcd *cli, const etcd__req *rq, double deadline, etcd__error *err)
 {
-    int rc = prefixed && !cli->prefix[0] ? etcd__detect_prefix(cli, deadline) : 0;
-    return rc < 0 ? rc : etcd__auth(cli, deadline);
+    etcd__step st = ETCD__STEP_OK;
+    if ((rq->flags & ETCD__RQ_PREFIX) && !cli->prefix[0]) st = etcd__detect_prefix(cli, deadline, err);
+    if (st == ETCD__STEP_OK && (rq->flags & ETCD__RQ_AUTH)) st = etcd__auth(cli, deadline, err);
+    return st;
 }
 
 /* Did etcd turn the request down for its token (expired, or the auth
    store changed under a JWT)? */
-static bool etcd__token_rejected(const etcd *cli, int status)
+static bool etcd__token_rejected(const etcd *cli, const etcd__req *rq, const etcd__ans *a)
 {
     static const char *const why[] = { "invalid auth token", "auth store is old", "token expired" };
     size_t i;
-    if (!cli->token || status == 200) return false;
+    if (!cli->token || !(rq->flags & ETCD__RQ_AUTH) || a->head.status == 200) return false;
     for (i = 0; i < sizeof why / sizeof *why; i++)
-        if (cli->body.p && strstr(cli->body.p, why[i])) return true;
-    return status == 401;
-}
-
-/* One try on the next healthy endpoint. NULL with *again set when another
-   try may succeed: nothing of the request was written, or it is a read. */
-static etcd_res *etcd__try(etcd *cli, const char *path, const etcd__buf *body, double timeout,
-                           bool idem, bool *again)
-{
-    double deadline = etcd__deadline(timeout);
-    etcd__ep *ep = NULL;
-    etcd__resp r;
-    bool wrote = false;
-    int round, rc;
-    for (round = 0; round < 2; round++) {
-        *again = true;
-        if ((rc = etcd__prepare(cli, body != NULL, deadline)) < 0) { *again = rc == -1; return NULL; }
-        if (!ep && !(ep = etcd__pick(cli))) { *again = false; return NULL; }
-        if (!etcd__path(cli, path, body != NULL)) { *again = false; return NULL; }
-        if (etcd__exchange(cli, ep, body ? "POST" : "GET", cli->tmp.p, body, deadline, idem, &wrote, &r) < 0) {
-            etcd__fail_at(cli->err, ep);
-            etcd__ep_failed(cli, ep);
-            *again = idem || !wrote;
-            return NULL;
-        }
-        if (!etcd__token_rejected(cli, r.status)) break;
-        etcd__auth_drop(cli);                   /* once: a fresh token, the request again */
-    }
-    if (cli->token) cli->token_used = etcd__now();
-    if (r.status >= 500) {
-        etcd__ep_failed(cli, ep);
-        *again = idem;
-        return etcd__server_error(cli, r.status);
-    }
-    *again = false;
-    return etcd__decode(cli->body.p, cli->body.len, r.status, &cli->sc, cli->err);
-}
-
-/* Every call ends here: the api prefix and token when needed, then the
-   request on the next healthy endpoint; with retry, again on the next one,
-   up to endpoints * max_fails + 1 tries. body NULL: a GET of an unprefixed
-   path. */
-static etcd_res *etcd__request(etcd *cli, const char *path, const etcd__buf *body, double timeout)
-{
-    bool idem = etcd__idempotent(path, body), again = true;
-    int tries = cli->o.retry ? (int)cli->neps * cli->o.max_fails + 1 : 1, t;
-    cli->err[0] = 0;
-    if (body && body->oom) { etcd__errf(cli->err, "out of memory"); return NULL; }
-    for (t = 0; t < tries && again; t++) {
-        etcd_res *res = etcd__try(cli, path, body, timeout > 0 ? timeout : cli->o.timeout, idem, &again);
-        if (res || !cli->err[0]) return res;
-    }
-    if (cli->o.retry && again && !etcd__any_healthy(cli))
-        etcd__errf(cli->err, "has no healthy etcd endpoint available");
-    return NULL;
+        if (a->in->p && strstr(a->in->p, why[i])) return true;
+    return a->head.status == 401;
 }
 
 /* ------------------------------------------------------------------------
    >>kv  request bodies: keys get key_prefix and base64, values the
-   serializer; then one etcd__request
+   serializer; then one etcd__post
    ------------------------------------------------------------------------ */
 
 static bool etcd__check_key(etcd *cli, const char *key)
 {
     if (key && *key) return true;
-    etcd__errf(cli->err, "key should not be empty");
+    etcd__errf(&cli->err, ETCD_EARG, "key should not be empty");
     return false;
 }
 
@@ -2934,7 +3088,7 @@ static bool etcd__check_key(etcd *cli, const char *key)
 static bool etcd__check_value(etcd *cli, const char *v, size_t n)
 {
     if (cli->o.serializer != ETCD_SERIALIZER_JSON || etcd_json_parse(v, n, NULL, 0) >= 0) return true;
-    etcd__errf(cli->err, "value is not valid JSON text (the JSON serializer stores JSON; "
+    etcd__errf(&cli->err, ETCD_EARG, "value is not valid JSON text (the JSON serializer stores JSON; "
                "use ETCD_SERIALIZER_RAW for raw bytes)");
     return false;
 }
@@ -2945,25 +3099,19 @@ static void etcd__body_begin(etcd *cli)
     etcd__buf_add(&cli->req, "{", 1);
 }
 
-static etcd_res *etcd__post(etcd *cli, const char *path, double timeout)
-{
-    etcd__buf_add(&cli->req, "}", 1);
-    return etcd__request(cli, path, &cli->req, timeout);
-}
-
-/* key_prefix + key into cli->tmp. */
+/* key_prefix + key into cli->key. */
 static void etcd__full_key(etcd *cli, const char *key, size_t klen)
 {
-    etcd__buf_reset(&cli->tmp);
-    if (cli->o.key_prefix) etcd__buf_str(&cli->tmp, cli->o.key_prefix);
-    etcd__buf_add(&cli->tmp, key, klen);
-    if (cli->tmp.oom) cli->req.oom = true;
+    etcd__buf_reset(&cli->key);
+    if (cli->o.key_prefix) etcd__buf_str(&cli->key, cli->o.key_prefix);
+    etcd__buf_add(&cli->key, key, klen);
+    if (cli->key.oom) cli->req.oom = true;
 }
 
 static void etcd__j_key(etcd *cli, const char *name, const char *key)
 {
     etcd__full_key(cli, key, strlen(key));
-    etcd__j_b64(&cli->req, name, cli->tmp.p, cli->tmp.len);
+    etcd__j_b64(&cli->req, name, cli->key.p, cli->key.len);
 }
 
 /* The end of the range of every key starting with key_prefix + key: the
@@ -2971,16 +3119,16 @@ static void etcd__j_key(etcd *cli, const char *name, const char *key)
 static void etcd__j_prefix_end(etcd *cli, const char *name, const char *key)
 {
     etcd__full_key(cli, key, strlen(key));
-    while (cli->tmp.len && (unsigned char)cli->tmp.p[cli->tmp.len - 1] == 0xFF) cli->tmp.len--;
-    if (cli->tmp.len) cli->tmp.p[cli->tmp.len - 1]++;
-    etcd__j_b64(&cli->req, name, cli->tmp.len ? cli->tmp.p : "", cli->tmp.len ? cli->tmp.len : 1);
+    while (cli->key.len && (unsigned char)cli->key.p[cli->key.len - 1] == 0xFF) cli->key.len--;
+    if (cli->key.len) cli->key.p[cli->key.len - 1]++;
+    etcd__j_b64(&cli->req, name, cli->key.len ? cli->key.p : "", cli->key.len ? cli->key.len : 1);
 }
 
 /* A dir: every key starting with key_prefix + dir ("" and no prefix: all). */
 static void etcd__j_dir(etcd *cli, const char *dir)
 {
     etcd__full_key(cli, dir, strlen(dir));
-    etcd__j_b64(&cli->req, "key", cli->tmp.len ? cli->tmp.p : "", cli->tmp.len ? cli->tmp.len : 1);
+    etcd__j_b64(&cli->req, "key", cli->key.len ? cli->key.p : "", cli->key.len ? cli->key.len : 1);
     etcd__j_prefix_end(cli, "range_end", dir);
 }
 
@@ -2995,11 +3143,11 @@ static void etcd__j_range_end(etcd *cli, const char *range_end)
 static void etcd__j_value(etcd *cli, const char *name, const char *v, size_t n)
 {
     if (cli->o.serializer == ETCD_SERIALIZER_JSON) {
-        etcd__buf_reset(&cli->tmp);
-        etcd__json_minify(&cli->tmp, v, n);
-        if (cli->tmp.oom) cli->req.oom = true;
-        v = cli->tmp.p ? cli->tmp.p : "";
-        n = cli->tmp.len;
+        etcd__buf_reset(&cli->val);
+        etcd__json_minify(&cli->val, v, n);
+        if (cli->val.oom) cli->req.oom = true;
+        v = cli->val.p ? cli->val.p : "";
+        n = cli->val.len;
     }
     etcd__j_b64(&cli->req, name, v, n);
 }
@@ -3012,7 +3160,7 @@ static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_ge
     etcd_get_opts none;
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
     if (o->sort_order < 0 || o->sort_order > 2 || o->sort_target < 0 || o->sort_target > 4 || o->limit < 0) {
-        etcd__errf(cli->err, "get options: sort_order 0-2, sort_target 0-4, limit >= 0");
+        etcd__errf(&cli->err, ETCD_EARG, "get options: sort_order 0-2, sort_target 0-4, limit >= 0");
         return NULL;
     }
     etcd__body_begin(cli);
@@ -3025,7 +3173,7 @@ static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_ge
     etcd__j_flag(&cli->req, "serializable", o->serializable);
     etcd__j_flag(&cli->req, "keys_only", o->keys_only);
     etcd__j_flag(&cli->req, "count_only", o->count_only);
-    return etcd__post(cli, "/kv/range", o->timeout);
+    return etcd__post(cli, "/kv/range", ETCD__RQ_IDEM, o->timeout);
 }
 
 ETCDDEF etcd_res *etcd_get(etcd *cli, const char *key, const etcd_get_opts *opts)
@@ -3060,7 +3208,8 @@ static bool etcd__ttl_lease(etcd *cli, const etcd_set_opts *o, int64_t *lease)
     if (o->lease || o->ignore_lease || cli->o.ttl <= 0) return true;
     if (!(g = etcd_grant(cli, cli->o.ttl, 0))) return false;
     if (g->status != 200 || !g->id) {
-        etcd__errf(cli->err, "ttl: lease grant failed: HTTP %d %s", g->status, g->message ? g->message : "");
+        etcd__errf(&cli->err, g->status >= 400 && g->status < 500 ? ETCD_EARG : ETCD_EPROTO,
+                   "ttl: lease grant failed: HTTP %d %s", g->status, g->message ? g->message : "");
         etcd_res_free(g);
         return false;
     }
@@ -3079,14 +3228,14 @@ static etcd_res *etcd__write(etcd *cli, const char *key, const char *val, const 
     int64_t lease;
     if (!cli || !etcd__check_key(cli, key)) return NULL;
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
-    if (!val && !o->ignore_value) { etcd__errf(cli->err, "value should not be NULL"); return NULL; }
+    if (!val && !o->ignore_value) { etcd__errf(&cli->err, ETCD_EARG, "value should not be NULL"); return NULL; }
     n = val ? (o->val_len ? o->val_len : strlen(val)) : 0;
     if (val && !etcd__check_value(cli, val, n)) return NULL;
     if (!etcd__ttl_lease(cli, o, &lease)) return NULL;
     etcd__body_begin(cli);
     if (kind == ETCD__PUT) {
         etcd__j_put(cli, key, val, n, lease, o);
-        return etcd__post(cli, "/kv/put", o->timeout);
+        return etcd__post(cli, "/kv/put", 0, o->timeout);
     }
     etcd__j_open(&cli->req, "compare", '[');
     etcd__j_open(&cli->req, NULL, '{');
@@ -3097,7 +3246,7 @@ static etcd_res *etcd__write(etcd *cli, const char *key, const char *val, const 
     etcd__buf_str(&cli->req, "}],\"success\":[{\"request_put\":{");
     etcd__j_put(cli, key, val, n, lease, o);
     etcd__buf_str(&cli->req, "}}]");
-    return etcd__post(cli, "/kv/txn", o->timeout);
+    return etcd__post(cli, "/kv/txn", 0, o->timeout);
 }
 
 ETCDDEF etcd_res *etcd_set(etcd *cli, const char *key, const char *val, const etcd_set_opts *opts)
@@ -3121,7 +3270,7 @@ static etcd_res *etcd__delete(etcd *cli, const char *key, bool dir, const etcd_d
     if (dir) etcd__j_dir(cli, key);
     else etcd__j_key(cli, "key", key);
     etcd__j_flag(&cli->req, "prev_kv", o && o->prev_kv);
-    return etcd__post(cli, "/kv/deleterange", o ? o->timeout : 0);
+    return etcd__post(cli, "/kv/deleterange", 0, o ? o->timeout : 0);
 }
 
 ETCDDEF etcd_res *etcd_delete(etcd *cli, const char *key, const etcd_delete_opts *opts)
@@ -3146,11 +3295,11 @@ static bool etcd__check_compare(etcd *cli, const etcd_compare *c)
 {
     if (!etcd__check_key(cli, c->key)) return false;
     if ((unsigned)c->result > ETCD_CMP_NOT_EQUAL || (unsigned)c->target > ETCD_CMP_LEASE) {
-        etcd__errf(cli->err, "txn: invalid compare result or target");
+        etcd__errf(&cli->err, ETCD_EARG, "txn: invalid compare result or target");
         return false;
     }
     if (c->target != ETCD_CMP_VALUE) return true;
-    if (!c->value) { etcd__errf(cli->err, "txn: a VALUE compare needs a value"); return false; }
+    if (!c->value) { etcd__errf(&cli->err, ETCD_EARG, "txn: a VALUE compare needs a value"); return false; }
     return etcd__check_value(cli, c->value, etcd__vlen(c->value, c->value_len));
 }
 
@@ -3159,9 +3308,9 @@ static bool etcd__check_ops(etcd *cli, const etcd_op *ops, size_t n)
     size_t i;
     for (i = 0; i < n; i++) {
         if (!etcd__check_key(cli, ops[i].key)) return false;
-        if ((unsigned)ops[i].type > ETCD_OP_DELETE) { etcd__errf(cli->err, "txn: invalid op type"); return false; }
+        if ((unsigned)ops[i].type > ETCD_OP_DELETE) { etcd__errf(&cli->err, ETCD_EARG, "txn: invalid op type"); return false; }
         if (ops[i].type != ETCD_OP_PUT) continue;
-        if (!ops[i].value) { etcd__errf(cli->err, "txn: a PUT op needs a value"); return false; }
+        if (!ops[i].value) { etcd__errf(&cli->err, ETCD_EARG, "txn: a PUT op needs a value"); return false; }
         if (!etcd__check_value(cli, ops[i].value, etcd__vlen(ops[i].value, ops[i].value_len))) return false;
     }
     return true;
@@ -3221,11 +3370,11 @@ ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompa
 {
     size_t i;
     if (!cli) return NULL;
-    if (!compare || !ncompare) { etcd__errf(cli->err, "compare couldn't be empty"); return NULL; }
+    if (!compare || !ncompare) { etcd__errf(&cli->err, ETCD_EARG, "compare couldn't be empty"); return NULL; }
     if (!success) nsuccess = 0;
     if (!failure) nfailure = 0;
     if (!nsuccess && !nfailure) {
-        etcd__errf(cli->err, "success and failure couldn't be empty at the same time");
+        etcd__errf(&cli->err, ETCD_EARG, "success and failure couldn't be empty at the same time");
         return NULL;
     }
     for (i = 0; i < ncompare; i++) if (!etcd__check_compare(cli, &compare[i])) return NULL;
@@ -3236,51 +3385,69 @@ ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompa
     etcd__j_close(&cli->req, ']');
     etcd__j_ops(cli, "success", success, nsuccess);
     etcd__j_ops(cli, "failure", failure, nfailure);
-    return etcd__post(cli, "/kv/txn", opts ? opts->timeout : 0);
+    return etcd__post(cli, "/kv/txn", 0, opts ? opts->timeout : 0);
 }
 
 /* ------------------------------------------------------------------------
    >>lease >>version >>request
    ------------------------------------------------------------------------ */
 
-static etcd_res *etcd__lease_call(etcd *cli, const char *path, int64_t ttl, int64_t id, bool keys)
+static etcd_res *etcd__lease_call(etcd *cli, const char *path, unsigned flags, int64_t ttl, int64_t id,
+                                  bool keys)
 {
     if (!cli) return NULL;
     etcd__body_begin(cli);
     if (ttl) etcd__j_i64(&cli->req, "TTL", ttl);
     etcd__j_nz(&cli->req, "ID", id);
     etcd__j_flag(&cli->req, "keys", keys);
-    return etcd__post(cli, path, 0);
+    return etcd__post(cli, path, flags, 0);
 }
 
 ETCDDEF etcd_res *etcd_grant(etcd *cli, int64_t ttl, int64_t id)
 {
-    return etcd__lease_call(cli, "/lease/grant", ttl, id, false);
+    return etcd__lease_call(cli, "/lease/grant", 0, ttl, id, false);
 }
 
 ETCDDEF etcd_res *etcd_revoke(etcd *cli, int64_t id)
 {
-    return etcd__lease_call(cli, "/kv/lease/revoke", 0, id, false);
+    return etcd__lease_call(cli, "/kv/lease/revoke", 0, 0, id, false);
 }
 
 ETCDDEF etcd_res *etcd_keepalive(etcd *cli, int64_t id)
 {
-    return etcd__lease_call(cli, "/lease/keepalive", 0, id, false);
+    return etcd__lease_call(cli, "/lease/keepalive", ETCD__RQ_IDEM, 0, id, false);
 }
 
 ETCDDEF etcd_res *etcd_timetolive(etcd *cli, int64_t id, bool keys)
 {
-    return etcd__lease_call(cli, "/kv/lease/timetolive", 0, id, keys);
+    return etcd__lease_call(cli, "/kv/lease/timetolive", ETCD__RQ_IDEM, 0, id, keys);
 }
 
 ETCDDEF etcd_res *etcd_leases(etcd *cli)
 {
-    return etcd__lease_call(cli, "/kv/lease/leases", 0, 0, false);
+    return etcd__lease_call(cli, "/kv/lease/leases", ETCD__RQ_IDEM, 0, 0, false);
 }
 
 ETCDDEF etcd_res *etcd_version(etcd *cli)
 {
-    return cli ? etcd__request(cli, "/version", NULL, 0) : NULL;
+    etcd__req rq;
+    if (!cli) return NULL;
+    rq.method = "GET";
+    rq.path = "/version";
+    rq.body = NULL;
+    rq.flags = ETCD__RQ_IDEM | ETCD__RQ_AUTH | ETCD__RQ_RETRY;
+    rq.timeout = cli->o.timeout;
+    return etcd__call(cli, &rq);
+}
+
+/* etcd_request's path is the caller's: these are the reads among etcd's. */
+static bool etcd__read_path(const char *path)
+{
+    static const char *const reads[] = { "/kv/range", "/kv/lease/timetolive", "/lease/timetolive",
+                                         "/kv/lease/leases", "/lease/leases", "/lease/keepalive" };
+    size_t i;
+    for (i = 0; i < sizeof reads / sizeof *reads; i++) if (!strcmp(path, reads[i])) return true;
+    return false;
 }
 
 ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_body, double timeout)
@@ -3288,18 +3455,18 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
     size_t n;
     if (!cli) return NULL;
     if (!path || path[0] != '/' || strpbrk(path, " \t\r\n")) {
-        etcd__errf(cli->err, "etcd_request: path must start with '/' and hold no space or CR/LF");
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_request: path must start with '/' and hold no space or CR/LF");
         return NULL;
     }
     if (!json_body) json_body = "{}";
     n = strlen(json_body);
     if (etcd_json_parse(json_body, n, NULL, 0) < 0) {
-        etcd__errf(cli->err, "etcd_request: json_body is not valid JSON");
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_request: json_body is not valid JSON");
         return NULL;
     }
     etcd__buf_reset(&cli->req);
     etcd__buf_add(&cli->req, json_body, n);
-    return etcd__request(cli, path, &cli->req, timeout);
+    return etcd__post_req(cli, path, etcd__read_path(path) ? ETCD__RQ_IDEM : 0, timeout);
 }
 
 /* ------------------------------------------------------------------------
@@ -3328,8 +3495,8 @@ struct etcd_watcher {
     bool resumed;                /* the open stream is a reopening: hide its "created" */
     bool created_seen;           /* the caller has had a "created" message */
     bool ended;
-    char why[ETCD__ERRLEN];      /* what broke the stream */
-    char err[ETCD__ERRLEN];
+    etcd__error why;             /* what broke the stream */
+    etcd__error err;             /* why etcd_watch_next returned NULL */
 };
 
 static void etcd__j_watch(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
@@ -3354,90 +3521,71 @@ static void etcd__j_watch(etcd *cli, const char *key, bool dir, const etcd_watch
     etcd__j_close(&cli->req, '}');
 }
 
-/* A watch refused with a non-200 status: its body says why. */
-static void etcd__watch_refused(etcd *cli, etcd_watcher *w, int status, double deadline)
+/* A watch refused with a 4xx: its body says why. */
+static void etcd__watch_refused(etcd *cli, const etcd__ans *a, etcd__error *err)
 {
-    etcd_res *e = NULL;
-    etcd__buf_reset(&cli->body);
-    if (etcd__body_pump(&w->conn, &w->body, &cli->body, cli->o.max_response, deadline, true, cli->err) == 1)
-        e = etcd__decode(cli->body.p, cli->body.len, status, &cli->sc, cli->err);
-    etcd__errf(cli->err, "watch refused: HTTP %d%s%s", status, e && e->message ? ": " : "",
-               e && e->message ? e->message : "");
+    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, &cli->sc, err);
+    etcd__errf(err, a->head.status == 401 ? ETCD_EAUTH : ETCD_ECANCELED, "watch refused: HTTP %d%s%s",
+               a->head.status, e && e->message ? ": " : "", e && e->message ? e->message : "");
     etcd_res_free(e);
 }
 
-/* (Re)open w's stream from revision start on the next endpoint. Errors go
-   to cli->err. Returns 0, -1 (may work later: connect, timeout, 5xx) or
-   -2 (refused for good: a 4xx, out of memory). */
-static int etcd__watch_connect(etcd_watcher *w, int64_t start, double deadline)
+/* (Re)open w's stream from revision start; flags: ETCD__RQ_RETRY or 0. */
+static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned flags, double timeout,
+                                      etcd__error *err)
 {
     etcd *cli = w->cli;
     etcd_watch_opts o = w->o;
-    etcd__ep *ep;
-    etcd__resp r;
-    const char *path;
-    bool wrote;
-    int rc;
+    etcd__req rq;
+    etcd__ans a;
+    etcd__step st;
     o.start_revision = start;
     etcd__conn_close(&w->conn);
     etcd__buf_reset(&w->msg);
     memset(&w->split, 0, sizeof w->split);
-    if ((rc = etcd__prepare(cli, true, deadline)) < 0) return rc;
-    if (!(w->ep = ep = etcd__pick(cli))) return -1;
     etcd__j_watch(cli, w->key, w->dir, &o);
-    if (cli->req.oom || !(path = etcd__path(cli, "/watch", true))) { etcd__errf(cli->err, "out of memory"); return -2; }
-    etcd__http_request(cli, &cli->out, ep, "POST", path, &cli->req);
-    if (cli->out.oom) { etcd__errf(cli->err, "out of memory"); return -2; }
-    if (etcd__send(cli, ep, &w->conn, &r, deadline, true, &wrote) < 0) goto fail_at;
-    etcd__body_init(&w->body, &r);
-    if (r.status != 200) {
-        etcd__watch_refused(cli, w, r.status, deadline);
-        etcd__conn_close(&w->conn);
-        if (r.status < 500) return -2;
-        etcd__ep_failed(cli, ep);
-        return -1;
-    }
+    if (cli->req.oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
+    rq.method = "POST";
+    rq.path = "/watch";
+    rq.body = &cli->req;
+    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags;
+    rq.timeout = timeout;
+    memset(&a, 0, sizeof a);
+    a.out = &cli->out;
+    a.in = &cli->in;
+    a.conn = &w->conn;
+    st = etcd__run(cli, &rq, &a, err);
+    w->ep = a.ep;
+    if (st != ETCD__STEP_OK) return st;
+    if (a.head.status != 200) { etcd__watch_refused(cli, &a, err); return ETCD__STEP_FAIL; }
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
-    if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, deadline, false, cli->err) < 0) {
+    etcd__body_init(&w->body, &a.head);
+    if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, etcd__deadline(timeout), false,
+                        err) < 0) {
         etcd__conn_close(&w->conn);
-        return -2;
+        return ETCD__STEP_FAIL;
     }
-    return 0;
-fail_at:
-    etcd__fail_at(cli->err, ep);
-    etcd__ep_failed(cli, ep);
-    return -1;
-}
-
-/* Open a new watcher's stream; with retry, like a read: on the next
-   healthy endpoint, up to endpoints * max_fails + 1 tries. */
-static int etcd__watch_first(etcd_watcher *w)
-{
-    etcd *cli = w->cli;
-    int tries = cli->o.retry ? (int)cli->neps * cli->o.max_fails + 1 : 1, t, rc = -1;
-    for (t = 0; t < tries && rc == -1; t++) {
-        if (t && !etcd__any_healthy(cli)) { etcd__errf(cli->err, "has no healthy etcd endpoint available"); break; }
-        rc = etcd__watch_connect(w, w->o.start_revision, etcd__deadline(cli->o.timeout));
-    }
-    return rc;
+    return ETCD__STEP_OK;
 }
 
 static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
 {
     etcd_watcher *w;
     if (!cli || (!dir && !etcd__check_key(cli, key))) return NULL;
-    if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(cli->err, "out of memory"); return NULL; }
+    if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
     memset(w, 0, sizeof *w);
     etcd__conn_init(&w->conn);
     w->cli = cli;
     w->dir = dir;
     if (o) w->o = *o;
     w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
-    cli->err[0] = 0;
+    etcd__err_clear(&cli->err);
     if (!key) key = "";
-    if (!(w->key = etcd__strndup(key, strlen(key)))) etcd__errf(cli->err, "out of memory");
-    else if (etcd__watch_first(w) == 0) return w;
+    if (!(w->key = etcd__strndup(key, strlen(key)))) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    else if (etcd__watch_connect(w, w->o.start_revision, ETCD__RQ_RETRY, cli->o.timeout, &cli->err) ==
+             ETCD__STEP_OK)
+        return w;
     etcd_watchcancel(w);
     return NULL;
 }
@@ -3452,9 +3600,10 @@ ETCDDEF etcd_watcher *etcd_watchdir(etcd *cli, const char *dir, const etcd_watch
     return etcd__watch_open(cli, dir, true, opts);
 }
 
-static etcd_res *etcd__watch_end(etcd_watcher *w, const char *why)
+/* The stream is over for good; why NULL: w->err already says why. */
+static etcd_res *etcd__watch_end(etcd_watcher *w, etcd_err code, const char *why)
 {
-    if (why) etcd__errf(w->err, "%s", why);
+    if (why) etcd__errf(&w->err, code, "%s", why);
     w->ended = true;
     etcd__conn_close(&w->conn);
     return NULL;
@@ -3462,27 +3611,27 @@ static etcd_res *etcd__watch_end(etcd_watcher *w, const char *why)
 
 /* The stream failed in a way a reopening can cure (EOF, reset, an error
    message from etcd such as "no leader"). */
-static etcd_res *etcd__watch_break(etcd_watcher *w, const char *why)
+static etcd_res *etcd__watch_break(etcd_watcher *w, etcd_err code, const char *why)
 {
-    if (why != w->why) etcd__errf(w->why, "%s", why);
-    etcd__errf(w->err, "%s", w->why);
+    if (why != w->why.msg) etcd__errf(&w->why, code, "%s", why);
+    w->err = w->why;
     w->broken = true;
     etcd__conn_close(&w->conn);
-    if (w->ep) etcd__ep_failed(w->cli, w->ep);   /* an idle timeout never gets here */
+    if (w->ep) etcd__ep_failed(w->cli, w->ep, &w->why);   /* an idle timeout never gets here */
     return NULL;
 }
 
 /* Decode the whole message at msg[s, e) and drop it from the buffer. */
 static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
 {
-    etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->sc, w->err);
+    etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->sc, &w->err);
     etcd__buf_consume(&w->msg, e);
-    if (!res) return etcd__watch_end(w, NULL);
+    if (!res) return etcd__watch_end(w, ETCD_OK, NULL);
     if (res->error) {
-        snprintf(w->why, sizeof w->why, "watch stream error: %s (code %d)",
-                 res->message ? res->message : res->error, res->code);
+        etcd__errf(&w->why, ETCD_ESERVER, "watch stream error: %s (code %d)",
+                   res->message ? res->message : res->error, res->code);
         etcd_res_free(res);
-        return etcd__watch_break(w, w->why);
+        return etcd__watch_break(w, ETCD_ESERVER, w->why.msg);
     }
     return res;
 }
@@ -3496,17 +3645,17 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
         long n;
         int k = etcd__json_next(&w->split, w->msg.p, w->msg.len, &s, &e);
         if (k > 0) return etcd__watch_take(w, s, e);
-        if (k < 0) return etcd__watch_end(w, "malformed watch stream: not a JSON object");
-        if (w->body.done) return etcd__watch_break(w, "watch stream ended by the server");
+        if (k < 0) return etcd__watch_end(w, ETCD_EPROTO, "malformed watch stream: not a JSON object");
+        if (w->body.done) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream ended by the server");
         had = w->msg.len;
-        if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, w->err) < 0)
-            return etcd__watch_end(w, NULL);
+        if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, &w->err) < 0)
+            return etcd__watch_end(w, ETCD_OK, NULL);
         if (w->msg.len > had || w->body.done) continue;
-        n = etcd__conn_fill(&w->conn, deadline, w->err);
-        if (n < 0 && !strcmp(w->err, "timeout")) return NULL;     /* the stream stays usable */
-        if (n < 0) return etcd__watch_break(w, w->err);
+        n = etcd__conn_fill(&w->conn, deadline, &w->err);
+        if (n < 0 && w->err.code == ETCD_ETIMEOUT) return NULL;   /* the stream stays usable */
+        if (n < 0) return etcd__watch_break(w, w->err.code, w->err.msg);
         if (n == 0 && w->body.mode == ETCD__BODY_EOF) w->body.done = true;
-        else if (n == 0) return etcd__watch_break(w, "watch stream closed by the server");
+        else if (n == 0) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream closed by the server");
     }
 }
 
@@ -3544,18 +3693,19 @@ static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
         (strstr(m->cancel_reason, "invalid auth token") || strstr(m->cancel_reason, "auth store is old"))) {
         etcd__auth_drop(w->cli);
         w->reauth = w->reauthed = w->broken = true;      /* not the endpoint's fault */
-        etcd__errf(w->why, "watch canceled: %s", m->cancel_reason);
+        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s", m->cancel_reason);
         etcd__conn_close(&w->conn);
         return false;
     }
     if (m->nevents) w->reauthed = false;
     if (m->canceled) {           /* etcd keeps the stream open and silent: end it here */
         if (m->compact_revision)
-            etcd__errf(w->why, "watch canceled: revision compacted (compact_revision %lld)",
+            etcd__errf(&w->why, ETCD_ECOMPACTED, "watch canceled: revision compacted (compact_revision %lld)",
                        (long long)m->compact_revision);
         else
-            etcd__errf(w->why, "watch canceled: %s", m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
-        etcd__watch_end(w, w->why);
+            etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s",
+                       m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
+        etcd__watch_end(w, w->why.code, w->why.msg);
         return true;
     }
     if (m->created && !m->canceled) {
@@ -3586,27 +3736,31 @@ static void etcd__sleep(double seconds)
    with backoff until deadline ("timeout": call again later). */
 static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
 {
-    char saved[ETCD__ERRLEN];
-    double pause = 0.05, open_by;
-    int rc;
-    memcpy(saved, w->cli->err, sizeof saved);         /* the client's own last error */
+    double pause = 0.05, timeout;
+    etcd__error e;
     for (;;) {
-        open_by = etcd__deadline(w->cli->o.timeout);
-        if (deadline >= 0 && deadline < open_by) open_by = deadline;
+        timeout = w->cli->o.timeout;
+        if (deadline >= 0 && etcd__left(deadline) < timeout) timeout = etcd__left(deadline);
         w->frag_skip = w->frag_rev ? w->frag_seen : 0;
-        rc = etcd__watch_connect(w, w->last ? w->last + 1 : w->o.start_revision, open_by);
-        if (rc == 0) { w->broken = false; w->resumed = true; break; }
-        if (rc == -2 || (deadline >= 0 && etcd__now() + pause >= deadline)) {
-            if (rc == -2) w->ended = true;
-            snprintf(w->err, sizeof w->err, rc == -2 ? "%s; reopening it failed: %s" : "timeout",
-                     w->why, w->cli->err);
+        switch (etcd__watch_connect(w, w->last ? w->last + 1 : w->o.start_revision, 0, timeout, &e)) {
+        case ETCD__STEP_OK:
+            w->broken = false;
+            w->resumed = true;
+            return true;
+        case ETCD__STEP_FAIL:
+            w->ended = true;
+            etcd__errf(&w->err, e.code, "%s; reopening it failed: %s", w->why.msg, e.msg);
+            return false;
+        case ETCD__STEP_NEXT:
             break;
+        }
+        if (deadline >= 0 && etcd__now() + pause >= deadline) {
+            etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout");
+            return false;
         }
         etcd__sleep(pause);
         pause = pause * 2 > 1.0 ? 1.0 : pause * 2;
     }
-    memcpy(w->cli->err, saved, sizeof saved);
-    return rc == 0;
 }
 
 ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
@@ -3614,6 +3768,7 @@ ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
     double deadline;
     if (!w) return NULL;
     deadline = etcd__deadline(w->timeout);
+    if (!w->ended) etcd__err_clear(&w->err);
     while (!w->ended) {
         etcd_res *res;
         if (w->broken) {
@@ -3629,7 +3784,9 @@ ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
     return NULL;
 }
 
-ETCDDEF const char *etcd_watch_errstr(const etcd_watcher *w) { return w ? w->err : "no watcher"; }
+ETCDDEF const char *etcd_watch_errstr(const etcd_watcher *w) { return w ? w->err.msg : "no watcher"; }
+
+ETCDDEF etcd_err etcd_watch_errcode(const etcd_watcher *w) { return w ? w->err.code : ETCD_EARG; }
 
 ETCDDEF int etcd_watch_fd(const etcd_watcher *w) { return w ? w->conn.fd : -1; }
 

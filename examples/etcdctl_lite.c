@@ -229,7 +229,7 @@ static int cmd_watch(etcd *cli, const args *a)
     while (rc < 0) {
         etcd_res *m = etcd_watch_next(w);
         if (!m) {
-            if (strcmp(etcd_watch_errstr(w), "timeout") == 0) continue;  /* idle */
+            if (etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;  /* idle */
             fprintf(stderr, "etcdctl_lite: watch: %s\n", etcd_watch_errstr(w));
             rc = EXIT_FAIL;
         } else if (m->canceled) {                   /* e.g. --rev was compacted */

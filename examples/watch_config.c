@@ -214,7 +214,7 @@ static int follow(etcd *cli, const char *prefix, int64_t from, table *t, int64_t
         if (!watch_ready(w, 500)) continue;     /* idle: check the flag again */
         etcd_res *m = etcd_watch_next(w);
         if (!m) {
-            if (strcmp(etcd_watch_errstr(w), "timeout") == 0) continue;
+            if (etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;
             fprintf(stderr, "watch_config: watch: %s\n", etcd_watch_errstr(w));
             rc = -1;
         } else if (m->canceled) {       /* by etcd: e.g. `from` was compacted */

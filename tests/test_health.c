@@ -427,7 +427,8 @@ static void max_fails_case(const char *spec)
     CHECK(!etcd_endpoint_healthy(cli, cl.url[0]));
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     etcd_res_free(r);
     sleep_s(0.25);
     CHECK(!etcd_endpoint_healthy(cli, cl.url[0]));
@@ -438,7 +439,7 @@ static void max_fails_case(const char *spec)
     CHECK(etcd_endpoint_healthy(cli, cl.url[0]));
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
-    if (r == NULL) CHECK(strcmp(etcd_errstr(cli), NO_HEALTHY) != 0);
+    if (r == NULL) CHECK(etcd_errcode(cli) != ETCD_ENOHEALTHY);
     etcd_res_free(r);
     CHECK(etcd_endpoint_healthy(cli, cl.url[0]));
 
@@ -446,7 +447,7 @@ static void max_fails_case(const char *spec)
     sleep_s(0.65);
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
-    if (r == NULL) CHECK(strcmp(etcd_errstr(cli), NO_HEALTHY) != 0);
+    if (r == NULL) CHECK(etcd_errcode(cli) != ETCD_ENOHEALTHY);
     etcd_res_free(r);
     CHECK(etcd_endpoint_healthy(cli, cl.url[0]));
     etcd_free(cli);
@@ -651,28 +652,32 @@ static void none_healthy_case(bool retry)
     r = etcd_get(cli, "foo", NULL);
     CHECK_TIME(fs_now() - t0, 0, 0.05);
     CHECK(r == NULL);
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     etcd_res_free(r);
 
     t0 = fs_now();
     r = etcd_set(cli, "foo", "1", NULL);
     CHECK_TIME(fs_now() - t0, 0, 0.05);
     CHECK(r == NULL);
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     etcd_res_free(r);
 
     t0 = fs_now();
     w = etcd_watch(cli, "foo", NULL);
     CHECK_TIME(fs_now() - t0, 0, 0.05);
     CHECK(w == NULL);
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     etcd_watchcancel(w);
 
     t0 = fs_now();
     r = etcd_version(cli);
     CHECK_TIME(fs_now() - t0, 0, 0.05);
     CHECK(r == NULL);
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     etcd_res_free(r);
 
     CHECK_INT(nreqs(&cl, 1), i);         /* nothing was sent */
@@ -942,7 +947,8 @@ static void retry_bound_case(int max_fails)
     n = total_reqs(&cl);
     CHECK(n <= 3 * max_fails + 1);
     CHECK(n >= 3 * max_fails);           /* every healthy endpoint was tried */
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     CHECK(!etcd_endpoint_healthy(cli, cl.url[0]));
     CHECK(!etcd_endpoint_healthy(cli, cl.url[1]));
     CHECK(!etcd_endpoint_healthy(cli, cl.url[2]));
@@ -950,7 +956,8 @@ static void retry_bound_case(int max_fails)
     r = etcd_get(cli, "foo", NULL);
     CHECK(r == NULL);
     etcd_res_free(r);
-    CHECK_STR(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_PREFIX(etcd_errstr(cli), NO_HEALTHY);
+    CHECK_INT(etcd_errcode(cli), ETCD_ENOHEALTHY);
     CHECK_INT(total_reqs(&cl), n);
     if (t__cur_failed) { fprintf(stderr, "  (max_fails %d, %d requests)\n", max_fails, n); log_print(); }
     etcd_free(cli);

@@ -167,7 +167,7 @@ static void test_int64_parse(void)
 
 /* ---- HTTP head and chunked bodies ------------------------------------ */
 
-static int head(const char *s, etcd__resp *r, size_t *hl, char *err)
+static int head(const char *s, etcd__resp *r, size_t *hl, etcd__error *err)
 {
     return etcd__http_parse_head(s, strlen(s), r, hl, err);
 }
@@ -176,19 +176,19 @@ static void test_http_head(void)
 {
     etcd__resp r;
     size_t hl = 0;
-    char err[ETCD__ERRLEN];
+    etcd__error err;
     const char *ok = "HTTP/1.1 200 OK\r\ncontent-LENGTH:  12 \r\nX: y\r\n\r\nbody";
-    CHECK_INT(head(ok, &r, &hl, err), 1);
+    CHECK_INT(head(ok, &r, &hl, &err), 1);
     CHECK_INT(r.status, 200); CHECK_INT(r.clen, 12); CHECK(!r.chunked); CHECK(!r.close);
     CHECK_INT(hl, strlen(ok) - 4);
     CHECK_INT(head("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nConnection: keep-alive, Close\r\n\r\n",
-                   &r, &hl, err), 1);
+                   &r, &hl, &err), 1);
     CHECK(r.chunked); CHECK(r.close); CHECK_INT(r.clen, -1);
-    CHECK_INT(head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", &r, &hl, err), 1);
+    CHECK_INT(head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", &r, &hl, &err), 1);
     CHECK(r.chunked && r.close && r.clen == -1);          /* chunked wins, then close */
-    CHECK_INT(head("HTTP/1.0 404 Not Found\r\n\r\n", &r, &hl, err), 1);
+    CHECK_INT(head("HTTP/1.0 404 Not Found\r\n\r\n", &r, &hl, &err), 1);
     CHECK(r.close); CHECK_INT(r.status, 404);
-    CHECK_INT(head("HTTP/1.1 200 OK\r\nContent-Le", &r, &hl, err), 0);   /* needs more */
+    CHECK_INT(head("HTTP/1.1 200 OK\r\nContent-Le", &r, &hl, &err), 0);   /* needs more */
 }
 
 static void test_http_head_bad(void)
@@ -204,9 +204,9 @@ static void test_http_head_bad(void)
     };
     size_t i, hl;
     etcd__resp r;
-    char err[ETCD__ERRLEN];
+    etcd__error err;
     for (i = 0; i < sizeof bad / sizeof *bad; i++) {
-        int rc = head(bad[i], &r, &hl, err);
+        int rc = head(bad[i], &r, &hl, &err);
         if (rc != -1) { fprintf(stderr, "  accepted bad head #%zu (%d)\n", i, rc); t__cur_failed = 1; }
     }
 }
@@ -214,18 +214,20 @@ static void test_http_head_bad(void)
 static void test_http_head_too_big(void)
 {
     size_t n = ETCD__MAX_HEAD + 10, hl;
-    char *s = (char *)malloc(n), err[ETCD__ERRLEN];
+    char *s = (char *)malloc(n);
+    etcd__error err;
     etcd__resp r;
     REQUIRE(s);
     memset(s, 'a', n);
     memcpy(s, "HTTP/1.1 200 OK\r\nX: ", 20);
-    CHECK_INT(etcd__http_parse_head(s, n, &r, &hl, err), -1);
-    CHECK_HAS(err, "head larger");
+    CHECK_INT(etcd__http_parse_head(s, n, &r, &hl, &err), -1);
+    CHECK_HAS(err.msg, "head larger");
+    CHECK_INT(err.code, ETCD_EPROTO);
     free(s);
 }
 
 /* Feed a body step bytes at a time; returns the decoded text or NULL. */
-static int feed(const char *in, size_t step, etcd__body *b, etcd__buf *out, size_t max, char *err)
+static int feed(const char *in, size_t step, etcd__body *b, etcd__buf *out, size_t max, etcd__error *err)
 {
     size_t i = 0, n = strlen(in);
     while (i < n && !b->done) {
@@ -245,10 +247,10 @@ static void test_chunked(void)
     for (step = 1; step <= strlen(in); step++) {
         etcd__body b;
         etcd__buf out = { 0 };
-        char err[ETCD__ERRLEN];
+        etcd__error err;
         memset(&b, 0, sizeof b);
         b.mode = ETCD__BODY_CHUNKED;
-        CHECK_INT(feed(in, step, &b, &out, 1000, err), 0);
+        CHECK_INT(feed(in, step, &b, &out, 1000, &err), 0);
         CHECK_STR(out.p, "Wikipedia in\r\n\r\nchunks.");
         etcd__buf_free(&out);
     }
@@ -263,10 +265,10 @@ static void test_chunked_bad(void)
     for (i = 0; i < sizeof bad / sizeof *bad; i++) {
         etcd__body b;
         etcd__buf out = { 0 };
-        char err[ETCD__ERRLEN];
+        etcd__error err;
         memset(&b, 0, sizeof b);
         b.mode = ETCD__BODY_CHUNKED;
-        if (feed(bad[i], 3, &b, &out, 1000, err) != -1) {
+        if (feed(bad[i], 3, &b, &out, 1000, &err) != -1) {
             fprintf(stderr, "  accepted bad chunked body #%zu\n", i);
             t__cur_failed = 1;
         }
@@ -278,16 +280,17 @@ static void test_body_max(void)
 {
     etcd__body b;
     etcd__buf out = { 0 };
-    char err[ETCD__ERRLEN];
+    etcd__error err;
     memset(&b, 0, sizeof b);
     b.mode = ETCD__BODY_CHUNKED;
-    CHECK_INT(feed("8\r\n12345678\r\n0\r\n\r\n", 100, &b, &out, 7, err), -1);
-    CHECK_HAS(err, "max_response");
+    CHECK_INT(feed("8\r\n12345678\r\n0\r\n\r\n", 100, &b, &out, 7, &err), -1);
+    CHECK_HAS(err.msg, "max_response");
+    CHECK_INT(err.code, ETCD_ETOOLARGE);
     etcd__buf_free(&out);
     memset(&b, 0, sizeof b);
     b.mode = ETCD__BODY_LENGTH;
     b.left = 4;
-    CHECK_INT(feed("abcdEXTRA", 100, &b, &out, 10, err), 0);
+    CHECK_INT(feed("abcdEXTRA", 100, &b, &out, 10, &err), 0);
     CHECK_STR(out.p, "abcd");
     etcd__buf_free(&out);
 }
@@ -337,7 +340,7 @@ static void test_json_next_incremental(void)
 
 /* ---- result decoding ------------------------------------------------- */
 
-static etcd_res *decode(const char *js, int status, etcd__scratch *sc, char *err)
+static etcd_res *decode(const char *js, int status, etcd__scratch *sc, etcd__error *err)
 {
     return etcd__decode(js, strlen(js), status, sc, err);
 }
@@ -349,8 +352,8 @@ static void test_decode_range(void)
                      "\"mod_revision\":\"9\",\"version\":\"3\",\"value\":\"YmFy\",\"lease\":\"7587869\"},"
                      "{\"key\":\"AP8=\",\"mod_revision\":\"4\"}],\"more\":true,\"count\":\"2\"}";
     etcd__scratch sc = { 0 };
-    char err[ETCD__ERRLEN];
-    etcd_res *r = decode(js, 200, &sc, err);
+    etcd__error err;
+    etcd_res *r = decode(js, 200, &sc, &err);
     REQUIRE(r);
     CHECK_INT(r->status, 200);
     CHECK(r->cluster_id == 14841639068965178418ULL);
@@ -379,21 +382,21 @@ static void test_decode_txn_watch_lease(void)
     const char *ttl = "{\"ID\":\"2324035592731921672\",\"TTL\":\"-1\",\"grantedTTL\":\"60\","
                       "\"keys\":[\"Zm9v\",\"\"],\"leases\":[{\"ID\":\"1\"},{\"ID\":\"2\"}]}";
     etcd__scratch sc = { 0 };
-    char err[ETCD__ERRLEN];
-    etcd_res *r = decode(txn, 200, &sc, err);
+    etcd__error err;
+    etcd_res *r = decode(txn, 200, &sc, &err);
     REQUIRE(r && r->succeeded && r->nresponses == 3);
     CHECK_STR(r->responses[0].prev_kv->value, "1");
     CHECK_STR(r->responses[1].kvs[0].key, "b");
     CHECK_INT(r->responses[2].deleted, 3);
     etcd_res_free(r);
-    r = decode(watch, 200, &sc, err);
+    r = decode(watch, 200, &sc, &err);
     REQUIRE(r && r->nevents == 2);
     CHECK_INT(r->revision, 7); CHECK_INT(r->watch_id, 3);
     CHECK_INT(r->events[0].type, ETCD_EVENT_PUT); CHECK(r->events[0].prev_kv == NULL);
     CHECK_INT(r->events[1].type, ETCD_EVENT_DELETE); CHECK_STR(r->events[1].prev_kv->value, "x");
     CHECK_STR(r->events[1].kv.value, "");
     etcd_res_free(r);
-    r = decode(ttl, 200, &sc, err);
+    r = decode(ttl, 200, &sc, &err);
     REQUIRE(r);
     CHECK(r->id == 2324035592731921672LL); CHECK_INT(r->ttl, -1); CHECK_INT(r->granted_ttl, 60);
     REQUIRE(r->nkeys == 2 && r->nleases == 2);
@@ -406,40 +409,43 @@ static void test_decode_txn_watch_lease(void)
 static void test_decode_errors(void)
 {
     etcd__scratch sc = { 0 };
-    char err[ETCD__ERRLEN];
-    etcd_res *r = decode("{\"error\":\"etcdserver: key not found\",\"message\":\"m\",\"code\":5}", 404, &sc, err);
+    etcd__error err;
+    etcd_res *r = decode("{\"error\":\"etcdserver: key not found\",\"message\":\"m\",\"code\":5}", 404, &sc, &err);
     REQUIRE(r);
     CHECK_STR(r->error, "etcdserver: key not found"); CHECK_STR(r->message, "m"); CHECK_INT(r->code, 5);
     etcd_res_free(r);
-    r = decode("{\"code\":3,\"message\":\"bad\",\"details\":[]}", 400, &sc, err);     /* etcd 3.6 */
+    r = decode("{\"code\":3,\"message\":\"bad\",\"details\":[]}", 400, &sc, &err);     /* etcd 3.6 */
     REQUIRE(r);
     CHECK_STR(r->error, "bad"); CHECK_INT(r->code, 3);
     etcd_res_free(r);
     r = decode("{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":\"no leader\",\"http_status\":\"x\"}}",
-               200, &sc, err);
+               200, &sc, &err);
     REQUIRE(r);
     CHECK_STR(r->error, "no leader"); CHECK_INT(r->code, 14);
     etcd_res_free(r);
-    CHECK(decode("{\"kvs\":5}", 200, &sc, err) == NULL);
-    CHECK_HAS(err, "kvs");
-    CHECK(decode("{\"count\":\"abc\"}", 200, &sc, err) == NULL);
-    CHECK(decode("{\"kvs\":[{\"key\":\"!!\"}]}", 200, &sc, err) == NULL);
-    CHECK(decode("[1]", 200, &sc, err) == NULL);
-    CHECK(decode("{\"a\":", 200, &sc, err) == NULL);
-    CHECK_HAS(err, "JSON");
-    CHECK(decode(" ", 200, &sc, err) == NULL);             /* a 200 must carry JSON */
-    CHECK_HAS(err, "empty body");
-    r = decode("{\"result\":{\"events\":[{},{\"type\":\"DELETE\"},{\"kv\":null}]}}", 200, &sc, err);
+    CHECK(decode("{\"kvs\":5}", 200, &sc, &err) == NULL);
+    CHECK_HAS(err.msg, "kvs");
+    CHECK_INT(err.code, ETCD_EPROTO);
+    CHECK(decode("{\"count\":\"abc\"}", 200, &sc, &err) == NULL);
+    CHECK(decode("{\"kvs\":[{\"key\":\"!!\"}]}", 200, &sc, &err) == NULL);
+    CHECK(decode("[1]", 200, &sc, &err) == NULL);
+    CHECK(decode("{\"a\":", 200, &sc, &err) == NULL);
+    CHECK_HAS(err.msg, "JSON");
+    CHECK_INT(err.code, ETCD_EPROTO);
+    CHECK(decode(" ", 200, &sc, &err) == NULL);             /* a 200 must carry JSON */
+    CHECK_HAS(err.msg, "empty body");
+    CHECK_INT(err.code, ETCD_EPROTO);
+    r = decode("{\"result\":{\"events\":[{},{\"type\":\"DELETE\"},{\"kv\":null}]}}", 200, &sc, &err);
     REQUIRE(r && r->nevents == 3);                         /* kv fields never NULL */
     CHECK_STR(r->events[0].kv.key, ""); CHECK_STR(r->events[1].kv.value, "");
     CHECK_STR(r->events[2].kv.key, ""); CHECK_INT(r->events[1].type, ETCD_EVENT_DELETE);
     etcd_res_free(r);
-    r = decode("Bad Gateway\r\n", 404, &sc, err);            /* a text error page */
+    r = decode("Bad Gateway\r\n", 404, &sc, &err);            /* a text error page */
     REQUIRE(r);
     CHECK_STR(r->message, "Bad Gateway"); CHECK_STR(r->error, "Bad Gateway");
     etcd_res_free(r);
-    CHECK(decode("Bad Gateway", 200, &sc, err) == NULL);
-    r = decode("", 404, &sc, err);                         /* no body at all */
+    CHECK(decode("Bad Gateway", 200, &sc, &err) == NULL);
+    r = decode("", 404, &sc, &err);                         /* no body at all */
     REQUIRE(r);
     CHECK_INT(r->status, 404); CHECK_STR(r->body, "");
     etcd_res_free(r);
@@ -451,19 +457,21 @@ static void test_decode_caps(void)
 {
     etcd__buf js = { 0 };
     etcd__scratch sc = { 0 };
-    char err[ETCD__ERRLEN];
+    etcd__error err;
     int i;
     etcd__buf_str(&js, "{\"events\":[");                 /* 3 bytes -> an etcd_event each */
     for (i = 0; i < 200000; i++) etcd__buf_str(&js, i ? ",{}" : "{}");
     etcd__buf_str(&js, "]}");
-    CHECK(etcd__decode(js.p, js.len, 200, &sc, err) == NULL);
-    CHECK_HAS(err, "too complex");
+    CHECK(etcd__decode(js.p, js.len, 200, &sc, &err) == NULL);
+    CHECK_HAS(err.msg, "too complex");
+    CHECK_INT(err.code, ETCD_ETOOLARGE);
     etcd__buf_reset(&js);
     etcd__buf_str(&js, "{\"leases\":[");                 /* 2 bytes a token */
     for (i = 0; i < 200000; i++) etcd__buf_str(&js, i ? ",0" : "0");
     etcd__buf_str(&js, "]}");
-    CHECK(etcd__decode(js.p, js.len, 200, &sc, err) == NULL);
-    CHECK_HAS(err, "JSON tokens");
+    CHECK(etcd__decode(js.p, js.len, 200, &sc, &err) == NULL);
+    CHECK_HAS(err.msg, "JSON tokens");
+    CHECK_INT(err.code, ETCD_ETOOLARGE);
     CHECK(sc.cap <= 65536);                              /* no huge scratch kept */
     etcd__buf_free(&js);
     free(sc.toks);
@@ -474,14 +482,14 @@ static void test_decode_large(void)
 {
     etcd__buf js = { 0 };
     etcd__scratch sc = { 0 };
-    char err[ETCD__ERRLEN];
+    etcd__error err;
     etcd_res *r;
     int i;
     etcd__buf_str(&js, "{\"kvs\":[");
     for (i = 0; i < 5000; i++) etcd__buf_fmt(&js, "%s{\"key\":\"YQ==\",\"version\":\"%d\"}", i ? "," : "", i);
     etcd__buf_str(&js, "]}");
     REQUIRE(!js.oom);
-    r = etcd__decode(js.p, js.len, 200, &sc, err);
+    r = etcd__decode(js.p, js.len, 200, &sc, &err);
     REQUIRE(r && r->nkvs == 5000);
     CHECK_INT(r->kvs[4999].version, 4999);
     CHECK_STR(r->kvs[4999].key, "a");
