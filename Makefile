@@ -20,9 +20,10 @@ SCRIPTS  = $(wildcard tests/test_*.sh)
 EXAMPLES = $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 DEPS     = etcd.h $(wildcard tests/*.h)
 
-PKGS = etcd-server etcd-client gcc g++ clang libclang-rt-dev binutils make openssl libssl-dev curl procps
+PKGS = etcd-server etcd-client gcc g++ clang libclang-rt-dev binutils make openssl libssl-dev curl procps \
+       libcurl4-openssl-dev valgrind musl-tools python3
 
-.PHONY: all deps test check examples clean
+.PHONY: all deps test check examples clean bench bench-smoke
 all: examples
 
 deps:
@@ -59,7 +60,7 @@ examples: $(EXAMPLES)
 
 # The header alone and with its implementation, as C (gcc, clang) and C++.
 CXXWARN = -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++
-check: $(wildcard tests/compile/*) etcd.h
+check: $(wildcard tests/compile/*) etcd.h README.md $(wildcard examples/*.c)
 	@mkdir -p build
 	$(CC)    $(WARN) -c -o build/impl_gcc.o   tests/compile/impl.c
 	$(CLANG) $(WARN) -c -o build/impl_clang.o tests/compile/impl.c
@@ -69,6 +70,7 @@ check: $(wildcard tests/compile/*) etcd.h
 	$(CC)    $(WARN) -c -o build/tls_gcc.o   tests/compile/tls.c
 	$(CLANG) $(WARN) -c -o build/tls_clang.o tests/compile/tls.c
 	$(CXX)   $(CXXWARN) -c -o build/tls_cxx.o tests/compile/tls.cc
+	CC=$(CC) CXX=$(CXX) sh tests/compile/readme.sh
 	@echo "compile checks passed"
 
 BINS = $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
@@ -76,6 +78,13 @@ BINS = $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
 
 test: check examples $(BINS)
 	@EXAMPLES_DIR=build tests/run.sh $(BINS) $(SCRIPTS)
+
+# Performance bench (bench/README.md): its own etcd on 127.0.0.1, ~10 min;
+# bench-smoke builds and runs every bench program once with tiny sizes.
+bench:
+	sh bench/run.sh
+bench-smoke:
+	sh bench/run.sh --smoke
 
 clean:
 	rm -rf build

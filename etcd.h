@@ -54,8 +54,16 @@
 
    OPTIONS
        Every option struct (etcd_opts, etcd_get_opts, ...) means "default"
-       when zero-initialised: `etcd_get_opts o = {0}; o.limit = 10;`. A NULL
-       options pointer means all defaults.
+       when zero-initialised. The idiom that compiles warning-free in C and
+       C++ alike (`= {0}` is an error in C++ for etcd_op, etcd_compare and
+       etcd_event, whose first member is an enum):
+
+           etcd_get_opts o;
+           memset(&o, 0, sizeof o);
+           o.limit = 10;
+
+       A NULL options pointer means all defaults. New fields are only ever
+       appended, so positional initialisers keep compiling.
 
    VALUES AND SERIALIZERS
        ETCD_SERIALIZER_JSON (default): values are JSON text ("8080", "\"on\"",
@@ -67,11 +75,35 @@
        etcd_set_opts.val_len (or value_len in txn ops) for values with NULs.
 
    ERRORS
-       Calls return NULL on failure and etcd_errstr(cli) says why: bad
-       argument, connect/read/write failure, "timeout", malformed HTTP or
-       JSON, a 5xx status ("HTTP 503: <etcd's message>"), a response over
-       max_response. Any other HTTP status gives a result: check res->status
-       and res->error / res->message / res->code.
+       Calls return NULL on failure; etcd_errcode(cli) gives its class and
+       etcd_errstr(cli) its text, which always describe the same failure.
+       After a call that gave a result the code is ETCD_OK and the text "".
+       Any HTTP status below 500 is a result: check res->status and
+       res->error / res->message / res->code (etcd's body, any version's
+       shape). Watchers have etcd_watch_errcode / etcd_watch_errstr.
+
+           ETCD_EARG        bad argument or option; nothing was sent. Fix the call.
+           ETCD_ENOMEM      an allocation failed.
+           ETCD_ECONNECT    refused, unreachable, not resolved; nothing was sent,
+                            so any call may be tried again.
+           ETCD_ETIMEOUT    "timeout": the deadline passed. A write may or may not
+                            have happened. For a watch: nothing yet, call again.
+           ETCD_ETRANSPORT  reset, EOF, write error after connecting; as above.
+           ETCD_EPROTO      malformed HTTP or JSON, a body of the wrong shape: a
+                            proxy or something that is not etcd answered.
+           ETCD_ETOOLARGE   over max_response or a decoding cap (see LIMITS):
+                            raise max_response, or page (limit) the read.
+           ETCD_ETLS        TLS handshake or certificate verification failed:
+                            check ssl_ca_*, sni, the clock.
+           ETCD_EAUTH       wrong user/password, or auth not enabled; calls fail
+                            the same way for a second without asking etcd again.
+           ETCD_ENOHEALTHY  every endpoint is out of the rotation; the text says
+                            which comes back first, why it went, and when.
+           ETCD_ESERVER     a 5xx ("HTTP 503: <etcd's message>"), or an error
+                            inside a watch stream: transient; retry or wait.
+           ETCD_ECOMPACTED  the revision asked for is compacted: read anew.
+           ETCD_ECANCELED   etcd canceled or refused the watch (cancel_reason).
+           ETCD_ELOST       a kept lease expired or was revoked.
 
    MEMORY AND OWNERSHIP
        Each etcd_res is one arena: free it (and everything it points to) with
@@ -86,9 +118,21 @@
        library installs no signal handler and never raises SIGPIPE.
 
    LIMITS
-       max_response (default 128 MiB) caps one response body or one watch
-       message; HTTP response heads are capped at 64 KiB; JSON nesting at
-       ETCD_JSON_MAX_DEPTH (512) levels.
+       Every cap, and the failure it gives:
+       - max_response (default 128 MiB): one response body or one watch
+         message; a declared Content-Length or chunk size over it fails at
+         once. ETCD_ETOOLARGE "response larger than max_response (N bytes)".
+       - Decoding memory: a result may take 16x its body + 64 KiB.
+         ETCD_ETOOLARGE "response too complex: decoding it would take ...".
+       - JSON tokens: at most one per 3 bytes of body (+ 64).
+         ETCD_ETOOLARGE "response too complex: N JSON tokens in M bytes".
+       - Response head (status line + headers): 64 KiB.
+         ETCD_EPROTO "malformed HTTP response: head larger than 65536 bytes".
+       - Chunk-size line or trailer line: 4096 bytes.
+         ETCD_EPROTO "malformed HTTP response: chunk line too long".
+       - JSON nesting: ETCD_JSON_MAX_DEPTH (512) levels. etcd_json_parse
+         returns ETCD_JSON_EINVAL; in a response: ETCD_EPROTO.
+       - Error texts: 255 bytes, cut beyond.
 
    LICENSE
        MIT, see the end of this file.
@@ -179,13 +223,18 @@ typedef struct etcd_opts {
     double      fail_timeout;    /* seconds: the window max_fails count in, and how
                                     long an endpoint then stays out; 0 means 10 */
     int         max_fails;       /* connect/transport/5xx failures within fail_timeout
-                                    that take an endpoint out; 0 means 1 */
+                                    that take an endpoint out; 0 means 1; -1 turns
+                                    health checks off: no endpoint is ever taken
+                                    out, failures are returned as they are */
     bool        retry;           /* a failed call tries again on the next healthy
                                     endpoint, up to endpoints * max_fails + 1 tries:
                                     reads (get, readdir, timetolive, leases, keepalive,
                                     version, opening a watch) always; writes only when
                                     not a byte of the request was written */
     size_t      max_response;    /* bytes; 0 means 128 MiB */
+    const char *ssl_ca_pem;      /* PEM text instead of ssl_ca_path (not both) */
+    const char *ssl_cert_pem;    /* PEM text instead of ssl_cert_path (not both) */
+    const char *ssl_key_pem;     /* PEM text instead of ssl_key_path (not both) */
 } etcd_opts;
 
 /* Create a client. opts NULL: defaults. Copies everything it keeps. Returns
@@ -269,13 +318,18 @@ ETCDDEF void etcd_res_free(etcd_res *res);
    >>kv
    ------------------------------------------------------------------------ */
 
+enum { ETCD_SORT_NONE = 0, ETCD_SORT_ASCEND = 1, ETCD_SORT_DESCEND = 2 };      /* sort_order */
+enum { ETCD_SORT_KEY = 0, ETCD_SORT_VERSION = 1, ETCD_SORT_CREATE = 2,          /* sort_target */
+       ETCD_SORT_MOD = 3, ETCD_SORT_VALUE = 4 };
+
 typedef struct etcd_get_opts {
     double  timeout;         /* 0: the client's */
     int64_t revision;        /* <= 0: newest */
     int64_t limit;           /* 0: no limit */
-    int     sort_order;      /* 0 none, 1 ascend, 2 descend */
-    int     sort_target;     /* 0 key, 1 version, 2 create, 3 mod, 4 value */
+    int     sort_order;      /* ETCD_SORT_NONE (0), _ASCEND, _DESCEND */
+    int     sort_target;     /* ETCD_SORT_KEY (0), _VERSION, _CREATE, _MOD, _VALUE */
     bool    keys_only, count_only, serializable;
+    size_t  key_len;         /* 0: strlen(key); set it for keys holding NUL bytes */
 } etcd_get_opts;
 
 typedef struct etcd_set_opts {
@@ -283,12 +337,20 @@ typedef struct etcd_set_opts {
     int64_t lease;           /* attach this lease */
     bool    prev_kv, ignore_value, ignore_lease;
     size_t  val_len;         /* 0: strlen(val); set it for values holding NUL bytes */
+    size_t  key_len;         /* 0: strlen(key) */
 } etcd_set_opts;
 
-typedef struct etcd_delete_opts { double timeout; bool prev_kv; } etcd_delete_opts;
+typedef struct etcd_delete_opts {
+    double  timeout;
+    bool    prev_kv;
+    size_t  key_len;         /* 0: strlen(key) */
+} etcd_delete_opts;
 
 /* key/dir get key_prefix prepended. An empty or NULL key fails with
    "key should not be empty"; an empty dir means every key under key_prefix.
+   Keys are bytes: with opts->key_len they may hold NUL and 0xff bytes; a
+   dir's range ends after the last byte that is not 0xff, plus one (a dir
+   of 0xff bytes only: the end of the keyspace).
    setnx writes only if the key is absent, setx only if it exists; both are
    one txn and res->succeeded says whether the write happened. */
 ETCDDEF etcd_res *etcd_get    (etcd *cli, const char *key, const etcd_get_opts *opts);
@@ -321,6 +383,7 @@ typedef struct etcd_watch_opts {
                                 with compact_revision. A revision split by fragment
                                 and cut by a break is fetched again whole, minus the
                                 events already delivered. */
+    size_t  key_len;         /* 0: strlen(key) */
 } etcd_watch_opts;
 
 typedef struct etcd_watcher etcd_watcher;
@@ -360,6 +423,7 @@ typedef struct etcd_compare {
     const char *key, *range_end;                     /* range_end NULL: just key */
     int64_t version, create_revision, mod_revision, lease; /* the one target names */
     const char *value; size_t value_len;             /* ETCD_CMP_VALUE; serialized */
+    size_t key_len, range_end_len;                   /* 0: strlen() of the string */
 } etcd_compare;
 
 typedef enum { ETCD_OP_RANGE = 0, ETCD_OP_PUT = 1, ETCD_OP_DELETE = 2 } etcd_op_type;
@@ -371,6 +435,7 @@ typedef struct etcd_op {
     int64_t lease;                                   /* PUT */
     bool prev_kv;                                    /* PUT, DELETE */
     int64_t limit, revision;                         /* RANGE */
+    size_t key_len, range_end_len;                   /* 0: strlen() of the string */
 } etcd_op;
 
 typedef struct etcd_txn_opts { double timeout; } etcd_txn_opts;
@@ -468,6 +533,7 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
 
 #ifdef ETCD_USE_OPENSSL
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #endif
@@ -1371,32 +1437,107 @@ static int etcd__tls_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1;
 }
 
-static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, etcd__error *err)
+/* Never ask a terminal for a passphrase: an encrypted key is refused. */
+static int etcd__no_pass(char *buf, int size, int rw, void *u)
 {
-    if (o->ssl_ca_path && SSL_CTX_load_verify_locations(ctx, o->ssl_ca_path, NULL) != 1) {
-        etcd__tls_fail(err, ETCD_EARG, "ssl_ca_path", o->ssl_ca_path);
+    (void)buf; (void)size; (void)rw; (void)u;
+    return -1;
+}
+
+/* Reading PEM stopped at the end of the text, not at something malformed. */
+static bool etcd__pem_end(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    bool end = !e || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+    if (end) ERR_clear_error();
+    return end;
+}
+
+enum { ETCD__PEM_CA, ETCD__PEM_CERT, ETCD__PEM_KEY };
+
+/* The certificates in b, into the CA store or as the client certificate
+   and its chain. How many, or -1 when the PEM is malformed. */
+static int etcd__pem_certs(SSL_CTX *ctx, BIO *b, int kind)
+{
+    X509 *x;
+    int n = 0;
+    while ((x = PEM_read_bio_X509(b, NULL, etcd__no_pass, NULL))) {
+        long ok = kind == ETCD__PEM_CA ? X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x)
+                  : n == 0 ? SSL_CTX_use_certificate(ctx, x) : SSL_CTX_add1_chain_cert(ctx, x);
+        X509_free(x);
+        if (ok != 1) return -1;
+        n++;
+    }
+    return etcd__pem_end() ? n : -1;
+}
+
+/* The client key in b. A key that is not the certificate's is taken too:
+   etcd__tls_files names both then. */
+static int etcd__pem_key(SSL_CTX *ctx, BIO *b)
+{
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, etcd__no_pass, NULL);
+    int ok;
+    if (!k) return etcd__pem_end() ? 0 : -1;
+    ok = SSL_CTX_use_PrivateKey(ctx, k) == 1 || ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+    EVP_PKEY_free(k);
+    return ok ? 1 : -1;
+}
+
+/* One role's PEM (role "ssl_ca", "ssl_cert", "ssl_key"), from its text
+   or its file; errors name the option and the file. */
+static bool etcd__tls_load(SSL_CTX *ctx, const char *text, const char *path, const char *role, int kind,
+                           etcd__error *err)
+{
+    char what[300];
+    BIO *b;
+    int n = -1;
+    if (text) snprintf(what, sizeof what, "%s_pem", role);
+    else snprintf(what, sizeof what, "%s_path %s", role, path);
+    errno = 0;
+    b = text ? BIO_new_mem_buf(text, -1) : BIO_new_file(path, "r");
+    if (!b && !text && errno) {             /* "No such file or directory", not "system lib" */
+        etcd__errf(err, ETCD_EARG, "%s: %s", what, strerror(errno));
+        ERR_clear_error();
         return false;
     }
-    if (!o->ssl_ca_path && !o->ssl_skip_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    if (b) n = kind == ETCD__PEM_KEY ? etcd__pem_key(ctx, b) : etcd__pem_certs(ctx, b, kind);
+    BIO_free(b);
+    if (n > 0) return true;
+    if (n == 0) etcd__errf(err, ETCD_EARG, "%s: no PEM %s in it", what, kind == ETCD__PEM_KEY ? "private key" : "certificate");
+    else etcd__tls_fail(err, ETCD_EARG, what, NULL);
+    ERR_clear_error();
+    return false;
+}
+
+/* Text and file for one role are not both allowed; cert and key go together. */
+static bool etcd__tls_check(const etcd_opts *o, etcd__error *err)
+{
+    if (o->ssl_ca_pem && o->ssl_ca_path) etcd__errf(err, ETCD_EARG, "ssl_ca_pem and ssl_ca_path: set one, not both");
+    else if (o->ssl_cert_pem && o->ssl_cert_path) etcd__errf(err, ETCD_EARG, "ssl_cert_pem and ssl_cert_path: set one, not both");
+    else if (o->ssl_key_pem && o->ssl_key_path) etcd__errf(err, ETCD_EARG, "ssl_key_pem and ssl_key_path: set one, not both");
+    else if (!(o->ssl_cert_path || o->ssl_cert_pem) != !(o->ssl_key_path || o->ssl_key_pem))
+        etcd__errf(err, ETCD_EARG, "ssl_cert_path (or _pem) and ssl_key_path (or _pem) go together");
+    else return true;
+    return false;
+}
+
+static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, etcd__error *err)
+{
+    if (!etcd__tls_check(o, err)) return false;
+    if (o->ssl_ca_pem || o->ssl_ca_path) {
+        if (!etcd__tls_load(ctx, o->ssl_ca_pem, o->ssl_ca_path, "ssl_ca", ETCD__PEM_CA, err)) return false;
+    } else if (!o->ssl_skip_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
         etcd__tls_fail(err, ETCD_EARG, "loading the system CA store", NULL);
         return false;
     }
-    if (!o->ssl_cert_path != !o->ssl_key_path) {
-        etcd__errf(err, ETCD_EARG, "ssl_cert_path and ssl_key_path go together");
+    if (!o->ssl_cert_path && !o->ssl_cert_pem) return true;
+    if (!etcd__tls_load(ctx, o->ssl_cert_pem, o->ssl_cert_path, "ssl_cert", ETCD__PEM_CERT, err) ||
+        !etcd__tls_load(ctx, o->ssl_key_pem, o->ssl_key_path, "ssl_key", ETCD__PEM_KEY, err))
         return false;
-    }
-    if (!o->ssl_cert_path) return true;
-    if (SSL_CTX_use_certificate_chain_file(ctx, o->ssl_cert_path) != 1) {
-        etcd__tls_fail(err, ETCD_EARG, "ssl_cert_path", o->ssl_cert_path);
-        return false;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, o->ssl_key_path, SSL_FILETYPE_PEM) != 1 &&
-        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
-        etcd__tls_fail(err, ETCD_EARG, "ssl_key_path", o->ssl_key_path);
-        return false;
-    }
     if (ERR_peek_last_error() || SSL_CTX_check_private_key(ctx) != 1) {   /* a readable key, not this cert's */
-        etcd__errf(err, ETCD_EARG, "ssl_cert_path %s and ssl_key_path %s do not match", o->ssl_cert_path, o->ssl_key_path);
+        etcd__errf(err, ETCD_EARG, "%s %s and %s %s do not match",
+                   o->ssl_cert_pem ? "ssl_cert_pem" : "ssl_cert_path", o->ssl_cert_pem ? "" : o->ssl_cert_path,
+                   o->ssl_key_pem ? "ssl_key_pem" : "ssl_key_path", o->ssl_key_pem ? "" : o->ssl_key_path);
         ERR_clear_error();
         return false;
     }
@@ -1416,6 +1557,7 @@ static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, etcd__error *
 #endif
     SSL_CTX_set_verify(ctx, o->ssl_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_default_passwd_cb(ctx, etcd__no_pass);
     SSL_CTX_sess_set_new_cb(ctx, etcd__tls_new_session);
     if (!etcd__tls_files(ctx, o, err)) { SSL_CTX_free(ctx); return NULL; }
     *bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "etcd.h socket");
@@ -1575,6 +1717,7 @@ typedef struct etcd__req {
     const etcd__buf *body;       /* sent as JSON; NULL: no body */
     unsigned flags;              /* ETCD__RQ_* */
     double timeout;              /* seconds per try; < 0: none */
+    double deadline;             /* a sub-request's: its request's try's; 0: per try */
 } etcd__req;
 
 /* The request bytes. prefix: the api prefix ("" when not under it);
@@ -2266,8 +2409,9 @@ static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__sc
             if (nt > 0) etcd__errf(err, ETCD_EPROTO, "malformed JSON response: not an object");
             return NULL;
         }
-        text = true;
+        text = true;             /* a result after all: no failure to report */
         nt = 0;
+        etcd__err_clear(err);
     }
     memset(&d, 0, sizeof d);
     d.a.first = d.a.cur = etcd__blk_new(sizeof(etcd_res) + ETCD__ALIGN * 4 + 2 * len + (size_t)nt * 8);
@@ -2349,49 +2493,65 @@ static bool etcd__hostchar(char c, bool v6)
     return v6 && (c == ':' || c == '%' || c == '~');
 }
 
+/* The parts of "http[s]://host[:port][/]". Returns NULL, or what is
+   wrong with s. */
+static const char *etcd__url_parts(const char *s, size_t n, bool *tls, size_t *hs, size_t *he,
+                                   unsigned long *port)
+{
+    size_t i, ps;
+    bool v6;
+    *tls = n >= 8 && !strncasecmp(s, "https://", 8);
+    if (!*tls && (n < 7 || strncasecmp(s, "http://", 7) != 0)) return "the scheme must be http:// or https://";
+    i = *hs = *tls ? 8 : 7;
+    if (memchr(s + i, '@', n - i)) return "user info (user@) is not supported: use opts.user and opts.password";
+    v6 = i < n && s[i] == '[';
+    if (v6) {
+        for (i++; i < n && etcd__hostchar(s[i], true); i++) {}
+        if (i == n || s[i] != ']') return "bad IPv6 literal: want [address]";
+        (*hs)++; *he = i++;
+    } else {
+        while (i < n && etcd__hostchar(s[i], false)) i++;
+        *he = i;
+    }
+    if (*he == *hs) return "no host";
+    *port = 2379;
+    if (i < n && s[i] == ':') {
+        ps = ++i;
+        *port = 0;
+        while (i < n && etcd__isdigit(s[i]) && *port <= 65535) *port = *port * 10 + (unsigned long)(s[i++] - '0');
+        if (i == ps || *port == 0 || *port > 65535 || (i < n && etcd__isdigit(s[i])))
+            return "the port must be a number from 1 to 65535";
+    }
+    if (i < n && s[i] == '/' && i + 1 < n) return "no path allowed: the api prefix is opts.api_prefix";
+    if (i < n && s[i] == '/') i++;
+    if (i != n) return s[i] == ':' || etcd__isdigit(s[i]) ? "the port must be a number from 1 to 65535"
+                                                          : "bad character in the host";
+    return NULL;
+}
+
 static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, etcd__error *err)
 {
-    size_t i, hs, he, ps;
-    unsigned long port = 2379;
-    bool v6;
-    ep->tls = n >= 8 && !strncasecmp(s, "https://", 8);
+    size_t hs = 0, he = 0;
+    unsigned long port = 0;
+    const char *why = etcd__url_parts(s, n, &ep->tls, &hs, &he, &port);
+    if (why) {
+        etcd__errf(err, ETCD_EARG, "invalid http_host \"%.*s\": %s", (int)(n > 100 ? 100 : n), s, why);
+        return false;
+    }
 #ifndef ETCD_USE_OPENSSL
     if (ep->tls) {
         etcd__errf(err, ETCD_EARG, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL", (int)n, s);
         return false;
     }
 #endif
-    if (!ep->tls && (n < 7 || strncasecmp(s, "http://", 7) != 0)) goto bad;
-    i = hs = ep->tls ? 8 : 7;
-    v6 = i < n && s[i] == '[';
-    if (v6) {
-        for (i++; i < n && etcd__hostchar(s[i], true); i++) {}
-        if (i == n || s[i] != ']') goto bad;
-        hs++; he = i++;
-    } else {
-        while (i < n && etcd__hostchar(s[i], false)) i++;
-        he = i;
-    }
-    if (he == hs) goto bad;
-    if (i < n && s[i] == ':') {
-        ps = ++i;
-        port = 0;
-        while (i < n && etcd__isdigit(s[i]) && port <= 65535) port = port * 10 + (unsigned long)(s[i++] - '0');
-        if (i == ps || port == 0 || port > 65535) goto bad;
-    }
-    if (i < n && s[i] == '/') i++;
-    if (i != n) goto bad;
     ep->url = etcd__strndup(s, n);
     ep->host = etcd__strndup(s + hs, he - hs);
     ep->hostport = (char *)ETCD_MALLOC(he - hs + 10);
     snprintf(ep->port, sizeof ep->port, "%lu", port);
     if (ep->hostport)
-        snprintf(ep->hostport, he - hs + 10, v6 ? "[%.*s]:%lu" : "%.*s:%lu", (int)(he - hs), s + hs, port);
+        snprintf(ep->hostport, he - hs + 10, s[hs - 1] == '[' ? "[%.*s]:%lu" : "%.*s:%lu", (int)(he - hs), s + hs, port);
     if (!ep->url || !ep->host || !ep->hostport) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     return true;
-bad:
-    etcd__errf(err, ETCD_EARG, "invalid http_host \"%.*s\": want http://host[:port] or https://host[:port]", (int)n, s);
-    return false;
 }
 
 static bool etcd__parse_hosts(etcd *cli, const char *hosts, etcd__error *err)
@@ -2409,6 +2569,11 @@ static bool etcd__parse_hosts(etcd *cli, const char *hosts, etcd__error *err)
         while (q < e && (*q == ' ' || *q == '\t')) q++;
         len = (size_t)(e - q);
         while (len && (q[len - 1] == ' ' || q[len - 1] == '\t')) len--;
+        if (!len) {
+            etcd__errf(err, ETCD_EARG, "invalid http_host: endpoint %zu of %zu is empty (a stray comma?)",
+                       cli->neps + 1, n);
+            return false;
+        }
         etcd__conn_init(&cli->eps[cli->neps].conn);
         if (!etcd__ep_parse(&cli->eps[cli->neps++], q, len, err)) return false;
         p = e;
@@ -2447,17 +2612,25 @@ static bool etcd__build_headers(etcd *cli, const char *const *hs, etcd__error *e
     return true;
 }
 
+/* The option strings a client keeps its own copy of. */
+#define ETCD__NSTRINGS 11
+static void etcd__strings(etcd_opts *o, const char **f[ETCD__NSTRINGS])
+{
+    f[0] = &o->key_prefix;    f[1] = &o->api_prefix;   f[2] = &o->ssl_ca_path;
+    f[3] = &o->ssl_cert_path; f[4] = &o->ssl_key_path; f[5] = &o->sni;
+    f[6] = &o->user;          f[7] = &o->password;     f[8] = &o->ssl_ca_pem;
+    f[9] = &o->ssl_cert_pem;  f[10] = &o->ssl_key_pem;
+}
+
 /* Replace each borrowed option string with an owned copy. */
 static bool etcd__own_strings(etcd *cli)
 {
-    const char **f[] = { &cli->o.key_prefix, &cli->o.api_prefix, &cli->o.ssl_ca_path,
-                         &cli->o.ssl_cert_path, &cli->o.ssl_key_path, &cli->o.sni,
-                         &cli->o.user, &cli->o.password };
-    const char *theirs[sizeof f / sizeof *f];
+    const char **f[ETCD__NSTRINGS], *theirs[ETCD__NSTRINGS];
     size_t i;
     bool ok = true;
-    for (i = 0; i < sizeof f / sizeof *f; i++) { theirs[i] = *f[i]; *f[i] = NULL; }  /* never free theirs */
-    for (i = 0; i < sizeof f / sizeof *f; i++)
+    etcd__strings(&cli->o, f);
+    for (i = 0; i < ETCD__NSTRINGS; i++) { theirs[i] = *f[i]; *f[i] = NULL; }  /* never free theirs */
+    for (i = 0; i < ETCD__NSTRINGS; i++)
         if (theirs[i] && !(*f[i] = etcd__strndup(theirs[i], strlen(theirs[i])))) ok = false;
     cli->o.protocol = cli->o.http_host = cli->o.unix_socket_proxy = NULL;
     cli->o.extra_headers = NULL;
@@ -2466,10 +2639,10 @@ static bool etcd__own_strings(etcd *cli)
 
 static void etcd__free_strings(etcd *cli)
 {
-    ETCD_FREE((void *)cli->o.key_prefix); ETCD_FREE((void *)cli->o.api_prefix);
-    ETCD_FREE((void *)cli->o.ssl_ca_path); ETCD_FREE((void *)cli->o.ssl_cert_path);
-    ETCD_FREE((void *)cli->o.ssl_key_path); ETCD_FREE((void *)cli->o.sni);
-    ETCD_FREE((void *)cli->o.user); ETCD_FREE((void *)cli->o.password);
+    const char **f[ETCD__NSTRINGS];
+    size_t i;
+    etcd__strings(&cli->o, f);
+    for (i = 0; i < ETCD__NSTRINGS; i++) ETCD_FREE((void *)*f[i]);
 }
 
 static bool etcd__check_opts(const etcd_opts *o, etcd__error *err)
@@ -2823,17 +2996,26 @@ static double etcd__left(double deadline)
     return left > 1e-3 ? left : 1e-3;
 }
 
+/* How many tries rq gets: with retry, endpoints * max_fails + 1 (health
+   checks off: one per endpoint). */
+static int etcd__retries(const etcd *cli, const etcd__req *rq)
+{
+    if (!(rq->flags & ETCD__RQ_RETRY) || !cli->o.retry) return 1;
+    return cli->o.max_fails < 0 ? (int)cli->neps : (int)cli->neps * cli->o.max_fails + 1;
+}
+
 /* One try: what the request needs first (api prefix, token), then the
    exchange on the next healthy endpoint; once more there when etcd turned
    the token down. */
 static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__error *err)
 {
-    double deadline = etcd__deadline(rq->timeout);
+    double deadline = rq->deadline ? rq->deadline : etcd__deadline(rq->timeout);
     etcd__step st = ETCD__STEP_FAIL;
     int round;
     a->ep = NULL;
     for (round = 0; round < 2; round++) {
-        if ((st = etcd__prepare(cli, rq, deadline, err)) != ETCD__STEP_OK) return st;
+        if ((st = etcd__prepare(cli, rq, deadline, err)) != ETCD__STEP_OK)   /* retried inside already */
+            return st == ETCD__STEP_NEXT && etcd__retries(cli, rq) > 1 ? ETCD__STEP_FAIL : st;
         if (!a->ep && !(a->ep = etcd__pick(cli, err))) return ETCD__STEP_NEXT;   /* may change */
         st = etcd__exchange(cli, rq, a, deadline, err);
         if (st != ETCD__STEP_OK || !etcd__token_rejected(cli, rq, a)) break;
@@ -2844,14 +3026,11 @@ static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__
 }
 
 /* With retry, a try that failed but may work elsewhere goes to the next
-   healthy endpoint: up to endpoints * max_fails + 1 tries (health checks
-   off: one per endpoint). Each try has the whole timeout. */
+   healthy endpoint. Each try has the whole timeout. */
 static etcd__step etcd__run(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__error *err)
 {
-    int tries = 1, t;
+    int tries = etcd__retries(cli, rq), t;
     etcd__step st = ETCD__STEP_NEXT;
-    if ((rq->flags & ETCD__RQ_RETRY) && cli->o.retry)
-        tries = cli->o.max_fails < 0 ? (int)cli->neps : (int)cli->neps * cli->o.max_fails + 1;
     for (t = 0; t < tries && st == ETCD__STEP_NEXT; t++) st = etcd__try(cli, rq, a, err);
     if (st == ETCD__STEP_NEXT && tries > 1 && !etcd__any_healthy(cli)) etcd__no_healthy(cli, err);
     return st;
@@ -2868,6 +3047,7 @@ static etcd_res *etcd__call(etcd *cli, const etcd__req *rq)
     etcd__err_clear(&cli->err);
     if (rq->body && rq->body->oom) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
     if (etcd__run(cli, rq, &a, &cli->err) != ETCD__STEP_OK) return NULL;
+    etcd__err_clear(&cli->err);             /* an answer: earlier tries' failures are moot */
     return etcd__decode(a.in->p, a.in->len, a.head.status, &cli->sc, &cli->err);
 }
 
@@ -2880,6 +3060,7 @@ static etcd_res *etcd__post_req(etcd *cli, const char *path, unsigned flags, dou
     rq.body = &cli->req;
     rq.flags = flags | ETCD__RQ_PREFIX | ETCD__RQ_AUTH | ETCD__RQ_RETRY;
     rq.timeout = timeout > 0 ? timeout : cli->o.timeout;
+    rq.deadline = 0;
     return etcd__call(cli, &rq);
 }
 
@@ -2900,7 +3081,8 @@ static etcd_res *etcd__post(etcd *cli, const char *path, unsigned flags, double 
 #define ETCD__TOKEN_IDLE 240.0   /* refresh a token idle this long (etcd: 300 s) */
 #define ETCD__AUTH_PAUSE 1.0     /* after a refusal, calls fail this long without asking */
 
-/* A sub-request with its own buffers; on ETCD__STEP_OK its status and
+/* A sub-request with its own buffers, under the deadline of the try it
+   prepares, retried as that request is; on ETCD__STEP_OK its status and
    body are in *status and in. */
 static etcd__step etcd__sub(etcd *cli, etcd__req *rq, double deadline, etcd__buf *in, int *status,
                             etcd__error *err)
@@ -2912,7 +3094,8 @@ static etcd__step etcd__sub(etcd *cli, etcd__req *rq, double deadline, etcd__buf
     memset(&a, 0, sizeof a);
     a.out = &out;
     a.in = in;
-    rq->timeout = etcd__left(deadline);
+    rq->timeout = -1;
+    rq->deadline = deadline;
     st = etcd__run(cli, rq, &a, err);
     *status = a.head.status;
     etcd__buf_free(&out);
@@ -2942,7 +3125,7 @@ static etcd__step etcd__take_prefix(etcd *cli, const etcd__buf *in, int status, 
 }
 
 /* GET /version, like every request on the next endpoint in the rotation. */
-static etcd__step etcd__detect_prefix(etcd *cli, double deadline, etcd__error *err)
+static etcd__step etcd__detect_prefix(etcd *cli, double deadline, unsigned retry, etcd__error *err)
 {
     etcd__req rq;
     etcd__buf in;
@@ -2952,7 +3135,7 @@ static etcd__step etcd__detect_prefix(etcd *cli, double deadline, etcd__error *e
     rq.method = "GET";
     rq.path = "/version";
     rq.body = NULL;
-    rq.flags = ETCD__RQ_IDEM;
+    rq.flags = ETCD__RQ_IDEM | retry;
     st = etcd__sub(cli, &rq, deadline, &in, &status, err);
     if (st == ETCD__STEP_OK) st = etcd__take_prefix(cli, &in, status, err);
     etcd__buf_free(&in);
@@ -3007,7 +3190,7 @@ static etcd__step etcd__take_token(etcd *cli, const etcd__buf *in, int status, e
 }
 
 /* POST /auth/authenticate, never with the old token. */
-static etcd__step etcd__authenticate(etcd *cli, double deadline, etcd__error *err)
+static etcd__step etcd__authenticate(etcd *cli, double deadline, unsigned retry, etcd__error *err)
 {
     etcd__buf body, in;
     etcd__req rq;
@@ -3022,7 +3205,7 @@ static etcd__step etcd__authenticate(etcd *cli, double deadline, etcd__error *er
     rq.method = "POST";
     rq.path = "/auth/authenticate";
     rq.body = &body;
-    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM;
+    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | retry;
     if (body.oom) etcd__errf(err, ETCD_ENOMEM, "out of memory");
     else if ((st = etcd__sub(cli, &rq, deadline, &in, &status, err)) == ETCD__STEP_OK)
         st = etcd__take_token(cli, &in, status, err);
@@ -3033,14 +3216,14 @@ static etcd__step etcd__authenticate(etcd *cli, double deadline, etcd__error *er
 
 /* A usable token (nothing to do without user/password). A refusal is
    final and repeated for ETCD__AUTH_PAUSE without asking etcd again. */
-static etcd__step etcd__auth(etcd *cli, double deadline, etcd__error *err)
+static etcd__step etcd__auth(etcd *cli, double deadline, unsigned retry, etcd__error *err)
 {
     double now = etcd__now();
     etcd__step st;
     if (!cli->o.user || (cli->token && now - cli->token_used < ETCD__TOKEN_IDLE)) return ETCD__STEP_OK;
     if (now < cli->auth_retry_at) { *err = cli->auth_err; return ETCD__STEP_FAIL; }
     etcd__auth_drop(cli);
-    st = etcd__authenticate(cli, deadline, err);
+    st = etcd__authenticate(cli, deadline, retry, err);
     if (st == ETCD__STEP_OK) cli->token_used = now;
     if (st == ETCD__STEP_FAIL && err->code == ETCD_EAUTH) {
         cli->auth_retry_at = now + ETCD__AUTH_PAUSE;
@@ -3053,9 +3236,10 @@ static etcd__step etcd__auth(etcd *cli, double deadline, etcd__error *err)
    a token. */
 static etcd__step etcd__prepare(etcd *cli, const etcd__req *rq, double deadline, etcd__error *err)
 {
+    unsigned retry = rq->flags & ETCD__RQ_RETRY;
     etcd__step st = ETCD__STEP_OK;
-    if ((rq->flags & ETCD__RQ_PREFIX) && !cli->prefix[0]) st = etcd__detect_prefix(cli, deadline, err);
-    if (st == ETCD__STEP_OK && (rq->flags & ETCD__RQ_AUTH)) st = etcd__auth(cli, deadline, err);
+    if ((rq->flags & ETCD__RQ_PREFIX) && !cli->prefix[0]) st = etcd__detect_prefix(cli, deadline, retry, err);
+    if (st == ETCD__STEP_OK && (rq->flags & ETCD__RQ_AUTH)) st = etcd__auth(cli, deadline, retry, err);
     return st;
 }
 
@@ -3076,9 +3260,18 @@ static bool etcd__token_rejected(const etcd *cli, const etcd__req *rq, const etc
    serializer; then one etcd__post
    ------------------------------------------------------------------------ */
 
-static bool etcd__check_key(etcd *cli, const char *key)
+/* A key, dir or value as the caller gave it: len 0 means strlen (NULL: ""). */
+static etcd_str etcd__span(const char *s, size_t len)
 {
-    if (key && *key) return true;
+    etcd_str k;
+    k.ptr = s ? s : "";
+    k.len = s && len ? len : strlen(k.ptr);
+    return k;
+}
+
+static bool etcd__check_key(etcd *cli, etcd_str key)
+{
+    if (key.len) return true;
     etcd__errf(&cli->err, ETCD_EARG, "key should not be empty");
     return false;
 }
@@ -3100,44 +3293,47 @@ static void etcd__body_begin(etcd *cli)
 }
 
 /* key_prefix + key into cli->key. */
-static void etcd__full_key(etcd *cli, const char *key, size_t klen)
+static void etcd__full_key(etcd *cli, etcd_str key)
 {
     etcd__buf_reset(&cli->key);
     if (cli->o.key_prefix) etcd__buf_str(&cli->key, cli->o.key_prefix);
-    etcd__buf_add(&cli->key, key, klen);
+    etcd__buf_add(&cli->key, key.ptr, key.len);
     if (cli->key.oom) cli->req.oom = true;
 }
 
-static void etcd__j_key(etcd *cli, const char *name, const char *key)
+static void etcd__j_key(etcd *cli, const char *name, etcd_str key)
 {
-    etcd__full_key(cli, key, strlen(key));
+    etcd__full_key(cli, key);
     etcd__j_b64(&cli->req, name, cli->key.p, cli->key.len);
 }
 
-/* The end of the range of every key starting with key_prefix + key: the
-   last byte that can be incremented, incremented ("\0" if none can). */
-static void etcd__j_prefix_end(etcd *cli, const char *name, const char *key)
+/* The end of the range of every key starting with key_prefix + key, on
+   bytes: the last byte that is not 0xff, plus one; "\0" if there is none. */
+static void etcd__j_prefix_end(etcd *cli, const char *name, etcd_str key)
 {
-    etcd__full_key(cli, key, strlen(key));
+    etcd__full_key(cli, key);
     while (cli->key.len && (unsigned char)cli->key.p[cli->key.len - 1] == 0xFF) cli->key.len--;
     if (cli->key.len) cli->key.p[cli->key.len - 1]++;
     etcd__j_b64(&cli->req, name, cli->key.len ? cli->key.p : "", cli->key.len ? cli->key.len : 1);
 }
 
-/* A dir: every key starting with key_prefix + dir ("" and no prefix: all). */
-static void etcd__j_dir(etcd *cli, const char *dir)
+/* A key, or a dir: every key starting with key_prefix + dir ("" and no
+   prefix: all). */
+static void etcd__j_target(etcd *cli, etcd_str key, bool dir)
 {
-    etcd__full_key(cli, dir, strlen(dir));
+    if (!dir) { etcd__j_key(cli, "key", key); return; }
+    etcd__full_key(cli, key);
     etcd__j_b64(&cli->req, "key", cli->key.len ? cli->key.p : "", cli->key.len ? cli->key.len : 1);
-    etcd__j_prefix_end(cli, "range_end", dir);
+    etcd__j_prefix_end(cli, "range_end", key);
 }
 
 /* A txn range_end: "" means every key from key on (within key_prefix). */
-static void etcd__j_range_end(etcd *cli, const char *range_end)
+static void etcd__j_range_end(etcd *cli, const char *range_end, size_t len)
 {
+    etcd_str re = etcd__span(range_end, len);
     if (!range_end) return;
-    if (*range_end) etcd__j_key(cli, "range_end", range_end);
-    else etcd__j_prefix_end(cli, "range_end", "");
+    if (re.len) etcd__j_key(cli, "range_end", re);
+    else etcd__j_prefix_end(cli, "range_end", re);
 }
 
 static void etcd__j_value(etcd *cli, const char *name, const char *v, size_t n)
@@ -3158,14 +3354,18 @@ static void etcd__j_nz(etcd__buf *b, const char *name, int64_t v) { if (v) etcd_
 static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_get_opts *o)
 {
     etcd_get_opts none;
+    etcd_str k;
+    if (!cli) return NULL;
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
-    if (o->sort_order < 0 || o->sort_order > 2 || o->sort_target < 0 || o->sort_target > 4 || o->limit < 0) {
+    k = etcd__span(key, o->key_len);
+    if (!dir && !etcd__check_key(cli, k)) return NULL;
+    if (o->sort_order < ETCD_SORT_NONE || o->sort_order > ETCD_SORT_DESCEND || o->sort_target < ETCD_SORT_KEY ||
+        o->sort_target > ETCD_SORT_VALUE || o->limit < 0) {
         etcd__errf(&cli->err, ETCD_EARG, "get options: sort_order 0-2, sort_target 0-4, limit >= 0");
         return NULL;
     }
     etcd__body_begin(cli);
-    if (dir) etcd__j_dir(cli, key);
-    else etcd__j_key(cli, "key", key);
+    etcd__j_target(cli, k, dir);
     etcd__j_nz(&cli->req, "limit", o->limit);
     etcd__j_nz(&cli->req, "revision", o->revision > 0 ? o->revision : 0);
     if (o->sort_order) { etcd__j_name(&cli->req, "sort_order"); etcd__buf_fmt(&cli->req, "%d", o->sort_order); }
@@ -3178,18 +3378,16 @@ static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_ge
 
 ETCDDEF etcd_res *etcd_get(etcd *cli, const char *key, const etcd_get_opts *opts)
 {
-    if (!cli || !etcd__check_key(cli, key)) return NULL;
     return etcd__range(cli, key, false, opts);
 }
 
 ETCDDEF etcd_res *etcd_readdir(etcd *cli, const char *dir, const etcd_get_opts *opts)
 {
-    if (!cli) return NULL;
-    return etcd__range(cli, dir ? dir : "", true, opts);
+    return etcd__range(cli, dir, true, opts);
 }
 
 /* The members of a PutRequest. */
-static void etcd__j_put(etcd *cli, const char *key, const char *val, size_t n,
+static void etcd__j_put(etcd *cli, etcd_str key, const char *val, size_t n,
                         int64_t lease, const etcd_set_opts *o)
 {
     etcd__j_key(cli, "key", key);
@@ -3224,27 +3422,30 @@ static etcd_res *etcd__write(etcd *cli, const char *key, const char *val, const 
                              etcd__put_kind kind)
 {
     etcd_set_opts none;
+    etcd_str k;
     size_t n;
     int64_t lease;
-    if (!cli || !etcd__check_key(cli, key)) return NULL;
+    if (!cli) return NULL;
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    k = etcd__span(key, o->key_len);
+    if (!etcd__check_key(cli, k)) return NULL;
     if (!val && !o->ignore_value) { etcd__errf(&cli->err, ETCD_EARG, "value should not be NULL"); return NULL; }
     n = val ? (o->val_len ? o->val_len : strlen(val)) : 0;
     if (val && !etcd__check_value(cli, val, n)) return NULL;
     if (!etcd__ttl_lease(cli, o, &lease)) return NULL;
     etcd__body_begin(cli);
     if (kind == ETCD__PUT) {
-        etcd__j_put(cli, key, val, n, lease, o);
+        etcd__j_put(cli, k, val, n, lease, o);
         return etcd__post(cli, "/kv/put", 0, o->timeout);
     }
     etcd__j_open(&cli->req, "compare", '[');
     etcd__j_open(&cli->req, NULL, '{');
     etcd__j_str(&cli->req, "result", kind == ETCD__PUT_IF_ABSENT ? "EQUAL" : "GREATER");
     etcd__j_str(&cli->req, "target", "CREATE");
-    etcd__j_key(cli, "key", key);
+    etcd__j_key(cli, "key", k);
     etcd__j_i64(&cli->req, "create_revision", 0);
     etcd__buf_str(&cli->req, "}],\"success\":[{\"request_put\":{");
-    etcd__j_put(cli, key, val, n, lease, o);
+    etcd__j_put(cli, k, val, n, lease, o);
     etcd__buf_str(&cli->req, "}}]");
     return etcd__post(cli, "/kv/txn", 0, o->timeout);
 }
@@ -3266,34 +3467,35 @@ ETCDDEF etcd_res *etcd_setx(etcd *cli, const char *key, const char *val, const e
 
 static etcd_res *etcd__delete(etcd *cli, const char *key, bool dir, const etcd_delete_opts *o)
 {
+    etcd_str k;
+    if (!cli) return NULL;
+    k = etcd__span(key, o ? o->key_len : 0);
+    if (!dir && !etcd__check_key(cli, k)) return NULL;
     etcd__body_begin(cli);
-    if (dir) etcd__j_dir(cli, key);
-    else etcd__j_key(cli, "key", key);
+    etcd__j_target(cli, k, dir);
     etcd__j_flag(&cli->req, "prev_kv", o && o->prev_kv);
     return etcd__post(cli, "/kv/deleterange", 0, o ? o->timeout : 0);
 }
 
 ETCDDEF etcd_res *etcd_delete(etcd *cli, const char *key, const etcd_delete_opts *opts)
 {
-    if (!cli || !etcd__check_key(cli, key)) return NULL;
     return etcd__delete(cli, key, false, opts);
 }
 
 ETCDDEF etcd_res *etcd_rmdir(etcd *cli, const char *dir, const etcd_delete_opts *opts)
 {
-    if (!cli) return NULL;
-    return etcd__delete(cli, dir ? dir : "", true, opts);
+    return etcd__delete(cli, dir, true, opts);
 }
 
 /* ------------------------------------------------------------------------
    >>txn
    ------------------------------------------------------------------------ */
 
-static size_t etcd__vlen(const char *v, size_t n) { return n ? n : strlen(v); }
+static size_t etcd__vlen(const char *v, size_t n) { return etcd__span(v, n).len; }
 
 static bool etcd__check_compare(etcd *cli, const etcd_compare *c)
 {
-    if (!etcd__check_key(cli, c->key)) return false;
+    if (!etcd__check_key(cli, etcd__span(c->key, c->key_len))) return false;
     if ((unsigned)c->result > ETCD_CMP_NOT_EQUAL || (unsigned)c->target > ETCD_CMP_LEASE) {
         etcd__errf(&cli->err, ETCD_EARG, "txn: invalid compare result or target");
         return false;
@@ -3307,7 +3509,7 @@ static bool etcd__check_ops(etcd *cli, const etcd_op *ops, size_t n)
 {
     size_t i;
     for (i = 0; i < n; i++) {
-        if (!etcd__check_key(cli, ops[i].key)) return false;
+        if (!etcd__check_key(cli, etcd__span(ops[i].key, ops[i].key_len))) return false;
         if ((unsigned)ops[i].type > ETCD_OP_DELETE) { etcd__errf(&cli->err, ETCD_EARG, "txn: invalid op type"); return false; }
         if (ops[i].type != ETCD_OP_PUT) continue;
         if (!ops[i].value) { etcd__errf(&cli->err, ETCD_EARG, "txn: a PUT op needs a value"); return false; }
@@ -3323,8 +3525,8 @@ static void etcd__j_compare(etcd *cli, const etcd_compare *c)
     etcd__j_open(&cli->req, NULL, '{');
     etcd__j_str(&cli->req, "result", results[c->result]);
     etcd__j_str(&cli->req, "target", targets[c->target]);
-    etcd__j_key(cli, "key", c->key);
-    etcd__j_range_end(cli, c->range_end);
+    etcd__j_key(cli, "key", etcd__span(c->key, c->key_len));
+    etcd__j_range_end(cli, c->range_end, c->range_end_len);
     switch (c->target) {
     case ETCD_CMP_VERSION: etcd__j_i64(&cli->req, "version", c->version); break;
     case ETCD_CMP_CREATE:  etcd__j_i64(&cli->req, "create_revision", c->create_revision); break;
@@ -3340,8 +3542,8 @@ static void etcd__j_op(etcd *cli, const etcd_op *op)
     static const char *const names[] = { "request_range", "request_put", "request_delete_range" };
     etcd__j_open(&cli->req, NULL, '{');
     etcd__j_open(&cli->req, names[op->type], '{');
-    etcd__j_key(cli, "key", op->key);
-    if (op->type != ETCD_OP_PUT) etcd__j_range_end(cli, op->range_end);
+    etcd__j_key(cli, "key", etcd__span(op->key, op->key_len));
+    if (op->type != ETCD_OP_PUT) etcd__j_range_end(cli, op->range_end, op->range_end_len);
     if (op->type == ETCD_OP_PUT) {
         etcd__j_value(cli, "value", op->value, etcd__vlen(op->value, op->value_len));
         etcd__j_nz(&cli->req, "lease", op->lease);
@@ -3389,7 +3591,7 @@ ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompa
 }
 
 /* ------------------------------------------------------------------------
-   >>lease >>version >>request
+   >>lease >>version >>etcd_request
    ------------------------------------------------------------------------ */
 
 static etcd_res *etcd__lease_call(etcd *cli, const char *path, unsigned flags, int64_t ttl, int64_t id,
@@ -3437,6 +3639,7 @@ ETCDDEF etcd_res *etcd_version(etcd *cli)
     rq.body = NULL;
     rq.flags = ETCD__RQ_IDEM | ETCD__RQ_AUTH | ETCD__RQ_RETRY;
     rq.timeout = cli->o.timeout;
+    rq.deadline = 0;
     return etcd__call(cli, &rq);
 }
 
@@ -3477,7 +3680,7 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
 struct etcd_watcher {
     etcd *cli;
     etcd__ep *ep;                /* where the stream is open */
-    char *key;                   /* key or dir, kept to reopen the stream */
+    etcd_str key;                /* key or dir (owned), kept to reopen the stream */
     bool dir;
     etcd_watch_opts o;
     double timeout;              /* per etcd_watch_next; < 0: forever */
@@ -3499,12 +3702,11 @@ struct etcd_watcher {
     etcd__error err;             /* why etcd_watch_next returned NULL */
 };
 
-static void etcd__j_watch(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+static void etcd__j_watch(etcd *cli, etcd_str key, bool dir, const etcd_watch_opts *o)
 {
     etcd__body_begin(cli);
     etcd__j_open(&cli->req, "create_request", '{');
-    if (dir) etcd__j_dir(cli, key);
-    else etcd__j_key(cli, "key", key);
+    etcd__j_target(cli, key, dir);
     etcd__j_nz(&cli->req, "start_revision", o->start_revision);
     etcd__j_flag(&cli->req, "progress_notify", o->progress_notify);
     if (o->filters & (ETCD_FILTER_NOPUT | ETCD_FILTER_NODELETE)) {
@@ -3550,6 +3752,7 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     rq.body = &cli->req;
     rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags;
     rq.timeout = timeout;
+    rq.deadline = 0;
     memset(&a, 0, sizeof a);
     a.out = &cli->out;
     a.in = &cli->in;
@@ -3572,7 +3775,11 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
 static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
 {
     etcd_watcher *w;
-    if (!cli || (!dir && !etcd__check_key(cli, key))) return NULL;
+    etcd_str k;
+    char *copy;
+    if (!cli) return NULL;
+    k = etcd__span(key, o ? o->key_len : 0);
+    if (!dir && !etcd__check_key(cli, k)) return NULL;
     if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
     memset(w, 0, sizeof *w);
     etcd__conn_init(&w->conn);
@@ -3581,8 +3788,9 @@ static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, cons
     if (o) w->o = *o;
     w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
     etcd__err_clear(&cli->err);
-    if (!key) key = "";
-    if (!(w->key = etcd__strndup(key, strlen(key)))) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    w->key.ptr = copy = etcd__strndup(k.ptr, k.len);
+    w->key.len = k.len;
+    if (!copy) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
     else if (etcd__watch_connect(w, w->o.start_revision, ETCD__RQ_RETRY, cli->o.timeout, &cli->err) ==
              ETCD__STEP_OK)
         return w;
@@ -3803,7 +4011,7 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
 ETCDDEF int etcd_watchcancel(etcd_watcher *w)
 {
     if (!w) return 0;
-    ETCD_FREE(w->key);
+    ETCD_FREE((void *)w->key.ptr);
     etcd__conn_free(&w->conn);
     etcd__buf_free(&w->msg);
     ETCD_FREE(w->sc.toks);
@@ -3811,8 +4019,6 @@ ETCDDEF int etcd_watchcancel(etcd_watcher *w)
     return 0;
 }
 
-/* >>end-of-implementation */
-/* >>tls-ready */
 #endif /* ETCD_IMPLEMENTATION */
 
 /*

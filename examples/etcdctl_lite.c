@@ -154,7 +154,8 @@ static etcd_res *check(etcd *cli, etcd_res *r)
 
 static int cmd_get(etcd *cli, const args *a)
 {
-    etcd_get_opts o = {0};
+    etcd_get_opts o;
+    memset(&o, 0, sizeof o);
     o.limit = a->limit;
     o.revision = a->rev;
     o.sort_order = a->sort;                         /* sort_target 0: by key */
@@ -173,7 +174,8 @@ static int cmd_get(etcd *cli, const args *a)
 
 static int cmd_put(etcd *cli, const args *a)
 {
-    etcd_set_opts o = {0};
+    etcd_set_opts o;
+    memset(&o, 0, sizeof o);
     o.lease = a->lease;
     o.prev_kv = a->prev_kv;
     etcd_res *r = check(cli, etcd_set(cli, a->pos[0], a->pos[1], &o));
@@ -186,7 +188,8 @@ static int cmd_put(etcd *cli, const args *a)
 
 static int cmd_del(etcd *cli, const args *a)
 {
-    etcd_delete_opts o = {0};
+    etcd_delete_opts o;
+    memset(&o, 0, sizeof o);
     o.prev_kv = a->prev_kv;
     etcd_res *r = check(cli, a->prefix ? etcd_rmdir(cli, a->pos[0], &o)
                                        : etcd_delete(cli, a->pos[0], &o));
@@ -215,7 +218,8 @@ static bool print_events(const etcd_res *m, int64_t count, int64_t *seen)
 
 static int cmd_watch(etcd *cli, const args *a)
 {
-    etcd_watch_opts o = {0};
+    etcd_watch_opts o;
+    memset(&o, 0, sizeof o);
     o.start_revision = a->rev;
     o.prev_kv = a->prev_kv;
     etcd_watcher *w = a->prefix ? etcd_watchdir(cli, a->pos[0], &o)
@@ -418,7 +422,7 @@ static const char *parse_txn(int argc, char **argv, txn_spec *t)
         if (!strcmp(arg, "--else")) { section = 'e'; n = &t->nelse; continue; }
         size_t len = strlen(arg) + 1;
         if (!n || *n == TXN_MAX || len > sizeof t->text - t->used) return arg;
-        char *copy = memcpy(t->text + t->used, arg, len);
+        char *copy = (char *)memcpy(t->text + t->used, arg, len);
         t->used += len;
         int bad = section == 'i' ? parse_compare(copy, &t->cmp[*n])
                 : parse_op(copy, section == 't' ? &t->then_ops[*n] : &t->else_ops[*n]);
@@ -543,7 +547,8 @@ static int parse_global(const char *arg, etcd_opts *o)
 
 int main(int argc, char **argv)
 {
-    etcd_opts opts = {0};
+    etcd_opts opts;
+    memset(&opts, 0, sizeof opts);
     opts.serializer = ETCD_SERIALIZER_RAW;          /* values taken literally */
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {

@@ -35,7 +35,7 @@ typedef struct table { entry *items; size_t len, cap; } table;
 
 static char *copy_str(const char *s, size_t n)
 {
-    char *p = malloc(n + 1);
+    char *p = (char *)malloc(n + 1);
     if (p) {
         memcpy(p, s, n);
         p[n] = '\0';
@@ -74,7 +74,7 @@ static int table_set(table *t, const etcd_kv *kv)
     }
     if (t->len == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
-        entry *items = realloc(t->items, cap * sizeof *items);
+        entry *items = (entry *)realloc(t->items, cap * sizeof *items);
         if (!items) {
             free(value);
             return -1;
@@ -197,7 +197,8 @@ static bool watch_ready(const etcd_watcher *w, int ms)
    events (max <= 0: no limit). */
 static int follow(etcd *cli, const char *prefix, int64_t from, table *t, int64_t max)
 {
-    etcd_watch_opts o = {0};
+    etcd_watch_opts o;
+    memset(&o, 0, sizeof o);
     o.start_revision = from;
     o.timeout = 1;                  /* one etcd_watch_next waits at most 1 s */
     o.auto_resume = true;           /* a broken stream reopens at last revision + 1 */
@@ -263,7 +264,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);   /* a line at a time, even into a pipe */
     install_signal_handlers();
 
-    etcd_opts opts = {0};
+    etcd_opts opts;
+
+    memset(&opts, 0, sizeof opts);
     opts.http_host = endpoints;
     opts.serializer = ETCD_SERIALIZER_RAW;  /* print values as stored */
     char err[256];
@@ -273,7 +276,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    table t = {0};
+    table t;
+
+    memset(&t, 0, sizeof t);
     int64_t rev = 0;
     int rc = load(cli, prefix, &t, &rev);
     if (rc == 0) rc = follow(cli, prefix, rev + 1, &t, max_events);

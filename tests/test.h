@@ -94,6 +94,17 @@ static T__UNUSED etcd *t_client(const etcd_opts *o)
     if (!cli) fprintf(stderr, "  etcd_new: %s\n", err);
     return cli;
 }
+
+/* etcd_new must refuse o; err (n bytes) gets the reason. */
+static T__UNUSED int t_refused(const etcd_opts *o, char *err, size_t n)
+{
+    etcd *cli;
+    err[0] = '\0';
+    if (!(cli = etcd_new(o, err, n))) return 1;
+    fprintf(stderr, "  etcd_new accepted what it should refuse\n");
+    etcd_free(cli);
+    return 0;
+}
 #endif
 
 #define RUN(fn) do { t__cur_failed = 0; fflush(stdout); fn(); \

@@ -47,26 +47,7 @@ static etcd_opts tls_opts(const char *url)
     return o;
 }
 
-static etcd *new_client(const etcd_opts *o)
-{
-    char err[256] = "";
-    etcd *c = etcd_new(o, err, sizeof err);
-    if (!c) fprintf(stderr, "  etcd_new(%s): %s\n", o->http_host ? o->http_host : "(default)", err);
-    return c;
-}
 
-/* etcd_new must refuse o; err receives the reason. */
-static bool refused(const etcd_opts *o, char *err, size_t n)
-{
-    etcd *c;
-    err[0] = '\0';
-    c = etcd_new(o, err, n);
-    if (c) {
-        etcd_free(c);
-        return false;
-    }
-    return true;
-}
 
 static void localhost_url(const test_etcd *s, char *buf, size_t n)
 {
@@ -349,7 +330,7 @@ static void test_version_and_request_over_tls(void)
 static void test_api_prefix_detection_over_tls(void)
 {
     etcd_opts o = tls_opts(srv_tls.url);
-    etcd *c = new_client(&o);
+    etcd *c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK_STR(c->prefix, "");
     CHECK(get_ok(c, "/tls/prefix"));
@@ -528,7 +509,7 @@ static void test_watch_poll_loop_over_tls(void)
 static void test_verify_with_right_ca(void)
 {
     etcd_opts o = tls_opts(srv_tls.url);
-    etcd *c = new_client(&o);
+    etcd *c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/verify"));
     CHECK(SSL_get_verify_result(ep_ssl(c, 0)) == X509_V_OK);
@@ -543,7 +524,7 @@ static void test_verify_fails_with_wrong_ca(void)
     double t0;
     o.ssl_ca_path = certs.wrong_ca;
     o.api_prefix = "/v3";
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     t0 = test_now();
     CHECK(get_fails(c, "/tls/verify", err, sizeof err));
@@ -565,7 +546,7 @@ static void test_verify_fails_with_system_store(void)
     etcd *c;
     o.ssl_ca_path = NULL;
     o.api_prefix = "/v3";
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_fails(c, "/tls/verify", err, sizeof err));
     CHECK_HAS(err, "certificate verif");
@@ -580,13 +561,13 @@ static void test_skip_verify(void)
     etcd *c;
     o.ssl_ca_path = NULL;               /* nothing to verify with ... */
     o.ssl_skip_verify = true;           /* ... and nothing verified */
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/skip"));
     etcd_free(c);
 
     o.ssl_ca_path = certs.wrong_ca;     /* a CA that would fail */
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/skip"));
     etcd_free(c);
@@ -600,7 +581,7 @@ static void test_hostname_localhost(void)
     etcd *c;
     localhost_url(&srv_tls, url, sizeof url);
     o = tls_opts(url);
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/host"));
     etcd_free(c);
@@ -618,7 +599,7 @@ static void test_hostname_mismatch(void)
         etcd *c;
         o.sni = bad[i];
         o.api_prefix = "/v3";
-        c = new_client(&o);
+        c = t_client(&o);
         REQUIRE(c != NULL);
         CHECK(get_fails(c, "/tls/host", err, sizeof err));
         CHECK_HAS(err, "certificate verif");
@@ -628,7 +609,7 @@ static void test_hostname_mismatch(void)
         etcd_free(c);
 
         o.ssl_skip_verify = true;
-        c = new_client(&o);
+        c = t_client(&o);
         REQUIRE(c != NULL);
         CHECK(get_ok(c, "/tls/host"));
         etcd_free(c);
@@ -643,14 +624,14 @@ static void test_sni_is_verified_name(void)
     etcd *c;
 
     o.sni = "localhost";                 /* https://127.0.0.1, checked as localhost */
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/sni"));
     etcd_free(c);
 
     o.sni = "127.0.0.2";                 /* an IP literal is checked as an IP */
     o.api_prefix = "/v3";
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_fails(c, "/tls/sni", err, sizeof err));
     CHECK_HAS(err, "certificate verif");
@@ -660,7 +641,7 @@ static void test_sni_is_verified_name(void)
     localhost_url(&srv_tls, url, sizeof url);
     o = tls_opts(url);
     o.sni = "127.0.0.1";                 /* https://localhost, checked as the IP */
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/sni"));
     etcd_free(c);
@@ -681,7 +662,7 @@ static int sni_of_call(tls_server *ts, etcd_opts *o, int *has, char *name, size_
     name[0] = '\0';
     o->api_prefix = "/v3";
     o->timeout = 3;
-    c = new_client(o);
+    c = t_client(o);
     if (!c) return 0;
     r = test_ok200(c, etcd_version(c));
     CHECK(r != NULL);
@@ -758,7 +739,7 @@ static void test_mtls_with_client_cert(void)
     etcd *c;
     o.ssl_cert_path = certs.client_cert;
     o.ssl_key_path = certs.client_key;
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(test_put(c, "/tls/mtls/k", "\"m\"") > 0);
     r = test_ok200(c, etcd_get(c, "/tls/mtls/k", NULL));
@@ -790,7 +771,7 @@ static void test_mtls_without_client_cert(void)
     double t0;
     o.api_prefix = "/v3";
     o.timeout = 3;
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     t0 = test_now();
     CHECK(get_fails(c, "/tls/mtls/k", err, sizeof err));
@@ -814,13 +795,13 @@ static void test_bad_files_refused(void)
     o = tls_opts(srv_mtls.url);
     o.ssl_cert_path = certs.client_cert;
     o.ssl_key_path = certs.client_key;
-    c = new_client(&o);
+    c = t_client(&o);
     CHECK(c != NULL);
     etcd_free(c);
 
     /* a certificate and a key that do not match: both named */
     o.ssl_key_path = certs.other_key;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, certs.client_cert);
     CHECK_HAS(err, certs.other_key);
 
@@ -828,50 +809,50 @@ static void test_bad_files_refused(void)
     o = tls_opts(srv_mtls.url);
     o.ssl_cert_path = missing_path;
     o.ssl_key_path = certs.client_key;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, missing_path);
 
     o.ssl_cert_path = certs.client_cert;
     o.ssl_key_path = missing_path;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, missing_path);
 
     o = tls_opts(srv_mtls.url);
     o.ssl_ca_path = missing_path;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, missing_path);
 
     /* files that are not PEM certificates / keys */
     o = tls_opts(srv_mtls.url);
     o.ssl_cert_path = garbage_path;
     o.ssl_key_path = certs.client_key;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, garbage_path);
 
     o.ssl_cert_path = certs.client_cert;
     o.ssl_key_path = garbage_path;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, garbage_path);
 
     o = tls_opts(srv_mtls.url);
     o.ssl_ca_path = garbage_path;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, garbage_path);
 
     o.ssl_ca_path = certs.client_key;    /* a key where the CA file belongs */
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_HAS(err, certs.client_key);
 
     /* only one of cert/key */
     o = tls_opts(srv_mtls.url);
     o.ssl_cert_path = certs.client_cert;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_ANY(err, "ssl_key_path");
     CHECK(err[0] != '\0');
 
     o = tls_opts(srv_mtls.url);
     o.ssl_key_path = certs.client_key;
-    CHECK(refused(&o, err, sizeof err));
+    CHECK(t_refused(&o, err, sizeof err));
     CHECK_ANY(err, "ssl_cert_path");
 }
 
@@ -886,7 +867,7 @@ static void test_session_reuse(void)
     SSL *s;
     int i;
     o.api_prefix = "/v3";
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     REQUIRE(get_ok(c, "/tls/sess"));
     s = ep_ssl(c, 0);
@@ -911,7 +892,7 @@ static void test_keepalive_over_tls(void)
     int fd, i;
     unsigned req;
     o.api_prefix = "/v3";
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     REQUIRE(get_ok(c, "/tls/ka"));
     s = ep_ssl(c, 0);
@@ -946,7 +927,7 @@ static void test_handshake_timeout(void)
     o.timeout = 0.5;
     o.api_prefix = "/v3";
     o.max_fails = 1000;              /* stay in the rotation for the next try */
-    c = new_client(&o);
+    c = t_client(&o);
     if (!c) close(lfd);
     REQUIRE(c != NULL);
 
@@ -961,7 +942,7 @@ static void test_handshake_timeout(void)
     /* no api_prefix: the /version probe is bounded the same way */
     etcd_free(c);
     o.api_prefix = NULL;
-    c = new_client(&o);
+    c = t_client(&o);
     if (!c) close(lfd);
     REQUIRE(c != NULL);
     t0 = test_now();
@@ -995,7 +976,7 @@ static void test_https_to_plain_server(void)
     o = tls_opts(url);
     o.api_prefix = "/v3";
     o.timeout = 4;
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     t0 = test_now();
     CHECK(get_fails(c, "/tls/plain", err, sizeof err));
@@ -1016,7 +997,7 @@ static void test_plain_and_mixed_endpoints(void)
     int i;
 
     o = tls_opts(srv_plain.url);
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(get_ok(c, "/tls/plain"));
     CHECK(c->eps[0].conn.fd >= 0);
@@ -1026,7 +1007,7 @@ static void test_plain_and_mixed_endpoints(void)
     snprintf(hosts, sizeof hosts, "%s,%s", srv_tls.url, srv_plain.url);
     o = tls_opts(hosts);
     o.api_prefix = "/v3";
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     REQUIRE(c->neps == 2);
     for (i = 0; i < 4; i++) {
@@ -1072,7 +1053,7 @@ static void test_no_sigpipe_over_tls(void)
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    c = new_client(&o);
+    c = t_client(&o);
     CHECK(c != NULL);
     for (i = 0; c && i < 3; i++) {
         etcd_res *r = etcd_set(c, "/tls/big", big, &so);
@@ -1103,7 +1084,7 @@ static void test_tls_member_restart(void)
     o.ssl_cert_path = certs.client_cert;
     o.ssl_key_path = certs.client_key;
     o.max_fails = 1000;
-    c = new_client(&o);
+    c = t_client(&o);
     REQUIRE(c != NULL);
     CHECK(test_put(c, "/tls/restart", "\"before\"") > 0);
     test_etcd_kill(&srv_mtls);
