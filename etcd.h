@@ -673,32 +673,47 @@ static void etcd__b64_encode(etcd__buf *b, const void *data, size_t n)
     b->p[b->len] = 0;
 }
 
-static int etcd__b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
+/* Each byte's 6 bits, or X (0x80 and up) for bytes outside the alphabet. */
+#define X 255
+static const unsigned char etcd__b64_bits[256] = {
+    X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X, 62,  X,  X,  X, 63,
+     52, 53, 54, 55, 56, 57, 58, 59, 60, 61,  X,  X,  X,  X,  X,  X,
+      X,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,  X,  X,  X,  X,  X,
+      X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+     41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,  X,  X,  X,  X,  X,
+    X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+    X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+    X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+    X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+};
+#undef X
 
 /* Decode n chars of in into out (out may equal in: output never overtakes
-   input). Padding is optional. Returns the decoded length, or -1 when in is
-   not base64. */
+   input), four at a time. Padding is optional. Returns the decoded
+   length, or -1 when in is not base64. */
 static long etcd__b64_decode(unsigned char *out, const char *in, size_t n)
 {
-    size_t i, o = 0;
-    unsigned acc = 0;
-    int bits = 0;
+    const unsigned char *s = (const unsigned char *)in, *t = etcd__b64_bits;
+    size_t i = 0, o = 0;
+    unsigned v;
     while (n > 0 && in[n - 1] == '=') n--;
     if (n % 4 == 1) return -1;
-    for (i = 0; i < n; i++) {
-        int v = etcd__b64_val((unsigned char)in[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6 | (unsigned)v) & 0xFFFFFFu;
-        bits += 6;
-        if (bits >= 8) { bits -= 8; out[o++] = (unsigned char)(acc >> bits); }
+    for (; i + 4 <= n; i += 4, o += 3) {
+        unsigned a = t[s[i]], b = t[s[i + 1]], c = t[s[i + 2]], d = t[s[i + 3]];
+        if ((a | b | c | d) & 0x80) return -1;
+        v = a << 18 | b << 12 | c << 6 | d;
+        out[o] = (unsigned char)(v >> 16);
+        out[o + 1] = (unsigned char)(v >> 8);
+        out[o + 2] = (unsigned char)v;
+    }
+    if (i < n) {                 /* 2 or 3 chars: 1 or 2 bytes */
+        unsigned c = i + 2 < n ? t[s[i + 2]] : 0;
+        if ((t[s[i]] | t[s[i + 1]] | c) & 0x80) return -1;
+        v = (unsigned)t[s[i]] << 18 | (unsigned)t[s[i + 1]] << 12 | c << 6;
+        out[o++] = (unsigned char)(v >> 16);
+        if (i + 2 < n) out[o++] = (unsigned char)(v >> 8);
     }
     return (long)o;
 }
@@ -754,6 +769,7 @@ static bool etcd__scan_string(const char *s, size_t len, size_t *pos)
     size_t i = *pos + 1;
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { i++; continue; }   /* most bytes */
         if (c == '"') { *pos = i + 1; return true; }
         if (c < 0x20) return false;
         if (c == '\\') {
@@ -1999,25 +2015,32 @@ static etcd__blk *etcd__blk_new(size_t cap)
     return b;
 }
 
-/* Zeroed memory from the arena; a new block when the current one is full. */
-static void *etcd__alloc(etcd__arena *a, size_t n)
+/* Memory from the arena (bytes, for strings); a new block when the
+   current one is full. */
+static char *etcd__take(etcd__arena *a, size_t n, size_t align)
 {
     etcd__blk *b = a->cur;
-    size_t at = (b->used + ETCD__ALIGN - 1) & ~(size_t)(ETCD__ALIGN - 1);
-    char *p;
+    size_t at = (b->used + align - 1) & ~(align - 1);
     if (at > b->cap || n > b->cap - at) {
         size_t cap = n > b->cap ? n : b->cap;
         etcd__blk *nb;
         if (a->limit && (cap > a->limit || a->total > a->limit - cap)) { a->over = true; return NULL; }
         if (!(nb = etcd__blk_new(cap))) return NULL;
         a->total += cap;
+        nb->next = b->next;          /* arrays' own blocks may follow b */
         b->next = nb;
         a->cur = b = nb;
         at = 0;
     }
     b->used = at + n;
-    p = (char *)b + ETCD__HDR + at;
-    memset(p, 0, n);
+    return (char *)b + ETCD__HDR + at;
+}
+
+/* Zeroed, aligned memory for a struct or an array of them. */
+static void *etcd__alloc(etcd__arena *a, size_t n)
+{
+    char *p = etcd__take(a, n, ETCD__ALIGN);
+    if (p) memset(p, 0, n);
     return p;
 }
 
@@ -2028,11 +2051,8 @@ static void *etcd__alloc_n(etcd__arena *a, size_t count, size_t size)
     return etcd__alloc(a, count * size);
 }
 
-ETCDDEF void etcd_res_free(etcd_res *res)
+static void etcd__blk_free(etcd__blk *b)
 {
-    etcd__blk *b;
-    if (!res) return;
-    b = (etcd__blk *)(void *)((char *)res - ETCD__HDR);
     while (b) {
         etcd__blk *next = b->next;
         ETCD_FREE(b);
@@ -2040,12 +2060,19 @@ ETCDDEF void etcd_res_free(etcd_res *res)
     }
 }
 
-typedef struct etcd__scratch { etcd_json_tok *toks; size_t cap; } etcd__scratch;
+ETCDDEF void etcd_res_free(etcd_res *res)
+{
+    if (res) etcd__blk_free((etcd__blk *)(void *)((char *)res - ETCD__HDR));
+}
 
+/* The decoder walks the body once, strictly (RFC 8259), straight into the
+   result: no token array, so decoding a body costs one pass and memory in
+   proportion to what the result holds. */
 typedef struct etcd__dec {
-    const char *js;
-    const etcd_json_tok *t;
-    long nt;
+    const char *s;               /* the JSON text */
+    size_t n, i;                 /* its length; the read position */
+    unsigned depth;
+    bool syntax;                 /* the failure was the JSON itself, not a field's type */
     etcd__arena a;
     etcd__error *err;
 } etcd__dec;
@@ -2056,31 +2083,35 @@ enum { ETCD__F_I64, ETCD__F_U64, ETCD__F_INT, ETCD__F_BOOL, ETCD__F_STR, ETCD__F
 
 typedef struct etcd__field {
     const char *name;
-    unsigned char kind;
+    unsigned char len, kind;
     unsigned short off, off2;    /* where the value goes; off2: its count or length */
 } etcd__field;
 
-#define ETCD__F(name, kind, T, f)        { name, ETCD__F_##kind, (unsigned short)offsetof(T, f), 0 }
-#define ETCD__F2(name, kind, T, f, n)    { name, ETCD__F_##kind, (unsigned short)offsetof(T, f), \
-                                           (unsigned short)offsetof(T, n) }
+#define ETCD__F(name, kind, T, f)        { name, sizeof name - 1, ETCD__F_##kind, \
+                                           (unsigned short)offsetof(T, f), 0 }
+#define ETCD__F2(name, kind, T, f, n)    { name, sizeof name - 1, ETCD__F_##kind, \
+                                           (unsigned short)offsetof(T, f), (unsigned short)offsetof(T, n) }
+#define ETCD__F0(name, kind)             { name, sizeof name - 1, ETCD__F_##kind, 0, 0 }
 
+/* In the order etcd writes them: a lookup tries the member after the last
+   one found first. */
 static const etcd__field etcd__res_fields[] = {
-    { "header", ETCD__F_NEST, 0, 0 }, { "result", ETCD__F_NEST, 0, 0 },
-    ETCD__F("cluster_id", U64, etcd_res, cluster_id), ETCD__F("member_id", U64, etcd_res, member_id),
-    ETCD__F("revision", I64, etcd_res, revision), ETCD__F("raft_term", I64, etcd_res, raft_term),
-    ETCD__F("error", ERROR, etcd_res, error), ETCD__F("message", STR, etcd_res, message),
-    ETCD__F("code", INT, etcd_res, code), ETCD__F("grpc_code", INT, etcd_res, code),
-    ETCD__F2("kvs", KVS, etcd_res, kvs, nkvs), ETCD__F("count", I64, etcd_res, count),
-    ETCD__F("more", BOOL, etcd_res, more), ETCD__F("prev_kv", KV, etcd_res, prev_kv),
+    ETCD__F0("header", NEST), ETCD__F("cluster_id", U64, etcd_res, cluster_id),
+    ETCD__F("member_id", U64, etcd_res, member_id), ETCD__F("revision", I64, etcd_res, revision),
+    ETCD__F("raft_term", I64, etcd_res, raft_term), ETCD__F0("result", NEST),
+    ETCD__F("error", ERROR, etcd_res, error), ETCD__F("code", INT, etcd_res, code),
+    ETCD__F("grpc_code", INT, etcd_res, code), ETCD__F("message", STR, etcd_res, message),
+    ETCD__F2("kvs", KVS, etcd_res, kvs, nkvs), ETCD__F("more", BOOL, etcd_res, more),
+    ETCD__F("count", I64, etcd_res, count), ETCD__F("prev_kv", KV, etcd_res, prev_kv),
     ETCD__F("deleted", I64, etcd_res, deleted),
     ETCD__F2("prev_kvs", KVS, etcd_res, prev_kvs, nprev_kvs),
     ETCD__F("succeeded", BOOL, etcd_res, succeeded),
     ETCD__F2("responses", RESPONSES, etcd_res, responses, nresponses),
-    ETCD__F("created", BOOL, etcd_res, created), ETCD__F("canceled", BOOL, etcd_res, canceled),
-    ETCD__F("fragment", BOOL, etcd_res, fragment),
-    ETCD__F("watch_id", I64, etcd_res, watch_id),
+    ETCD__F("watch_id", I64, etcd_res, watch_id), ETCD__F("created", BOOL, etcd_res, created),
+    ETCD__F("canceled", BOOL, etcd_res, canceled),
     ETCD__F("compact_revision", I64, etcd_res, compact_revision),
     ETCD__F("cancel_reason", STR, etcd_res, cancel_reason),
+    ETCD__F("fragment", BOOL, etcd_res, fragment),
     ETCD__F2("events", EVENTS, etcd_res, events, nevents),
     ETCD__F("ID", I64, etcd_res, id), ETCD__F("TTL", I64, etcd_res, ttl),
     ETCD__F("grantedTTL", I64, etcd_res, granted_ttl),
@@ -2089,10 +2120,11 @@ static const etcd__field etcd__res_fields[] = {
 };
 
 static const etcd__field etcd__kv_fields[] = {
-    ETCD__F2("key", B64, etcd_kv, key, key_len), ETCD__F2("value", B64, etcd_kv, value, value_len),
+    ETCD__F2("key", B64, etcd_kv, key, key_len),
     ETCD__F("create_revision", I64, etcd_kv, create_revision),
     ETCD__F("mod_revision", I64, etcd_kv, mod_revision),
-    ETCD__F("version", I64, etcd_kv, version), ETCD__F("lease", I64, etcd_kv, lease),
+    ETCD__F("version", I64, etcd_kv, version), ETCD__F2("value", B64, etcd_kv, value, value_len),
+    ETCD__F("lease", I64, etcd_kv, lease),
 };
 
 static const etcd__field etcd__event_fields[] = {
@@ -2100,29 +2132,12 @@ static const etcd__field etcd__event_fields[] = {
     ETCD__F("prev_kv", KV, etcd_event, prev_kv),
 };
 
-static const etcd__field etcd__lease_fields[] = { { "ID", ETCD__F_I64, 0, 0 } };
+static const etcd__field etcd__lease_fields[] = { ETCD__F0("ID", I64) };
 
 #define ETCD__NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
-
-static long etcd__dec_obj(etcd__dec *d, long i, const etcd__field *tab, size_t ntab, void *base);
-
-/* The token after i's subtree: tokens are sorted by start, so a binary
-   search keeps deep documents linear overall. */
-static long etcd__skip(const etcd__dec *d, long i)
-{
-    size_t end = d->t[i].end;
-    long lo = i + 1, hi = d->nt;
-    if (d->t[i].type != ETCD_JSON_OBJECT && d->t[i].type != ETCD_JSON_ARRAY) return lo;
-    while (lo < hi) {
-        long mid = lo + (hi - lo) / 2;
-        if (d->t[mid].start < end) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
-
 #define ETCD__DEC_FACTOR 16u     /* results may take 16x the body (+64 KiB), no more */
-#define ETCD__TOK_DIV    3u      /* etcd never writes a token in under 3 bytes */
+
+static int etcd__dec_obj(etcd__dec *d, const etcd__field *tab, size_t ntab, void *base);
 
 static int etcd__dec_nomem(etcd__dec *d)
 {
@@ -2132,140 +2147,354 @@ static int etcd__dec_nomem(etcd__dec *d)
     return -1;
 }
 
+static int etcd__dec_syntax(etcd__dec *d)
+{
+    d->syntax = true;
+    etcd__errf(d->err, ETCD_EPROTO, "malformed JSON in response");
+    return -1;
+}
+
 static int etcd__dec_bad(etcd__dec *d, const char *name)
 {
     etcd__errf(d->err, ETCD_EPROTO, "malformed JSON response: field \"%s\" has the wrong type or value", name);
     return -1;
 }
 
-/* A JSON string token unescaped into the arena, NUL-terminated. */
-static char *etcd__dec_string(etcd__dec *d, long i, size_t *len)
+/* The next byte after blanks, not consumed; 0 at the end. */
+static char etcd__dec_peek(etcd__dec *d)
 {
-    const etcd_json_tok *t = &d->t[i];
-    char *o = (char *)etcd__alloc(&d->a, t->end - t->start + 1);
+    if (d->i < d->n && (unsigned char)d->s[d->i] > ' ') return d->s[d->i];   /* etcd writes no blanks */
+    etcd__ws(d->s, d->n, &d->i);
+    return d->i < d->n ? d->s[d->i] : 0;
+}
+
+static int etcd__dec_eat(etcd__dec *d, char c)
+{
+    if (etcd__dec_peek(d) != c) return etcd__dec_syntax(d);
+    d->i++;
+    return 0;
+}
+
+/* The first token of the next value: a scalar consumed whole (a string as
+   its span without quotes, size 1 when it holds escapes), a container
+   only looked at (its type; d->i stays on the bracket). */
+static int etcd__dec_next(etcd__dec *d, etcd_json_tok *t)
+{
+    static const char *const lit[] = { "true", "false", "null" };
+    static const etcd_json_type typ[] = { ETCD_JSON_TRUE, ETCD_JSON_FALSE, ETCD_JSON_NULL };
+    const char *q;
+    char c = etcd__dec_peek(d);
+    int k;
+    t->start = d->i;
+    t->size = 0;
+    if (c == '{' || c == '[') { t->type = c == '{' ? ETCD_JSON_OBJECT : ETCD_JSON_ARRAY; return 0; }
+    if (c == '"') {
+        /* etcd's strings (base64, digits) hold no escape: their end is the
+           next quote. The bytes between are checked by whoever uses them,
+           or here when there is a backslash. */
+        t->type = ETCD_JSON_STRING;
+        q = (const char *)memchr(d->s + d->i + 1, '"', d->n - d->i - 1);
+        if (q && !memchr(d->s + d->i + 1, '\\', (size_t)(q - d->s) - d->i - 1)) {
+            t->start = d->i + 1;
+            t->end = (size_t)(q - d->s);
+            d->i = t->end + 1;
+            return 0;
+        }
+        if (!etcd__scan_string(d->s, d->n, &d->i)) return etcd__dec_syntax(d);
+        t->start++;
+        t->end = d->i - 1;
+        t->size = 1;
+        return 0;
+    }
+    for (k = 0; k < 3 && c != lit[k][0]; k++) {}
+    if (k < 3) {
+        size_t n = strlen(lit[k]);
+        if (d->n - d->i < n || memcmp(d->s + d->i, lit[k], n)) return etcd__dec_syntax(d);
+        t->type = typ[k];
+        d->i += n;
+    } else {
+        if (!etcd__scan_number(d->s, d->n, &d->i)) return etcd__dec_syntax(d);
+        t->type = ETCD_JSON_NUMBER;
+    }
+    t->end = d->i;
+    return 0;
+}
+
+/* A plain string's bytes are valid JSON string content: no control byte,
+   valid UTF-8. */
+static bool etcd__dec_plain_ok(const etcd__dec *d, const etcd_json_tok *t)
+{
+    size_t i = t->start - 1;
+    return t->size || (etcd__scan_string(d->s, d->n, &i) && i == t->end + 1);
+}
+
+static int etcd__dec_skip(etcd__dec *d);
+
+/* Skip "{...}" or "[...]" at d->i, checking it. */
+static int etcd__dec_skip_container(etcd__dec *d, char close)
+{
+    etcd_json_tok k;
+    if (++d->depth > ETCD_JSON_MAX_DEPTH) return etcd__dec_syntax(d);
+    d->i++;
+    if (etcd__dec_peek(d) != close) {
+        for (;;) {
+            if (close == '}' && (etcd__dec_peek(d) != '"' || etcd__dec_next(d, &k) < 0 ||
+                                 !etcd__dec_plain_ok(d, &k) || etcd__dec_eat(d, ':') < 0))
+                return etcd__dec_syntax(d);
+            if (etcd__dec_skip(d) < 0) return -1;
+            if (etcd__dec_peek(d) == close) break;
+            if (etcd__dec_eat(d, ',') < 0) return -1;
+        }
+    }
+    d->i++;
+    d->depth--;
+    return 0;
+}
+
+/* Skip any value, checking it. */
+static int etcd__dec_skip(etcd__dec *d)
+{
+    etcd_json_tok t;
+    if (etcd__dec_next(d, &t) < 0) return -1;
+    if (t.type == ETCD_JSON_OBJECT || t.type == ETCD_JSON_ARRAY)
+        return etcd__dec_skip_container(d, t.type == ETCD_JSON_OBJECT ? '}' : ']');
+    if (t.type == ETCD_JSON_STRING && !etcd__dec_plain_ok(d, &t)) return etcd__dec_syntax(d);
+    return 0;
+}
+
+/* A value of the wrong type for field name: a syntax error if it is not
+   even JSON, else a field error. */
+static int etcd__dec_wrong(etcd__dec *d, size_t at, const char *name)
+{
+    d->i = at;
+    return etcd__dec_skip(d) < 0 ? -1 : etcd__dec_bad(d, name);
+}
+
+/* A string token's bytes, unescaped into the arena and NUL-terminated;
+   room: bytes to allocate (at least the span + 1). */
+static char *etcd__dec_text(etcd__dec *d, const etcd_json_tok *t, size_t room, size_t *len)
+{
+    size_t n = t->end - t->start;
+    char *o = etcd__take(&d->a, room, 1);
     if (!o) { etcd__dec_nomem(d); return NULL; }
-    *len = etcd__json_unescape(o, d->js + t->start, t->end - t->start);
+    if (t->size) *len = etcd__json_unescape(o, d->s + t->start, n);
+    else { memcpy(o, d->s + t->start, n); *len = n; }
     o[*len] = 0;
     return o;
 }
 
-static int etcd__dec_b64(etcd__dec *d, long i, const char *name, const char **out, size_t *outlen)
+static int etcd__dec_str(etcd__dec *d, const char *name, const char **out)
 {
-    size_t n;
+    etcd_json_tok t;
+    size_t at = d->i, n;
+    if (etcd__dec_next(d, &t) < 0) return -1;
+    if (t.type != ETCD_JSON_STRING) return etcd__dec_wrong(d, at, name);
+    if (!etcd__dec_plain_ok(d, &t)) return etcd__dec_syntax(d);
+    return (*out = etcd__dec_text(d, &t, t.end - t.start + 1, &n)) ? 0 : -1;
+}
+
+/* Base64 straight from the body into the arena: the decoder's alphabet
+   check is the string's check too. */
+static int etcd__dec_b64(etcd__dec *d, const char *name, const char **out, size_t *outlen)
+{
+    etcd_json_tok t;
+    size_t at = d->i, n;
+    const char *q;
     long r;
-    char *s;
-    if (d->t[i].type != ETCD_JSON_STRING) return etcd__dec_bad(d, name);
-    if (!(s = etcd__dec_string(d, i, &n))) return -1;
-    r = etcd__b64_decode((unsigned char *)s, s, n);
-    if (r < 0) return etcd__dec_bad(d, name);
-    s[r] = 0;
-    *out = s;
+    char *o;
+    if (etcd__dec_peek(d) == '"' && (q = (const char *)memchr(d->s + d->i + 1, '"', d->n - d->i - 1))) {
+        n = (size_t)(q - d->s) - d->i - 1;    /* no escape is base64: a backslash fails below */
+        if (!(o = etcd__take(&d->a, n / 4 * 3 + 3, 1))) return etcd__dec_nomem(d);
+        if ((r = etcd__b64_decode((unsigned char *)o, d->s + d->i + 1, n)) >= 0) {
+            d->i += n + 2;
+            o[r] = 0;
+            *out = o;
+            *outlen = (size_t)r;
+            return 0;
+        }
+    }
+    if (etcd__dec_next(d, &t) < 0) return -1;
+    if (t.type != ETCD_JSON_STRING) return etcd__dec_wrong(d, at, name);
+    n = t.end - t.start;
+    if (t.size) {                                  /* escaped: unescape, then decode */
+        if (!(o = etcd__dec_text(d, &t, n + 1, &n))) return -1;
+        r = etcd__b64_decode((unsigned char *)o, o, n);
+    } else {
+        if (!(o = etcd__take(&d->a, n / 4 * 3 + 3, 1))) return etcd__dec_nomem(d);
+        r = etcd__b64_decode((unsigned char *)o, d->s + t.start, n);
+    }
+    if (r < 0) return etcd__dec_plain_ok(d, &t) ? etcd__dec_bad(d, name) : etcd__dec_syntax(d);
+    o[r] = 0;
+    *out = o;
     *outlen = (size_t)r;
     return 0;
 }
 
-static int etcd__dec_int(etcd__dec *d, long i, const char *name, int64_t *v)
+/* An integer as etcd writes it ("123") or as a number: its digits. */
+static int etcd__dec_digits(etcd__dec *d, const char *name, etcd_json_tok *t)
 {
-    const etcd_json_tok *t = &d->t[i];
-    if ((t->type != ETCD_JSON_STRING && t->type != ETCD_JSON_NUMBER) ||
-        !etcd__parse_i64(d->js + t->start, t->end - t->start, v))
-        return etcd__dec_bad(d, name);
-    return 0;
+    size_t at = d->i, j;
+    if (etcd__dec_peek(d) == '"') {           /* "123": no need to look further */
+        for (j = d->i + 1; j < d->n && (etcd__isdigit(d->s[j]) || d->s[j] == '-'); j++) {}
+        if (j < d->n && d->s[j] == '"') {
+            t->type = ETCD_JSON_STRING;
+            t->start = d->i + 1;
+            t->end = j;
+            t->size = 0;
+            d->i = j + 1;
+            return 0;
+        }
+    }
+    if (etcd__dec_next(d, t) < 0) return -1;
+    if (t->type == ETCD_JSON_STRING && !etcd__dec_plain_ok(d, t)) return etcd__dec_syntax(d);
+    if (t->type == ETCD_JSON_NUMBER || (t->type == ETCD_JSON_STRING && !t->size)) return 0;
+    return etcd__dec_wrong(d, at, name);
 }
 
-static int etcd__dec_kv(etcd__dec *d, long i, etcd_kv *kv)
+static int etcd__dec_i64(etcd__dec *d, const char *name, int64_t *v)
 {
-    if (etcd__dec_obj(d, i, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
+    etcd_json_tok t;
+    if (etcd__dec_digits(d, name, &t) < 0) return -1;
+    return etcd__parse_i64(d->s + t.start, t.end - t.start, v) ? 0 : etcd__dec_bad(d, name);
+}
+
+static int etcd__dec_kv(etcd__dec *d, etcd_kv *kv)
+{
+    if (etcd__dec_obj(d, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
     if (!kv->key) kv->key = etcd__empty;
     if (!kv->value) kv->value = etcd__empty;
     return 0;
 }
 
-/* Arrays: allocate size elements, decode each with one function. */
-typedef int (*etcd__dec_elem)(etcd__dec *d, long i, void *elem);
+/* Arrays: each element decoded by one function into zeroed memory. */
+typedef int (*etcd__dec_elem)(etcd__dec *d, void *elem);
 
-static int etcd__dec_kv_elem(etcd__dec *d, long i, void *e) { return etcd__dec_kv(d, i, (etcd_kv *)e); }
+static int etcd__dec_kv_elem(etcd__dec *d, void *e) { return etcd__dec_kv(d, (etcd_kv *)e); }
 
-static int etcd__dec_event_elem(etcd__dec *d, long i, void *e)
+static int etcd__dec_event_elem(etcd__dec *d, void *e)
 {
     etcd_event *ev = (etcd_event *)e;
-    if (etcd__dec_obj(d, i, etcd__event_fields, ETCD__NFIELDS(etcd__event_fields), e) < 0) return -1;
+    if (etcd__dec_obj(d, etcd__event_fields, ETCD__NFIELDS(etcd__event_fields), e) < 0) return -1;
     if (!ev->kv.key) ev->kv.key = etcd__empty;          /* even when "kv" is missing */
     if (!ev->kv.value) ev->kv.value = etcd__empty;
     return 0;
 }
 
-static int etcd__dec_lease_elem(etcd__dec *d, long i, void *e)
+static int etcd__dec_lease_elem(etcd__dec *d, void *e)
 {
-    return etcd__dec_obj(d, i, etcd__lease_fields, 1, e) < 0 ? -1 : 0;
+    return etcd__dec_obj(d, etcd__lease_fields, 1, e);
 }
 
-static int etcd__dec_key_elem(etcd__dec *d, long i, void *e)
+static int etcd__dec_key_elem(etcd__dec *d, void *e)
 {
     etcd_str *s = (etcd_str *)e;
-    return etcd__dec_b64(d, i, "keys", &s->ptr, &s->len);
+    return etcd__dec_b64(d, "keys", &s->ptr, &s->len);
 }
 
 /* txn: each element is {"response_range"|"response_put"|...: {...}}. */
-static int etcd__dec_response_elem(etcd__dec *d, long i, void *e)
+static int etcd__dec_response_elem(etcd__dec *d, void *e)
 {
-    etcd_res *r = (etcd_res *)e;
-    r->status = 200;
-    if (d->t[i].type != ETCD_JSON_OBJECT || d->t[i].size != 1) return etcd__dec_bad(d, "responses");
-    return etcd__dec_obj(d, i + 2, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), r) < 0 ? -1 : 0;
+    etcd_json_tok k;
+    size_t at = d->i;
+    ((etcd_res *)e)->status = 200;
+    if (etcd__dec_peek(d) != '{') return etcd__dec_wrong(d, at, "responses");
+    d->i++;
+    if (etcd__dec_peek(d) != '"' || etcd__dec_next(d, &k) < 0 || !etcd__dec_plain_ok(d, &k) ||
+        etcd__dec_eat(d, ':') < 0)
+        return etcd__dec_wrong(d, at, "responses");
+    if (etcd__dec_obj(d, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), e) < 0) return -1;
+    return etcd__dec_peek(d) == '}' ? (d->i++, 0) : etcd__dec_wrong(d, at, "responses");
 }
 
-/* Decode array token i into n elements of size bytes; *out gets the array
-   (NULL when empty) for the caller to store with its real type. */
-static int etcd__dec_array(etcd__dec *d, long i, const char *name, size_t size,
-                           etcd__dec_elem fn, void **out, size_t *count)
+/* Room for more elements: the first few sit on the caller's stack, more
+   in a block of their own that grows in place (no copy of a big array). */
+static char *etcd__dec_grow(etcd__dec *d, etcd__blk **big, char *buf, size_t *cap, size_t size)
 {
-    size_t n = d->t[i].size, k;
-    char *arr;
-    long j = i + 1;
-    if (d->t[i].type != ETCD_JSON_ARRAY) return etcd__dec_bad(d, name);
-    if (!n) return 0;
-    arr = (char *)etcd__alloc_n(&d->a, n, size);
-    if (!arr) return etcd__dec_nomem(d);
-    for (k = 0; k < n; k++, j = etcd__skip(d, j))
-        if (fn(d, j, arr + k * size) < 0) return -1;
-    *out = arr;
+    size_t want = *cap * 2, bytes, had = *big ? (*big)->cap : 0;
+    etcd__blk *nb;
+    if (want > ((size_t)-1 - ETCD__HDR) / size) return NULL;
+    bytes = want * size;
+    if (d->a.limit && (bytes > d->a.limit || d->a.total - had > d->a.limit - bytes)) { d->a.over = true; return NULL; }
+    nb = (etcd__blk *)ETCD_REALLOC(*big, ETCD__HDR + bytes);
+    if (!nb) return NULL;
+    if (!*big) memcpy((char *)nb + ETCD__HDR, buf, *cap * size);
+    d->a.total += bytes - had;
+    nb->next = NULL;
+    nb->cap = nb->used = bytes;
+    *big = nb;
+    *cap = want;
+    return (char *)nb + ETCD__HDR;
+}
+
+/* Decode the array at d->i into elements of size bytes; *out gets the
+   array (NULL when empty) for the caller to store with its real type. */
+static int etcd__dec_array(etcd__dec *d, const char *name, size_t size, etcd__dec_elem fn,
+                           void **out, size_t *count)
+{
+    union { etcd_res r; etcd_event e; char c[1024]; } local;
+    char *buf = local.c;
+    size_t cap = sizeof local / size, n = 0, at = d->i;
+    etcd__blk *big = NULL;
+    int rc = 0;
+    if (etcd__dec_peek(d) != '[') return etcd__dec_wrong(d, at, name);
+    if (++d->depth > ETCD_JSON_MAX_DEPTH) return etcd__dec_syntax(d);
+    d->i++;
+    if (etcd__dec_peek(d) == ']') { d->i++; d->depth--; return 0; }
+    for (;;) {
+        char c;
+        if (n == cap && !(buf = etcd__dec_grow(d, &big, buf, &cap, size))) { rc = etcd__dec_nomem(d); break; }
+        memset(buf + n * size, 0, size);
+        if ((rc = fn(d, buf + n++ * size)) < 0) break;
+        if ((c = etcd__dec_peek(d)) == ']') break;
+        if (c != ',') { rc = etcd__dec_syntax(d); break; }
+        d->i++;
+    }
+    if (rc < 0) { ETCD_FREE(big); return -1; }
+    d->i++;
+    d->depth--;
+    if (big) {                   /* into the result's chain */
+        big->next = d->a.first->next;
+        d->a.first->next = big;
+    } else if ((buf = (char *)etcd__alloc_n(&d->a, n, size)) != NULL) {
+        memcpy(buf, local.c, n * size);
+    } else {
+        return etcd__dec_nomem(d);
+    }
+    *out = buf;
     *count = n;
     return 0;
 }
 
-static int etcd__dec_scalar(etcd__dec *d, long i, const etcd__field *f, char *p)
+static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p)
 {
-    const etcd_json_tok *t = &d->t[i];
+    etcd_json_tok t;
+    size_t at = d->i;
     int64_t v;
-    size_t n;
     switch (f->kind) {
     case ETCD__F_I64:
-        return etcd__dec_int(d, i, f->name, (int64_t *)(void *)p);
+        return etcd__dec_i64(d, f->name, (int64_t *)(void *)p);
     case ETCD__F_INT:
-        if (etcd__dec_int(d, i, f->name, &v) < 0 || v < INT_MIN || v > INT_MAX) return etcd__dec_bad(d, f->name);
+        if (etcd__dec_i64(d, f->name, &v) < 0) return -1;
+        if (v < INT_MIN || v > INT_MAX) return etcd__dec_bad(d, f->name);
         *(int *)(void *)p = (int)v;
         return 0;
     case ETCD__F_U64:
-        if ((t->type != ETCD_JSON_STRING && t->type != ETCD_JSON_NUMBER) ||
-            !etcd__parse_u64(d->js + t->start, t->end - t->start, (uint64_t *)(void *)p))
-            return etcd__dec_bad(d, f->name);
-        return 0;
+        if (etcd__dec_digits(d, f->name, &t) < 0) return -1;
+        return etcd__parse_u64(d->s + t.start, t.end - t.start, (uint64_t *)(void *)p) ? 0 : etcd__dec_bad(d, f->name);
     case ETCD__F_BOOL:
-        if (t->type != ETCD_JSON_TRUE && t->type != ETCD_JSON_FALSE) return etcd__dec_bad(d, f->name);
-        *(bool *)(void *)p = t->type == ETCD_JSON_TRUE;
+        if (etcd__dec_next(d, &t) < 0) return -1;
+        if (t.type != ETCD_JSON_TRUE && t.type != ETCD_JSON_FALSE) return etcd__dec_wrong(d, at, f->name);
+        *(bool *)(void *)p = t.type == ETCD_JSON_TRUE;
         return 0;
     case ETCD__F_STR:
-        if (t->type != ETCD_JSON_STRING) return etcd__dec_bad(d, f->name);
-        return (*(const char **)(void *)p = etcd__dec_string(d, i, &n)) ? 0 : -1;
+        return etcd__dec_str(d, f->name, (const char **)(void *)p);
     case ETCD__F_EVTYPE:
-        if (t->type == ETCD_JSON_STRING && t->end - t->start == 6 && !memcmp(d->js + t->start, "DELETE", 6))
-            *(etcd_event_type *)(void *)p = ETCD_EVENT_DELETE;
-        else if (t->type == ETCD_JSON_NUMBER && t->end - t->start == 1 && d->js[t->start] == '1')
+        if (etcd__dec_skip(d) < 0) return -1;
+        if ((d->i - at == 8 && !memcmp(d->s + at, "\"DELETE\"", 8)) || (d->i - at == 1 && d->s[at] == '1'))
             *(etcd_event_type *)(void *)p = ETCD_EVENT_DELETE;
         return 0;
     default: /* ETCD__F_B64 */
-        return etcd__dec_b64(d, i, f->name, (const char **)(void *)p, (size_t *)(void *)(p - f->off + f->off2));
+        return etcd__dec_b64(d, f->name, (const char **)(void *)p, (size_t *)(void *)(p - f->off + f->off2));
     }
 }
 
@@ -2273,103 +2502,111 @@ static int etcd__dec_scalar(etcd__dec *d, long i, const etcd__field *f, char *p)
    another pointer type). */
 #define ETCD__STORE(p, T, v) do { T etcd__v = (T)(v); memcpy((p), &etcd__v, sizeof etcd__v); } while (0)
 
-static int etcd__dec_field(etcd__dec *d, long i, const etcd__field *f,
-                           const etcd__field *tab, size_t ntab, char *base)
+/* The array kinds: element size and decoder. */
+static int etcd__dec_list(etcd__dec *d, const etcd__field *f, char *p, size_t *cnt)
 {
-    char *p = base + f->off;
-    size_t *cnt = (size_t *)(void *)(base + f->off2);
-    etcd_kv *kv;
     void *arr = NULL;
     int rc;
-    if (d->t[i].type == ETCD_JSON_NULL) return 0;         /* same as omitted */
+    switch (f->kind) {
+    case ETCD__F_KVS:
+        rc = etcd__dec_array(d, f->name, sizeof(etcd_kv), etcd__dec_kv_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_kv *, arr);
+        return rc;
+    case ETCD__F_EVENTS:
+        rc = etcd__dec_array(d, f->name, sizeof(etcd_event), etcd__dec_event_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_event *, arr);
+        return rc;
+    case ETCD__F_RESPONSES:
+        rc = etcd__dec_array(d, f->name, sizeof(etcd_res), etcd__dec_response_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_res *, arr);
+        return rc;
+    case ETCD__F_KEYS:
+        rc = etcd__dec_array(d, f->name, sizeof(etcd_str), etcd__dec_key_elem, &arr, cnt);
+        ETCD__STORE(p, const etcd_str *, arr);
+        return rc;
+    default: /* ETCD__F_LEASES */
+        rc = etcd__dec_array(d, f->name, sizeof(int64_t), etcd__dec_lease_elem, &arr, cnt);
+        ETCD__STORE(p, const int64_t *, arr);
+        return rc;
+    }
+}
+
+static int etcd__dec_field(etcd__dec *d, const etcd__field *f, const etcd__field *tab, size_t ntab, char *base)
+{
+    char *p = base + f->off;
+    etcd_res *res = (etcd_res *)(void *)base;
+    etcd_kv *kv;
+    char c = etcd__dec_peek(d);
+    if (c == 'n') return etcd__dec_skip(d);              /* null: same as omitted */
     switch (f->kind) {
     case ETCD__F_NEST:
-        return etcd__dec_obj(d, i, tab, ntab, base) < 0 ? -1 : 0;
+        return etcd__dec_obj(d, tab, ntab, base);
     case ETCD__F_ERROR:        /* a string, or an object inside a watch stream */
-        if (d->t[i].type != ETCD_JSON_OBJECT) break;
-        if (etcd__dec_obj(d, i, tab, ntab, base) < 0) return -1;
-        if (!((etcd_res *)(void *)base)->error) {
-            const char *msg = ((etcd_res *)(void *)base)->message;
-            ((etcd_res *)(void *)base)->error = msg ? msg : "error";
-        }
+        if (c != '{') return etcd__dec_str(d, f->name, &res->error);
+        if (etcd__dec_obj(d, tab, ntab, base) < 0) return -1;
+        if (!res->error) res->error = res->message ? res->message : "error";
         return 0;
     case ETCD__F_KV:
         if (!(kv = (etcd_kv *)etcd__alloc(&d->a, sizeof *kv))) return etcd__dec_nomem(d);
         ETCD__STORE(p, const etcd_kv *, kv);
-        return etcd__dec_kv(d, i, kv);
+        return etcd__dec_kv(d, kv);
     case ETCD__F_KVIN:
-        return etcd__dec_kv(d, i, (etcd_kv *)(void *)p);
-    case ETCD__F_KVS:
-        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_kv), etcd__dec_kv_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_kv *, arr);
-        return rc;
-    case ETCD__F_EVENTS:
-        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_event), etcd__dec_event_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_event *, arr);
-        return rc;
-    case ETCD__F_RESPONSES:
-        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_res), etcd__dec_response_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_res *, arr);
-        return rc;
-    case ETCD__F_KEYS:
-        rc = etcd__dec_array(d, i, f->name, sizeof(etcd_str), etcd__dec_key_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_str *, arr);
-        return rc;
-    case ETCD__F_LEASES:
-        rc = etcd__dec_array(d, i, f->name, sizeof(int64_t), etcd__dec_lease_elem, &arr, cnt);
-        ETCD__STORE(p, const int64_t *, arr);
-        return rc;
+        return etcd__dec_kv(d, (etcd_kv *)(void *)p);
+    case ETCD__F_KVS: case ETCD__F_EVENTS: case ETCD__F_RESPONSES: case ETCD__F_KEYS: case ETCD__F_LEASES:
+        return etcd__dec_list(d, f, p, (size_t *)(void *)(base + f->off2));
+    default:
+        return etcd__dec_scalar(d, f, p);
     }
-    if (f->kind == ETCD__F_ERROR) {
-        static const etcd__field as_str = { "error", ETCD__F_STR, 0, 0 };
-        return etcd__dec_scalar(d, i, &as_str, p);
-    }
-    return etcd__dec_scalar(d, i, f, p);
 }
 
-/* Decode object token i into base using tab; unknown members are skipped.
-   Returns the token index after the object, or -1. */
-static long etcd__dec_obj(etcd__dec *d, long i, const etcd__field *tab, size_t ntab, void *base)
+/* The field named k[0..n), trying the one after the last found first. */
+static const etcd__field *etcd__dec_lookup(const etcd__field *tab, size_t ntab, const char *k, size_t n,
+                                           size_t *hint)
 {
-    size_t m, k, n = d->t[i].size;
-    long j = i + 1;
-    if (d->t[i].type != ETCD_JSON_OBJECT) return etcd__dec_bad(d, ntab ? tab[0].name : "?");
-    for (m = 0; m < n; m++) {
-        const etcd_json_tok *key = &d->t[j];
-        size_t klen = key->end - key->start;
-        for (k = 0; k < ntab; k++) {
-            if (strlen(tab[k].name) == klen && !memcmp(d->js + key->start, tab[k].name, klen)) {
-                if (etcd__dec_field(d, j + 1, &tab[k], tab, ntab, (char *)base) < 0) return -1;
-                break;
+    size_t j, at;
+    for (j = 0; j < ntab; j++) {
+        at = (*hint + j) % ntab;
+        if (tab[at].len == n && !memcmp(tab[at].name, k, n)) {
+            *hint = at + 1;
+            return &tab[at];
+        }
+    }
+    return NULL;
+}
+
+/* Decode the object at d->i into base using tab; unknown members are
+   skipped (and checked). */
+static int etcd__dec_obj(etcd__dec *d, const etcd__field *tab, size_t ntab, void *base)
+{
+    etcd_json_tok k;
+    size_t at = d->i, hint = 0;
+    char c;
+    if (etcd__dec_peek(d) != '{') return etcd__dec_wrong(d, at, ntab ? tab[0].name : "?");
+    if (++d->depth > ETCD_JSON_MAX_DEPTH) return etcd__dec_syntax(d);
+    d->i++;
+    if (etcd__dec_peek(d) != '}') {
+        for (;;) {
+            const etcd__field *f = &tab[hint % ntab];
+            if (etcd__dec_peek(d) != '"') return etcd__dec_syntax(d);
+            if (d->n - d->i > f->len + 1u && d->s[d->i + 1 + f->len] == '"' &&
+                !memcmp(d->s + d->i + 1, f->name, f->len)) {        /* the member etcd writes next */
+                d->i += f->len + 2u;
+                hint = (size_t)(f - tab) + 1;
+            } else {
+                if (etcd__dec_next(d, &k) < 0) return -1;
+                f = k.end > k.start ? etcd__dec_lookup(tab, ntab, d->s + k.start, k.end - k.start, &hint) : NULL;
+                if (!f && !etcd__dec_plain_ok(d, &k)) return etcd__dec_syntax(d);   /* a known name is plain */
             }
+            if (etcd__dec_eat(d, ':') < 0) return -1;
+            if ((f ? etcd__dec_field(d, f, tab, ntab, (char *)base) : etcd__dec_skip(d)) < 0) return -1;
+            if ((c = etcd__dec_peek(d)) == '}') break;
+            if (c != ',') return etcd__dec_syntax(d);
+            d->i++;
         }
-        j = etcd__skip(d, j + 1);
     }
-    return j;
-}
-
-/* Tokenize into the reusable scratch array, growing it when needed. */
-static long etcd__tokenize(etcd__scratch *sc, const char *js, size_t len, etcd__error *err)
-{
-    long n = sc->cap ? etcd_json_parse(js, len, sc->toks, sc->cap) : ETCD_JSON_ENOMEM;
-    if (n == ETCD_JSON_ENOMEM) {
-        etcd_json_tok *t;
-        n = etcd_json_parse(js, len, NULL, 0);
-        if (n < 0) goto bad;
-        if ((size_t)n > len / ETCD__TOK_DIV + 64 || (size_t)n > (size_t)-1 / sizeof *t) {
-            etcd__errf(err, ETCD_ETOOLARGE, "response too complex: %ld JSON tokens in %zu bytes", n, len);
-            return -1;
-        }
-        t = (etcd_json_tok *)ETCD_REALLOC(sc->toks, (size_t)n * sizeof *t);
-        if (!t) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
-        sc->toks = t;
-        sc->cap = (size_t)n;
-        n = etcd_json_parse(js, len, sc->toks, sc->cap);
-    }
-    if (n >= 0) return n;
-bad:
-    etcd__errf(err, ETCD_EPROTO, "malformed JSON in response");
-    return -1;
+    d->i++;
+    d->depth--;
+    return 0;
 }
 
 static bool etcd__blank(const char *s, size_t n)
@@ -2391,54 +2628,110 @@ static const char *etcd__first_line(etcd__arena *a, const char *s, size_t n)
     return o;
 }
 
-/* Build a result from an HTTP status and JSON body (copied into it). */
-static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__scratch *sc, etcd__error *err)
+/* One JSON object, the whole of js, into base by tab. Returns 0, or -1
+   with d->err (d->syntax: not JSON, or not an object). */
+static int etcd__dec_run(etcd__dec *d, const char *js, size_t len, const etcd__field *tab, size_t ntab,
+                         void *base)
+{
+    d->s = js;
+    d->n = len;
+    if (etcd__dec_peek(d) != '{') {
+        if (etcd__dec_skip(d) < 0) return -1;
+        d->syntax = true;
+        etcd__errf(d->err, ETCD_EPROTO, "malformed JSON response: not an object");
+        return -1;
+    }
+    if (etcd__dec_obj(d, tab, ntab, base) < 0) return -1;
+    etcd__ws(d->s, d->n, &d->i);
+    return d->i == d->n ? 0 : etcd__dec_syntax(d);
+}
+
+/* A result from an HTTP status and a JSON body: the body is copied into
+   the result, or, when own is set, own (a block holding it) becomes part
+   of the result. */
+static etcd_res *etcd__decode_in(const char *body, size_t len, int status, etcd__blk *own, etcd__error *err)
 {
     etcd__dec d;
     etcd_res *res;
-    char *copy;
-    long nt = 0;
-    bool text = false;           /* an error page that is not JSON (a proxy's, say) */
-    if (status == 200 && etcd__blank(body, len)) {
-        etcd__errf(err, ETCD_EPROTO, "malformed JSON in response: empty body");
-        return NULL;
-    }
-    if (!etcd__blank(body, len)) nt = etcd__tokenize(sc, body, len, err);
-    if (nt < 0 || (nt > 0 && sc->toks[0].type != ETCD_JSON_OBJECT)) {
-        if (status == 200) {
-            if (nt > 0) etcd__errf(err, ETCD_EPROTO, "malformed JSON response: not an object");
-            return NULL;
-        }
-        text = true;             /* a result after all: no failure to report */
-        nt = 0;
-        etcd__err_clear(err);
-    }
+    char *copy = own ? (char *)own + ETCD__HDR : NULL;
+    bool blank = etcd__blank(body, len);
     memset(&d, 0, sizeof d);
-    d.a.first = d.a.cur = etcd__blk_new(sizeof(etcd_res) + ETCD__ALIGN * 4 + 2 * len + (size_t)nt * 8);
-    if (!d.a.first) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    d.err = err;
+    if (status == 200 && blank) etcd__errf(err, ETCD_EPROTO, "malformed JSON in response: empty body");
+    else if (len > ((size_t)-1 - 65536) / ETCD__DEC_FACTOR ||
+             !(d.a.first = d.a.cur = etcd__blk_new(sizeof(etcd_res) + ETCD__ALIGN * 4 + 2 * len + 256 -
+                                                  (own ? len : 0))))
+        etcd__errf(err, ETCD_ENOMEM, "out of memory");
+    if (!d.a.first) { ETCD_FREE(own); return NULL; }
     d.a.total = d.a.first->cap;
-    d.a.limit = len > ((size_t)-1 - 65536) / ETCD__DEC_FACTOR ? 0 : len * ETCD__DEC_FACTOR + 65536;
+    d.a.limit = len * ETCD__DEC_FACTOR + 65536;
     res = (etcd_res *)etcd__alloc(&d.a, sizeof *res);        /* first: etcd_res_free finds the block */
-    copy = (char *)etcd__alloc(&d.a, len + 1);
-    if (!copy) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); etcd_res_free(res); return NULL; }
-    if (len) memcpy(copy, body, len);
+    if (own) {
+        own->next = NULL;
+        d.a.first->next = own;
+    } else {
+        copy = etcd__take(&d.a, len + 1, 1);                  /* the first block has room for both */
+        if (len) memcpy(copy, body, len);
+        copy[len] = 0;
+    }
     res->body = copy;
     res->body_len = len;
     res->status = status;
-    d.js = copy; d.t = sc->toks; d.nt = nt; d.err = err;
-    if (nt > 0 && etcd__dec_obj(&d, 0, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), res) < 0) {
-        etcd_res_free(res);
-        res = NULL;
+    if (!blank && etcd__dec_run(&d, copy, len, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), res) < 0) {
+        if (status == 200 || (!d.syntax && etcd_json_parse(copy, len, NULL, 0) >= 0)) {
+            etcd_res_free(res);
+            return NULL;
+        }
+        memset(res, 0, sizeof *res);       /* an error page that is not JSON (a proxy's, say) */
+        res->body = copy;
+        res->body_len = len;
+        res->status = status;
+        res->message = etcd__first_line(&d.a, copy, len);
+        etcd__err_clear(err);
     }
-    if (sc->cap > 65536) {               /* do not keep a huge answer's tokens around */
-        ETCD_FREE(sc->toks);
-        sc->toks = NULL;
-        sc->cap = 0;
-    }
-    if (!res) return NULL;
-    if (text) res->message = etcd__first_line(&d.a, copy, len);
     if (status != 200 && !res->error) res->error = res->message;
     return res;
+}
+
+static etcd_res *etcd__decode(const char *body, size_t len, int status, etcd__error *err)
+{
+    return etcd__decode_in(body, len, status, NULL, err);
+}
+
+#define ETCD__KEEP_BODY (64u * 1024u)   /* bodies this big become the result's, not copied */
+
+/* Decode the body received in in. A big one is not copied: the buffer,
+   moved up to make room for a block header, becomes part of the result
+   and in starts afresh. */
+static etcd_res *etcd__decode_buf(etcd__buf *in, int status, etcd__error *err)
+{
+    size_t len = in->len;
+    etcd__blk *own;
+    if (len < ETCD__KEEP_BODY || !(own = (etcd__blk *)ETCD_REALLOC(in->p, ETCD__HDR + len + 1)))
+        return etcd__decode(in->p ? in->p : etcd__empty, len, status, err);
+    memmove((char *)own + ETCD__HDR, own, len + 1);
+    own->cap = own->used = len + 1;
+    in->p = NULL;
+    in->len = in->cap = 0;
+    return etcd__decode_in((char *)own + ETCD__HDR, len, status, own, err);
+}
+
+/* The token in authenticate's answer (malloc'd), or NULL. */
+static char *etcd__token_of(const etcd__buf *in, etcd__error *err)
+{
+    static const etcd__field fields[] = { ETCD__F0("token", STR) };
+    struct { const char *token; } ans;
+    etcd__dec d;
+    char *tok = NULL;
+    memset(&d, 0, sizeof d);
+    ans.token = NULL;
+    d.err = err;
+    if (!(d.a.first = d.a.cur = etcd__blk_new(in->len + 64))) return NULL;
+    d.a.total = d.a.first->cap;
+    if (etcd__dec_run(&d, in->p ? in->p : "", in->len, fields, 1, &ans) == 0 && ans.token)
+        tok = etcd__strndup(ans.token, strlen(ans.token));
+    etcd__blk_free(d.a.first);
+    return tok;
 }
 
 /* ------------------------------------------------------------------------
@@ -2469,7 +2762,6 @@ struct etcd {
     etcd__buf req;               /* the call's request body */
     etcd__buf key, val;          /* the call's full key, its minified value */
     etcd__buf out, in;           /* the request's bytes, the answer's body */
-    etcd__scratch sc;
     char *token;                 /* auth token, NULL until fetched */
     double token_used;           /* when etcd last accepted it */
     double auth_retry_at;        /* after a refused authentication: no new try before */
@@ -2731,7 +3023,7 @@ ETCDDEF void etcd_free(etcd *cli)
     ETCD_FREE(cli->eps);
     etcd__free_strings(cli);
     ETCD_FREE(cli->token);
-    ETCD_FREE(cli->headers); ETCD_FREE(cli->sock); ETCD_FREE(cli->sc.toks);
+    ETCD_FREE(cli->headers); ETCD_FREE(cli->sock);
     etcd__buf_free(&cli->req); etcd__buf_free(&cli->key); etcd__buf_free(&cli->val);
     etcd__buf_free(&cli->out); etcd__buf_free(&cli->in);
     ETCD_FREE(cli);
@@ -2943,9 +3235,9 @@ static etcd__step etcd__ep_broke(const etcd *cli, etcd__ep *ep, etcd__error *err
 }
 
 /* A 5xx: "HTTP 503: <etcd's message>". */
-static void etcd__server_error(etcd *cli, const etcd__ans *a, etcd__error *err)
+static void etcd__server_error(const etcd__ans *a, etcd__error *err)
 {
-    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, &cli->sc, err);
+    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, err);
     const char *msg = e ? (e->message ? e->message : e->error) : NULL;
     if (msg) etcd__errf(err, ETCD_ESERVER, "HTTP %d: %s", a->head.status, msg);
     else etcd__errf(err, ETCD_ESERVER, "HTTP %d", a->head.status);
@@ -2974,7 +3266,7 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
     c->requests++;
     if (a->conn || a->head.close || b.mode == ETCD__BODY_EOF) etcd__conn_close(c);
     if (a->head.status < 500) return ETCD__STEP_OK;
-    etcd__server_error(cli, a, err);
+    etcd__server_error(a, err);
     etcd__ep_failed(cli, a->ep, err);
     return idem ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
 }
@@ -3048,7 +3340,7 @@ static etcd_res *etcd__call(etcd *cli, const etcd__req *rq)
     if (rq->body && rq->body->oom) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
     if (etcd__run(cli, rq, &a, &cli->err) != ETCD__STEP_OK) return NULL;
     etcd__err_clear(&cli->err);             /* an answer: earlier tries' failures are moot */
-    return etcd__decode(a.in->p, a.in->len, a.head.status, &cli->sc, &cli->err);
+    return etcd__decode_buf(a.in, a.head.status, &cli->err);
 }
 
 /* POST cli->req to path under the api prefix; reads are ETCD__RQ_IDEM. */
@@ -3105,7 +3397,7 @@ static etcd__step etcd__sub(etcd *cli, etcd__req *rq, double deadline, etcd__buf
 /* The api prefix from /version's answer: >= 3.4 /v3, 3.3 /v3beta, 3.2 /v3alpha. */
 static etcd__step etcd__take_prefix(etcd *cli, const etcd__buf *in, int status, etcd__error *err)
 {
-    etcd_res *v = etcd__decode(in->p, in->len, status, &cli->sc, err);
+    etcd_res *v = etcd__decode(in->p, in->len, status, err);
     const char *ver;
     int major = 0, minor = 0;
     if (!v) return ETCD__STEP_FAIL;
@@ -3148,23 +3440,6 @@ static void etcd__auth_drop(etcd *cli)
     cli->token = NULL;
 }
 
-/* The string member name of the JSON object in body, unescaped (malloc'd). */
-static char *etcd__member_str(etcd *cli, const char *body, size_t len, const char *name, etcd__error *err)
-{
-    long n = etcd__blank(body, len) ? -1 : etcd__tokenize(&cli->sc, body, len, err), i;
-    const etcd_json_tok *t = cli->sc.toks;
-    for (i = 1; n > 0 && t[0].type == ETCD_JSON_OBJECT && i + 1 < n; i++) {
-        const etcd_json_tok *k = &t[i], *v = &t[i + 1];
-        if (k->end - k->start == strlen(name) && !memcmp(body + k->start, name, k->end - k->start) &&
-            v->type == ETCD_JSON_STRING) {
-            char *o = (char *)ETCD_MALLOC(v->end - v->start + 1);
-            if (o) o[etcd__json_unescape(o, body + v->start, v->end - v->start)] = 0;
-            return o;
-        }
-    }
-    return NULL;
-}
-
 /* A token goes into a header line: printable ASCII only. */
 static bool etcd__token_ok(const char *t)
 {
@@ -3176,13 +3451,13 @@ static bool etcd__token_ok(const char *t)
 static etcd__step etcd__take_token(etcd *cli, const etcd__buf *in, int status, etcd__error *err)
 {
     etcd_res *e;
-    if (status == 200 && (cli->token = etcd__member_str(cli, in->p, in->len, "token", err))) {
+    if (status == 200 && (cli->token = etcd__token_of(in, err))) {
         if (*cli->token && etcd__token_ok(cli->token)) return ETCD__STEP_OK;
         etcd__auth_drop(cli);
         etcd__errf(err, ETCD_EPROTO, "authenticate: the token in etcd's answer is not a printable string");
         return ETCD__STEP_FAIL;
     }
-    e = etcd__decode(in->p, in->len, status, &cli->sc, err);
+    e = etcd__decode(in->p, in->len, status, err);
     etcd__errf(err, ETCD_EAUTH, "authentication failed: %s",
                e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
     etcd_res_free(e);
@@ -3691,7 +3966,6 @@ struct etcd_watcher {
     etcd__body body;             /* the stream's HTTP framing */
     etcd__buf msg;               /* stream bytes not yet returned as messages */
     etcd__split split;           /* how far msg has been scanned */
-    etcd__scratch sc;
     bool broken;                 /* the stream failed; auto_resume may reopen it */
     bool reauth;                 /* canceled for its token: reopen once with a new one */
     bool reauthed;               /* ... done, until events flow again */
@@ -3724,9 +3998,9 @@ static void etcd__j_watch(etcd *cli, etcd_str key, bool dir, const etcd_watch_op
 }
 
 /* A watch refused with a 4xx: its body says why. */
-static void etcd__watch_refused(etcd *cli, const etcd__ans *a, etcd__error *err)
+static void etcd__watch_refused(const etcd__ans *a, etcd__error *err)
 {
-    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, &cli->sc, err);
+    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, err);
     etcd__errf(err, a->head.status == 401 ? ETCD_EAUTH : ETCD_ECANCELED, "watch refused: HTTP %d%s%s",
                a->head.status, e && e->message ? ": " : "", e && e->message ? e->message : "");
     etcd_res_free(e);
@@ -3760,7 +4034,7 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     st = etcd__run(cli, &rq, &a, err);
     w->ep = a.ep;
     if (st != ETCD__STEP_OK) return st;
-    if (a.head.status != 200) { etcd__watch_refused(cli, &a, err); return ETCD__STEP_FAIL; }
+    if (a.head.status != 200) { etcd__watch_refused(&a, err); return ETCD__STEP_FAIL; }
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
     etcd__body_init(&w->body, &a.head);
@@ -3832,7 +4106,7 @@ static etcd_res *etcd__watch_break(etcd_watcher *w, etcd_err code, const char *w
 /* Decode the whole message at msg[s, e) and drop it from the buffer. */
 static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
 {
-    etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->sc, &w->err);
+    etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->err);
     etcd__buf_consume(&w->msg, e);
     if (!res) return etcd__watch_end(w, ETCD_OK, NULL);
     if (res->error) {
@@ -4014,7 +4288,6 @@ ETCDDEF int etcd_watchcancel(etcd_watcher *w)
     ETCD_FREE((void *)w->key.ptr);
     etcd__conn_free(&w->conn);
     etcd__buf_free(&w->msg);
-    ETCD_FREE(w->sc.toks);
     ETCD_FREE(w);
     return 0;
 }
