@@ -627,6 +627,16 @@ static void etcd__buf_fmt(etcd__buf *b, const char *fmt, ...)
     etcd__buf_add(b, tmp, (size_t)n);
 }
 
+/* Decimal digits of v, without printf (on every request's path). */
+static void etcd__buf_i64(etcd__buf *b, int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) *--p = '-';
+    etcd__buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 static void etcd__buf_reset(etcd__buf *b) { b->len = 0; b->oom = false; if (b->p) b->p[0] = 0; }
 static void etcd__buf_free(etcd__buf *b) { ETCD_FREE(b->p); b->p = NULL; b->len = b->cap = 0; }
 
@@ -1026,7 +1036,7 @@ static bool etcd__parse_i64(const char *s, size_t n, int64_t *out)
     lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (; i < n; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9 || v > (lim - d) / 10) return false;
+        if (d > 9 || (v >= 922337203685477580u && v > (lim - d) / 10)) return false;   /* 18 digits never overflow */
         v = v * 10 + d;
     }
     *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
@@ -1040,7 +1050,7 @@ static bool etcd__parse_u64(const char *s, size_t n, uint64_t *out)
     if (n == 0) return false;
     for (i = 0; i < n; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9 || v > (UINT64_MAX - d) / 10) return false;
+        if (d > 9 || (v >= 1844674407370955161u && v > (UINT64_MAX - d) / 10)) return false;
         v = v * 10 + d;
     }
     *out = v;
@@ -1067,7 +1077,9 @@ static void etcd__j_close(etcd__buf *b, char bracket) { etcd__buf_add(b, &bracke
 static void etcd__j_i64(etcd__buf *b, const char *name, int64_t v)
 {
     etcd__j_name(b, name);
-    etcd__buf_fmt(b, "\"%lld\"", (long long)v);
+    etcd__buf_add(b, "\"", 1);
+    etcd__buf_i64(b, v);
+    etcd__buf_add(b, "\"", 1);
 }
 
 static void etcd__j_true(etcd__buf *b, const char *name)
@@ -1140,7 +1152,13 @@ static int etcd__json_next(etcd__split *sp, const char *s, size_t n, size_t *sta
     for (; i < n; i++) {
         char c = s[i];
         if (sp->esc) sp->esc = false;
-        else if (sp->in_str) { if (c == '\\') sp->esc = true; else if (c == '"') sp->in_str = false; }
+        else if (sp->in_str) {                   /* jump to the string's next quote or backslash */
+            const char *q = (const char *)memchr(s + i, '"', n - i), *b;
+            b = (const char *)memchr(s + i, '\\', (size_t)((q ? q : s + n) - (s + i)));
+            if (b) { i = (size_t)(b - s); sp->esc = true; }
+            else if (q) { i = (size_t)(q - s); sp->in_str = false; }
+            else i = n - 1;
+        }
         else if (c == '"') sp->in_str = true;
         else if (c == '{' || c == '[') sp->depth++;
         else if ((c == '}' || c == ']') && --sp->depth == 0) {
@@ -1749,8 +1767,11 @@ static void etcd__http_request(etcd__buf *o, const etcd__req *rq, const char *pr
     etcd__buf_str(o, " HTTP/1.1\r\nHost: ");
     etcd__buf_str(o, hostport);
     etcd__buf_str(o, "\r\n");
-    if (rq->body)
-        etcd__buf_fmt(o, "Content-Type: application/json\r\nContent-Length: %zu\r\n", rq->body->len);
+    if (rq->body) {
+        etcd__buf_str(o, "Content-Type: application/json\r\nContent-Length: ");
+        etcd__buf_i64(o, (int64_t)rq->body->len);
+        etcd__buf_add(o, "\r\n", 2);
+    }
     if (rq->flags & ETCD__RQ_STREAM)      /* else a leaderless member's watch stays silent */
         etcd__buf_str(o, "Grpc-Metadata-Hasleader: true\r\n");
     if (headers) etcd__buf_str(o, headers);
@@ -1771,16 +1792,21 @@ typedef struct etcd__resp {
 
 static const char *etcd__find_crlfcrlf(const char *p, size_t n)
 {
-    size_t i;
-    for (i = 0; i + 3 < n; i++)
-        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n') return p + i;
+    const char *e = p + n, *q = p;
+    while (e - q >= 4 && (q = (const char *)memchr(q, '\r', (size_t)(e - q - 3))) != NULL) {
+        if (q[1] == '\n' && q[2] == '\r' && q[3] == '\n') return q;
+        q++;
+    }
     return NULL;
 }
 
+/* RFC 9110 token characters: letters, digits and !#$%&'*+-.^_`|~ (a bit each). */
 static bool etcd__tchar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || etcd__isdigit(c) ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    static const unsigned char bits[16] = { 0x00, 0x00, 0x00, 0x00, 0xfa, 0x6c, 0xff, 0x03,
+                                            0xfe, 0xff, 0xff, 0xc7, 0xff, 0xff, 0xff, 0x57 };
+    unsigned char u = (unsigned char)c;
+    return u < 128 && (bits[u >> 3] >> (u & 7) & 1);
 }
 
 static bool etcd__name_is(const char *name, size_t n, const char *want)
@@ -2354,6 +2380,16 @@ static int etcd__dec_digits(etcd__dec *d, const char *name, etcd_json_tok *t)
 static int etcd__dec_i64(etcd__dec *d, const char *name, int64_t *v)
 {
     etcd_json_tok t;
+    size_t j = d->i + 1;
+    uint64_t u = 0;
+    if (d->i < d->n && d->s[d->i] == '"') {   /* etcd's "123": up to 18 digits need no check */
+        for (; j < d->n && j - d->i <= 18 && etcd__isdigit(d->s[j]); j++) u = u * 10 + (unsigned)(d->s[j] - '0');
+        if (j < d->n && d->s[j] == '"' && j > d->i + 1) {
+            *v = (int64_t)u;
+            d->i = j + 1;
+            return 0;
+        }
+    }
     if (etcd__dec_digits(d, name, &t) < 0) return -1;
     return etcd__parse_i64(d->s + t.start, t.end - t.start, v) ? 0 : etcd__dec_bad(d, name);
 }
