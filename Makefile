@@ -26,13 +26,18 @@ PKGS = etcd-server etcd-client gcc g++ clang libclang-rt-dev binutils make opens
 .PHONY: all deps test check examples clean bench bench-smoke
 all: examples
 
-deps:
+deps::
 	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	else echo "deps: all installed"; fi
+
+# Passes beyond make test (fuzz, valgrind, etcd 3.5, portable, soak) each
+# live in mk/*.mk: they add to PKGS, and a setup step of their own is a
+# further "deps::" rule (double-colon rules run in order, after this one).
+include $(wildcard mk/*.mk)
 
 build/%: tests/%.c $(DEPS)
 	@mkdir -p build
@@ -79,7 +84,7 @@ BINS = $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
 test: check examples $(BINS)
 	@EXAMPLES_DIR=build tests/run.sh $(BINS) $(SCRIPTS)
 
-# Performance bench (bench/README.md): its own etcd on 127.0.0.1, ~10 min;
+# Performance bench (bench/README.md): its own etcd on 127.0.0.1, ~5 min;
 # bench-smoke builds and runs every bench program once with tiny sizes.
 bench:
 	sh bench/run.sh

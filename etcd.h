@@ -4,7 +4,10 @@
    client over POSIX sockets, a small JSON tokenizer, base64, and every call
    of lua-resty-etcd (get, set, setnx, setx, delete, readdir, rmdir, watch,
    watchdir, watchcancel, txn, grant, revoke, keepalive, timetolive, leases,
-   version) on etcd's /v3/... gateway.
+   version) on etcd's /v3/... gateway. Beyond it: error codes, binary-safe
+   keys, and the patterns people adopt etcd for, each part of the library:
+   a paged readdir at one revision, a lease keeper, locks, elections, and a
+   prefix mirrored locally that survives compaction (>>recipes).
 
    QUICK START
        Do this in *one* C or C++ file, before any other #include:
@@ -277,6 +280,11 @@ typedef struct etcd_event {
 
 typedef struct etcd_str { const char *ptr; size_t len; } etcd_str;
 
+typedef struct etcd_leader_key {        /* etcd's LeaderKey: a campaign that won */
+    etcd_str name, key;                  /* key: the campaign's own key */
+    int64_t  rev, lease;
+} etcd_leader_key;
+
 typedef struct etcd_res etcd_res;
 struct etcd_res {
     int         status;                     /* HTTP status */
@@ -308,6 +316,11 @@ struct etcd_res {
     const int64_t *leases; size_t nleases;  /* leases */
 
     const char *etcdserver, *etcdcluster;   /* version */
+
+    etcd_str lock_key;                      /* etcd_lock: the key that holds the lock */
+    const etcd_leader_key *leader;          /* etcd_campaign */
+    bool snapshot;                          /* mirror: these events are the current contents */
+    bool reset;                             /* mirror: first page of a snapshot: drop every key held */
 };
 
 /* Free a result and everything it points to. NULL is fine. Only top-level
@@ -384,6 +397,12 @@ typedef struct etcd_watch_opts {
                                 and cut by a break is fetched again whole, minus the
                                 events already delivered. */
     size_t  key_len;         /* 0: strlen(key) */
+    double  stall_check;     /* with auto_resume (ignored without): after this many
+                                seconds of silence on the stream, its member is asked
+                                a small request on another connection; no answer: the
+                                stream counts as broken and reopens on another member.
+                                0: 10; < 0: never. A call that checks may take its
+                                timeout + the client's timeout */
 } etcd_watch_opts;
 
 typedef struct etcd_watcher etcd_watcher;
@@ -401,8 +420,10 @@ ETCDDEF const char   *etcd_watch_errstr(const etcd_watcher *w);
 /* The class of etcd_watch_next's NULL: ETCD_ETIMEOUT means "nothing yet,
    call again"; anything else means the stream has ended. */
 ETCDDEF etcd_err      etcd_watch_errcode(const etcd_watcher *w);
-/* The socket, for poll()/select(). A message may already be buffered:
-   check etcd_watch_pending() before polling. */
+/* The socket, for poll()/select(); -1 while a broken stream awaits its
+   reopening. A message may already be buffered, or a reopening be due:
+   check etcd_watch_pending() before polling, and poll with a timeout
+   (stall checks run inside etcd_watch_next). */
 ETCDDEF int           etcd_watch_fd  (const etcd_watcher *w);
 ETCDDEF bool          etcd_watch_pending(const etcd_watcher *w);
 /* Close the stream at once and free w. NULL is fine. Returns 0. */
@@ -458,6 +479,64 @@ ETCDDEF etcd_res *etcd_keepalive (etcd *cli, int64_t id);   /* res->ttl 0: lease
 ETCDDEF etcd_res *etcd_timetolive(etcd *cli, int64_t id, bool keys); /* ttl -1: unknown */
 ETCDDEF etcd_res *etcd_leases    (etcd *cli);
 ETCDDEF etcd_res *etcd_version   (etcd *cli);               /* GET /version */
+
+/* ------------------------------------------------------------------------
+   >>recipes  paged readdir, lease keeper, locks, elections (see the README)
+   ------------------------------------------------------------------------ */
+
+/* Pages of opts->limit keys (0: 1000) under dir, in key order, all read at
+   one revision (opts->revision, or the first page's); one page in memory
+   at a time. Sort options are refused. etcd_pager_next: a page with
+   nkvs > 0, or NULL: the end (etcd_errcode ETCD_OK) or a failure
+   (ETCD_ECOMPACTED when the revision is compacted meanwhile). Free a pager
+   before its client. */
+typedef struct etcd_pager etcd_pager;
+ETCDDEF etcd_pager *etcd_readdir_pages(etcd *cli, const char *dir, const etcd_get_opts *opts);
+ETCDDEF etcd_res   *etcd_pager_next(etcd_pager *p);
+ETCDDEF void        etcd_pager_free(etcd_pager *p);
+
+/* A lease kept alive from the caller's loop, no thread: etcd_lease_keep
+   grants it (id 0: etcd picks); call etcd_lease_tick when etcd_lease_due
+   says (seconds; <= 0: now). A tick sends a keepalive once a third of the
+   TTL passed since etcd last acknowledged one, and nothing otherwise; a
+   failed keepalive is tried again at least once a second while the lease
+   may live. Returns 0 (alive; a failed try leaves its error in errstr) or
+   -1 once the lease is lost (expired, revoked, TTL 0): ETCD_ELOST, then -1
+   at once on every later tick. It never grants a new lease. */
+typedef struct etcd_lease etcd_lease;
+ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id);
+ETCDDEF int64_t     etcd_lease_id(const etcd_lease *l);
+ETCDDEF double      etcd_lease_due(const etcd_lease *l);
+ETCDDEF int         etcd_lease_tick(etcd_lease *l);
+ETCDDEF void        etcd_lease_stop(etcd_lease *l, bool revoke);   /* frees l; NULL is fine */
+
+/* etcd's lock and election services. name gets key_prefix; lock_key and
+   leader keys are passed back exactly as returned. etcd_lock/etcd_campaign
+   block until held or timeout (0: the client's); a timeout abandons the
+   request and etcd removes the waiting key; waiting is not an endpoint
+   failure. The lease is the caller's (a lease keeper's id): when it ends,
+   so does the lock or the leadership. etcd_leader with no leader: a
+   result with nkvs 0 (etcd's HTTP 500 "election: no leader" kept in
+   status/error, not an endpoint failure). etcd_observe's messages carry
+   the leader in kvs[0]. */
+ETCDDEF etcd_res *etcd_lock    (etcd *cli, const char *name, int64_t lease, double timeout);
+ETCDDEF etcd_res *etcd_unlock  (etcd *cli, const char *lock_key, size_t lock_key_len);
+ETCDDEF etcd_res *etcd_campaign(etcd *cli, const char *name, int64_t lease,
+                                const char *value, size_t value_len, double timeout);
+ETCDDEF etcd_res *etcd_proclaim(etcd *cli, const etcd_leader_key *leader, const char *value, size_t value_len);
+ETCDDEF etcd_res *etcd_leader  (etcd *cli, const char *name);
+ETCDDEF etcd_res *etcd_resign  (etcd *cli, const etcd_leader_key *leader);
+ETCDDEF etcd_watcher *etcd_observe(etcd *cli, const char *name, const etcd_watch_opts *opts);
+
+/* A prefix kept in sync: a watchdir that starts with what is there.
+   etcd_watch_next first returns the keys under dir as PUT events, pages of
+   up to 1000 with snapshot set (more on every page but the last; reset on
+   the first: drop every key held), then the changes from the snapshot's
+   revision + 1, resumed across breaks (auto_resume). A resume point that
+   was compacted gives a new snapshot (reset again), never an end: applying
+   the messages in order always gives the prefix's contents. An empty dir
+   gives one page with no events. start_revision is refused. */
+ETCDDEF etcd_watcher *etcd_mirror(etcd *cli, const char *dir, const etcd_watch_opts *opts);
 
 /* ------------------------------------------------------------------------
    >>request  >>json (public)
@@ -1206,6 +1285,7 @@ struct etcd__conn {
     void *tls;                   /* SSL * on a TLS connection */
     short want;
     unsigned requests;           /* answered on this connection: > 0 means reused */
+    bool waited;                 /* the last read had to wait: wait before the next one */
     etcd__buf in;                /* received, not yet consumed: [off, in.len) */
     size_t off;
 };
@@ -1266,6 +1346,7 @@ static void etcd__conn_close(etcd__conn *c)
     c->fd = -1;
     c->tls = NULL;
     c->requests = 0;
+    c->waited = false;
     c->in.len = c->off = 0;
     c->in.oom = false;           /* a failed allocation must not poison the next connection */
 }
@@ -1327,9 +1408,14 @@ static long etcd__conn_fill(etcd__conn *c, double deadline, etcd__error *err)
         c->off = 0;
     }
     if (!etcd__buf_reserve(&c->in, ETCD__READ_STEP)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
+    /* answers and stream messages mostly arrive after we ask: one poll()
+       then one read, not a read that finds nothing first */
+    if (c->waited && !c->io->pending(c) && etcd__wait_fd(c->fd, POLLIN, deadline, err) < 0) return -1;
+    c->waited = false;
     for (;;) {
         long r = c->io->read(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1, err);
         if (r == ETCD__AGAIN) {
+            c->waited = true;
             if (etcd__wait_fd(c->fd, c->want, deadline, err) < 0) return -1;
             continue;
         }
@@ -1742,7 +1828,11 @@ enum {
     ETCD__RQ_IDEM   = 2,         /* a read: may reach etcd twice, so any failure is retried */
     ETCD__RQ_STREAM = 4,         /* a watch: its own connection, Hasleader, the head only */
     ETCD__RQ_AUTH   = 8,         /* needs the token (fetched first) and sends it */
-    ETCD__RQ_RETRY  = 16         /* the client's retry option applies */
+    ETCD__RQ_RETRY  = 16,        /* the client's retry option applies */
+    ETCD__RQ_WAIT   = 32,        /* waits on purpose (lock, campaign): a timeout is no failure */
+    ETCD__RQ_ELECT  = 64,        /* an HTTP 500 "election: ..." is etcd's answer, not a failure */
+    ETCD__RQ_ANY    = 128        /* with every endpoint marked down, try the first back anyway:
+                                    a lease does not wait for fail_timeout */
 };
 
 typedef struct etcd__req {
@@ -2105,7 +2195,7 @@ typedef struct etcd__dec {
 
 enum { ETCD__F_I64, ETCD__F_U64, ETCD__F_INT, ETCD__F_BOOL, ETCD__F_STR, ETCD__F_B64,
        ETCD__F_NEST, ETCD__F_ERROR, ETCD__F_KV, ETCD__F_KVIN, ETCD__F_KVS, ETCD__F_EVENTS,
-       ETCD__F_EVTYPE, ETCD__F_RESPONSES, ETCD__F_KEYS, ETCD__F_LEASES };
+       ETCD__F_EVTYPE, ETCD__F_RESPONSES, ETCD__F_KEYS, ETCD__F_LEASES, ETCD__F_LEADER, ETCD__F_KV1 };
 
 typedef struct etcd__field {
     const char *name;
@@ -2143,6 +2233,14 @@ static const etcd__field etcd__res_fields[] = {
     ETCD__F("grantedTTL", I64, etcd_res, granted_ttl),
     ETCD__F2("keys", KEYS, etcd_res, keys, nkeys), ETCD__F2("leases", LEASES, etcd_res, leases, nleases),
     ETCD__F("etcdserver", STR, etcd_res, etcdserver), ETCD__F("etcdcluster", STR, etcd_res, etcdcluster),
+    ETCD__F2("key", B64, etcd_res, lock_key.ptr, lock_key.len), ETCD__F("leader", LEADER, etcd_res, leader),
+    ETCD__F2("kv", KV1, etcd_res, kvs, nkvs),
+};
+
+static const etcd__field etcd__leader_fields[] = {
+    ETCD__F2("name", B64, etcd_leader_key, name.ptr, name.len),
+    ETCD__F2("key", B64, etcd_leader_key, key.ptr, key.len),
+    ETCD__F("rev", I64, etcd_leader_key, rev), ETCD__F("lease", I64, etcd_leader_key, lease),
 };
 
 static const etcd__field etcd__kv_fields[] = {
@@ -2161,6 +2259,10 @@ static const etcd__field etcd__event_fields[] = {
 static const etcd__field etcd__lease_fields[] = { ETCD__F0("ID", I64) };
 
 #define ETCD__NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Store a pointer into a field of exactly type T (no aliasing through
+   another pointer type). */
+#define ETCD__STORE(p, T, v) do { T etcd__v = (T)(v); memcpy((p), &etcd__v, sizeof etcd__v); } while (0)
 #define ETCD__DEC_FACTOR 16u     /* results may take 16x the body (+64 KiB), no more */
 
 static int etcd__dec_obj(etcd__dec *d, const etcd__field *tab, size_t ntab, void *base);
@@ -2402,6 +2504,17 @@ static int etcd__dec_kv(etcd__dec *d, etcd_kv *kv)
     return 0;
 }
 
+static int etcd__dec_leader(etcd__dec *d, char *p)
+{
+    etcd_leader_key *l = (etcd_leader_key *)etcd__alloc(&d->a, sizeof *l);
+    if (!l) return etcd__dec_nomem(d);
+    ETCD__STORE(p, const etcd_leader_key *, l);
+    if (etcd__dec_obj(d, etcd__leader_fields, ETCD__NFIELDS(etcd__leader_fields), l) < 0) return -1;
+    if (!l->name.ptr) l->name.ptr = etcd__empty;
+    if (!l->key.ptr) l->key.ptr = etcd__empty;
+    return 0;
+}
+
 /* Arrays: each element decoded by one function into zeroed memory. */
 typedef int (*etcd__dec_elem)(etcd__dec *d, void *elem);
 
@@ -2534,9 +2647,6 @@ static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p)
     }
 }
 
-/* Store a pointer into a field of exactly type T (no aliasing through
-   another pointer type). */
-#define ETCD__STORE(p, T, v) do { T etcd__v = (T)(v); memcpy((p), &etcd__v, sizeof etcd__v); } while (0)
 
 /* The array kinds: element size and decoder. */
 static int etcd__dec_list(etcd__dec *d, const etcd__field *f, char *p, size_t *cnt)
@@ -2588,6 +2698,14 @@ static int etcd__dec_field(etcd__dec *d, const etcd__field *f, const etcd__field
         return etcd__dec_kv(d, kv);
     case ETCD__F_KVIN:
         return etcd__dec_kv(d, (etcd_kv *)(void *)p);
+    case ETCD__F_KV1:          /* one kv (election leader, observe) as kvs[0] */
+        if (c != '{') return etcd__dec_skip(d);       /* the same name in another answer */
+        if (!(kv = (etcd_kv *)etcd__alloc(&d->a, sizeof *kv))) return etcd__dec_nomem(d);
+        ETCD__STORE(p, const etcd_kv *, kv);
+        *(size_t *)(void *)(base + f->off2) = 1;
+        return etcd__dec_kv(d, kv);
+    case ETCD__F_LEADER:       /* maintenance/status has a "leader" too: a member id */
+        return c == '{' ? etcd__dec_leader(d, p) : etcd__dec_skip(d);
     case ETCD__F_KVS: case ETCD__F_EVENTS: case ETCD__F_RESPONSES: case ETCD__F_KEYS: case ETCD__F_LEASES:
         return etcd__dec_list(d, f, p, (size_t *)(void *)(base + f->off2));
     default:
@@ -3129,15 +3247,18 @@ static void etcd__no_healthy(const etcd *cli, etcd__error *err)
 
 /* The endpoint for the next request: the next healthy one in http_host
    order, cyclically. */
-static etcd__ep *etcd__pick(etcd *cli, etcd__error *err)
+static etcd__ep *etcd__pick(etcd *cli, bool any, etcd__error *err)
 {
     double now = etcd__now();
+    etcd__ep *soonest = NULL;
     size_t i;
     for (i = 0; i < cli->neps; i++) {
         etcd__ep *ep = &cli->eps[cli->next];
         cli->next = (cli->next + 1) % cli->neps;
         if (ep->down_until <= now) return ep;
+        if (!soonest || ep->down_until < soonest->down_until) soonest = ep;
     }
+    if (any) return soonest;
     etcd__no_healthy(cli, err);
     return NULL;
 }
@@ -3280,6 +3401,22 @@ static void etcd__server_error(const etcd__ans *a, etcd__error *err)
     etcd_res_free(e);
 }
 
+/* etcd's election service answers "no leader", "not leader" and "session
+   expired" with HTTP 500: answers, not a sick member. */
+static bool etcd__election_answer(const etcd__ans *a)
+{
+    etcd__error ignored;
+    etcd_res *e = etcd__decode(a->in->p ? a->in->p : etcd__empty, a->in->len, a->head.status, &ignored);
+    const char *m = e ? (e->message ? e->message : e->error) : NULL;
+    bool answer = m && !strncmp(m, "election:", 9);
+    etcd_res_free(e);
+    return answer;
+}
+
+/* A 5xx, or the gateway's 408 "the client connection is closing" from a
+   member shutting down: the member's trouble, another may answer. */
+static bool etcd__sick(int status) { return status >= 500 || status == 408; }
+
 /* One round trip of rq on a->ep: the head, and the body unless a stream
    was accepted. Connect, transport and 5xx failures count against it. */
 static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, double deadline,
@@ -3291,7 +3428,10 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
     etcd__http_request(a->out, rq, rq->flags & ETCD__RQ_PREFIX ? cli->prefix : "", a->ep->hostport,
                        cli->headers, rq->flags & ETCD__RQ_AUTH ? cli->token : NULL);
     if (a->out->oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    if (etcd__send(cli, a, c, deadline, idem, &wrote, err) < 0) return etcd__ep_broke(cli, a->ep, err, idem || !wrote);
+    if (etcd__send(cli, a, c, deadline, idem, &wrote, err) < 0) {
+        if ((rq->flags & ETCD__RQ_WAIT) && wrote && err->code == ETCD_ETIMEOUT) return ETCD__STEP_FAIL;
+        return etcd__ep_broke(cli, a->ep, err, idem || !wrote);
+    }
     if ((rq->flags & ETCD__RQ_STREAM) && a->head.status == 200) return ETCD__STEP_OK;
     etcd__buf_reset(a->in);
     etcd__body_init(&b, &a->head);
@@ -3301,7 +3441,8 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
     }
     c->requests++;
     if (a->conn || a->head.close || b.mode == ETCD__BODY_EOF) etcd__conn_close(c);
-    if (a->head.status < 500) return ETCD__STEP_OK;
+    if (!etcd__sick(a->head.status) || ((rq->flags & ETCD__RQ_ELECT) && etcd__election_answer(a)))
+        return ETCD__STEP_OK;
     etcd__server_error(a, err);
     etcd__ep_failed(cli, a->ep, err);
     return idem ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
@@ -3344,7 +3485,8 @@ static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__
     for (round = 0; round < 2; round++) {
         if ((st = etcd__prepare(cli, rq, deadline, err)) != ETCD__STEP_OK)   /* retried inside already */
             return st == ETCD__STEP_NEXT && etcd__retries(cli, rq) > 1 ? ETCD__STEP_FAIL : st;
-        if (!a->ep && !(a->ep = etcd__pick(cli, err))) return ETCD__STEP_NEXT;   /* may change */
+        if (!a->ep && !(a->ep = etcd__pick(cli, (rq->flags & ETCD__RQ_ANY) != 0, err)))
+            return ETCD__STEP_NEXT;                                              /* may change */
         st = etcd__exchange(cli, rq, a, deadline, err);
         if (st != ETCD__STEP_OK || !etcd__token_rejected(cli, rq, a)) break;
         etcd__auth_drop(cli);                   /* once: a fresh token, the request again */
@@ -3993,6 +4135,10 @@ struct etcd_watcher {
     etcd__ep *ep;                /* where the stream is open */
     etcd_str key;                /* key or dir (owned), kept to reopen the stream */
     bool dir;
+    bool observe;                /* an election observer: /election/observe, key is the name */
+    bool mirror;                 /* etcd_mirror: snapshots, then the watch */
+    etcd_pager *snap;            /* the snapshot being read, or NULL */
+    bool snap_first;             /* its next page is the first: reset */
     etcd_watch_opts o;
     double timeout;              /* per etcd_watch_next; < 0: forever */
     int64_t last;                /* newest revision wholly delivered; 0: none yet */
@@ -4008,6 +4154,7 @@ struct etcd_watcher {
     bool resumed;                /* the open stream is a reopening: hide its "created" */
     bool created_seen;           /* the caller has had a "created" message */
     bool ended;
+    double heard;                /* when the stream last carried anything (or opened) */
     etcd__error why;             /* what broke the stream */
     etcd__error err;             /* why etcd_watch_next returned NULL */
 };
@@ -4055,10 +4202,16 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     etcd__conn_close(&w->conn);
     etcd__buf_reset(&w->msg);
     memset(&w->split, 0, sizeof w->split);
-    etcd__j_watch(cli, w->key, w->dir, &o);
+    if (w->observe) {
+        etcd__body_begin(cli);
+        etcd__j_key(cli, "name", w->key);
+        etcd__j_close(&cli->req, '}');
+    } else {
+        etcd__j_watch(cli, w->key, w->dir, &o);
+    }
     if (cli->req.oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
     rq.method = "POST";
-    rq.path = "/watch";
+    rq.path = w->observe ? "/election/observe" : "/watch";
     rq.body = &cli->req;
     rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags;
     rq.timeout = timeout;
@@ -4074,6 +4227,7 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
     etcd__body_init(&w->body, &a.head);
+    w->heard = etcd__now();
     if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, etcd__deadline(timeout), false,
                         err) < 0) {
         etcd__conn_close(&w->conn);
@@ -4082,7 +4236,8 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     return ETCD__STEP_OK;
 }
 
-static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o,
+                                      bool observe)
 {
     etcd_watcher *w;
     etcd_str k;
@@ -4095,6 +4250,7 @@ static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, cons
     etcd__conn_init(&w->conn);
     w->cli = cli;
     w->dir = dir;
+    w->observe = observe;
     if (o) w->o = *o;
     w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
     etcd__err_clear(&cli->err);
@@ -4110,12 +4266,12 @@ static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, cons
 
 ETCDDEF etcd_watcher *etcd_watch(etcd *cli, const char *key, const etcd_watch_opts *opts)
 {
-    return etcd__watch_open(cli, key, false, opts);
+    return etcd__watch_open(cli, key, false, opts, false);
 }
 
 ETCDDEF etcd_watcher *etcd_watchdir(etcd *cli, const char *dir, const etcd_watch_opts *opts)
 {
-    return etcd__watch_open(cli, dir, true, opts);
+    return etcd__watch_open(cli, dir, true, opts, false);
 }
 
 /* The stream is over for good; why NULL: w->err already says why. */
@@ -4154,6 +4310,63 @@ static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
     return res;
 }
 
+/* A frozen or cut-off member keeps a stream open and silent, and etcd's
+   Hasleader cannot end it: with auto_resume, a stream silent for
+   stall_check seconds gets its member checked over another connection. */
+static double etcd__watch_stall(const etcd_watcher *w)
+{
+    if (!w->o.auto_resume || w->o.stall_check < 0) return -1;
+    return w->o.stall_check ? w->o.stall_check : 10.0;
+}
+
+/* How long to wait for the stream: until deadline, or until a check is due. */
+static double etcd__watch_until(const etcd_watcher *w, double deadline)
+{
+    double stall = etcd__watch_stall(w), at = w->heard + stall;
+    if (stall < 0) return deadline;
+    return deadline >= 0 && deadline < at ? deadline : at;
+}
+
+static bool etcd__watch_stalled(const etcd_watcher *w)
+{
+    double stall = etcd__watch_stall(w);
+    return stall >= 0 && etcd__now() >= w->heard + stall;
+}
+
+/* GET /version on the stream's member, on its keep-alive connection. An
+   answer keeps the stream (and the silence is counted again); none breaks
+   it, counted against the member by the exchange. Returns false when the
+   stream broke. */
+static bool etcd__watch_check(etcd_watcher *w)
+{
+    etcd__buf out, in;
+    etcd__req rq;
+    etcd__ans a;
+    etcd__error e;
+    etcd__step st;
+    memset(&out, 0, sizeof out);
+    memset(&in, 0, sizeof in);
+    memset(&rq, 0, sizeof rq);
+    memset(&a, 0, sizeof a);
+    rq.method = "GET";
+    rq.path = "/version";
+    rq.flags = ETCD__RQ_IDEM;
+    a.out = &out;
+    a.in = &in;
+    a.ep = w->ep;
+    st = w->ep ? etcd__exchange(w->cli, &rq, &a, etcd__deadline(w->cli->o.timeout), &e) : ETCD__STEP_OK;
+    etcd__buf_free(&out);
+    etcd__buf_free(&in);
+    w->heard = etcd__now();
+    if (st == ETCD__STEP_OK) return true;
+    etcd__errf(&w->why, e.code, "watch stream silent for %.1f s and its member did not answer: %s",
+               etcd__watch_stall(w), e.msg);
+    w->err = w->why;
+    w->broken = true;                            /* counted by the exchange already */
+    etcd__conn_close(&w->conn);
+    return false;
+}
+
 /* The next message of the open stream, or NULL: "timeout" (w usable),
    broken (w->broken) or ended (w->ended). */
 static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
@@ -4169,8 +4382,13 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
         if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, &w->err) < 0)
             return etcd__watch_end(w, ETCD_OK, NULL);
         if (w->msg.len > had || w->body.done) continue;
-        n = etcd__conn_fill(&w->conn, deadline, &w->err);
-        if (n < 0 && w->err.code == ETCD_ETIMEOUT) return NULL;   /* the stream stays usable */
+        n = etcd__conn_fill(&w->conn, etcd__watch_until(w, deadline), &w->err);
+        if (n < 0 && w->err.code == ETCD_ETIMEOUT) {
+            if (etcd__watch_stalled(w) && !etcd__watch_check(w)) return NULL;
+            if (deadline >= 0 && etcd__now() >= deadline) return NULL;   /* the stream stays usable */
+            continue;
+        }
+        if (n > 0) w->heard = etcd__now();
         if (n < 0) return etcd__watch_break(w, w->err.code, w->err.msg);
         if (n == 0 && w->body.mode == ETCD__BODY_EOF) w->body.done = true;
         else if (n == 0) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream closed by the server");
@@ -4204,6 +4422,9 @@ static bool etcd__watch_fragment(etcd_watcher *w, etcd_res *m)
    seen, advanced only by delivered events and progress notifications (an
    idle timeout says nothing about the store). Returns false for the
    "created" message of a reopened stream, which the caller must not see. */
+static bool etcd__mirror_again(etcd_watcher *w);
+static etcd_res *etcd__mirror_page(etcd_watcher *w, double deadline);
+
 static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
 {
     size_t i;
@@ -4216,6 +4437,7 @@ static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
         return false;
     }
     if (m->nevents) w->reauthed = false;
+    if (m->canceled && m->compact_revision && w->mirror) return etcd__mirror_again(w);
     if (m->canceled) {           /* etcd keeps the stream open and silent: end it here */
         if (m->compact_revision)
             etcd__errf(&w->why, ETCD_ECOMPACTED, "watch canceled: revision compacted (compact_revision %lld)",
@@ -4226,6 +4448,7 @@ static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
         etcd__watch_end(w, w->why.code, w->why.msg);
         return true;
     }
+    if (m->created && w->mirror) return false;       /* its messages are pages and changes */
     if (m->created && !m->canceled) {
         bool seen = w->created_seen;
         if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
@@ -4257,6 +4480,10 @@ static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
     double pause = 0.05, timeout;
     etcd__error e;
     for (;;) {
+        if (deadline >= 0 && etcd__now() >= deadline) {     /* a 1 ms try would blame a healthy member */
+            etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout");
+            return false;
+        }
         timeout = w->cli->o.timeout;
         if (deadline >= 0 && etcd__left(deadline) < timeout) timeout = etcd__left(deadline);
         w->frag_skip = w->frag_rev ? w->frag_seen : 0;
@@ -4284,22 +4511,25 @@ static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
 ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
 {
     double deadline;
+    etcd_res *res = NULL;
     if (!w) return NULL;
     deadline = etcd__deadline(w->timeout);
     if (!w->ended) etcd__err_clear(&w->err);
-    while (!w->ended) {
-        etcd_res *res;
+    while (!w->ended && !res) {
+        if (w->snap) { res = etcd__mirror_page(w, deadline); break; }
         if (w->broken) {
-            if (!w->o.auto_resume && !w->reauth) { w->ended = true; return NULL; }
-            if (!etcd__watch_reopen(w, deadline)) return NULL;
+            if (!w->o.auto_resume && !w->reauth) { w->ended = true; break; }
+            if (!etcd__watch_reopen(w, deadline)) break;
             w->reauth = false;
         }
         res = etcd__watch_read(w, deadline);
-        if (res && etcd__watch_track(w, res)) return res;
+        if (res && etcd__watch_track(w, res)) break;
+        if (!res && !w->broken) break;                    /* timeout or ended */
         etcd_res_free(res);
-        if (!res && !w->broken) return NULL;              /* timeout or ended */
+        res = NULL;
     }
-    return NULL;
+    if (res && !w->ended) etcd__err_clear(&w->err);     /* a break cured on the way is no error */
+    return res;
 }
 
 ETCDDEF const char *etcd_watch_errstr(const etcd_watcher *w) { return w ? w->err.msg : "no watcher"; }
@@ -4313,6 +4543,7 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
     size_t s, e;
     etcd__split sp;
     if (!w) return false;
+    if (w->snap || (w->broken && !w->ended)) return true;   /* a page or a reopening: no fd to wait on */
     sp = w->split;                       /* a look, not a step */
     if (w->conn.fd >= 0 && w->conn.io->pending(&w->conn)) return true;   /* inside OpenSSL */
     return etcd__json_next(&sp, w->msg.p, w->msg.len, &s, &e) > 0;
@@ -4321,11 +4552,440 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
 ETCDDEF int etcd_watchcancel(etcd_watcher *w)
 {
     if (!w) return 0;
+    etcd_pager_free(w->snap);
     ETCD_FREE((void *)w->key.ptr);
     etcd__conn_free(&w->conn);
     etcd__buf_free(&w->msg);
     ETCD_FREE(w);
     return 0;
+}
+
+
+/* ------------------------------------------------------------------------
+   >>recipes  paged readdir, lease keeper, locks and elections: what
+   people adopt etcd for, each built on the calls above
+   ------------------------------------------------------------------------ */
+
+struct etcd_pager {
+    etcd *cli;
+    etcd_get_opts o;
+    etcd__buf next;              /* the next page's first key, key_prefix included */
+    etcd__buf end;               /* the range end */
+    int64_t rev;                 /* every page's revision; 0 until the first page */
+    bool done;
+};
+
+/* b holds a whole key: make it the end of the range of the keys that
+   start with it, on bytes (the last byte that is not 0xff, plus one; "\0",
+   the end of the keyspace, when there is none). */
+static void etcd__range_end_of(etcd__buf *b)
+{
+    while (b->len && (unsigned char)b->p[b->len - 1] == 0xFF) b->len--;
+    if (b->len) b->p[b->len - 1]++;
+    else etcd__buf_add(b, "", 1);
+}
+
+ETCDDEF etcd_pager *etcd_readdir_pages(etcd *cli, const char *dir, const etcd_get_opts *opts)
+{
+    etcd_pager *p;
+    etcd_str d;
+    if (!cli) return NULL;
+    etcd__err_clear(&cli->err);
+    if (opts && (opts->sort_order || opts->sort_target || opts->count_only || opts->limit < 0)) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_readdir_pages: pages come in key order: no sort options, "
+                   "no count_only, limit >= 0");
+        return NULL;
+    }
+    if (!(p = (etcd_pager *)ETCD_MALLOC(sizeof *p))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    memset(p, 0, sizeof *p);
+    p->cli = cli;
+    if (opts) p->o = *opts;
+    if (!p->o.limit) p->o.limit = 1000;
+    p->rev = p->o.revision > 0 ? p->o.revision : 0;
+    d = etcd__span(dir, p->o.key_len);
+    if (cli->o.key_prefix) etcd__buf_str(&p->next, cli->o.key_prefix);
+    etcd__buf_add(&p->next, d.ptr, d.len);
+    etcd__buf_add(&p->end, p->next.p ? p->next.p : "", p->next.len);
+    etcd__range_end_of(&p->end);
+    if (!p->next.len) etcd__buf_add(&p->next, "", 1);      /* every key: from "\0" */
+    if (!p->next.oom && !p->end.oom) return p;
+    etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    etcd_pager_free(p);
+    return NULL;
+}
+
+/* A page etcd refused: a compacted revision, or another reason. */
+static void etcd__pager_refused(etcd *cli, const etcd_res *r)
+{
+    const char *m = r->message ? r->message : r->error ? r->error : "";
+    etcd__errf(&cli->err, strstr(m, "compacted") ? ETCD_ECOMPACTED : r->status < 500 ? ETCD_EARG : ETCD_ESERVER,
+               "readdir page: HTTP %d: %s", r->status, m);
+}
+
+ETCDDEF etcd_res *etcd_pager_next(etcd_pager *p)
+{
+    etcd *cli;
+    etcd_res *r;
+    const etcd_kv *last;
+    if (!p) return NULL;
+    cli = p->cli;
+    etcd__err_clear(&cli->err);
+    if (p->done) return NULL;
+    etcd__body_begin(cli);
+    etcd__j_b64(&cli->req, "key", p->next.p, p->next.len);
+    etcd__j_b64(&cli->req, "range_end", p->end.p, p->end.len);
+    etcd__j_i64(&cli->req, "limit", p->o.limit);
+    etcd__j_nz(&cli->req, "revision", p->rev);
+    etcd__j_flag(&cli->req, "serializable", p->o.serializable);
+    etcd__j_flag(&cli->req, "keys_only", p->o.keys_only);
+    if (!(r = etcd__post(cli, "/kv/range", ETCD__RQ_IDEM, p->o.timeout))) return NULL;   /* may be called again */
+    if (r->status != 200 || !r->nkvs) {
+        if (r->status != 200) etcd__pager_refused(cli, r);
+        else if (!p->rev) p->rev = r->revision;      /* an empty dir has a revision too */
+        p->done = true;
+        etcd_res_free(r);
+        return NULL;
+    }
+    if (!p->rev) p->rev = r->revision;
+    last = &r->kvs[r->nkvs - 1];
+    etcd__buf_reset(&p->next);                    /* after the last key: the same key + "\0" */
+    etcd__buf_add(&p->next, last->key, last->key_len + 1);
+    p->done = !r->more || p->next.oom;
+    if (p->next.oom) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    return r;
+}
+
+ETCDDEF void etcd_pager_free(etcd_pager *p)
+{
+    if (!p) return;
+    etcd__buf_free(&p->next);
+    etcd__buf_free(&p->end);
+    ETCD_FREE(p);
+}
+
+struct etcd_lease {
+    etcd *cli;
+    int64_t id;
+    double acked;                /* when the last acknowledged keepalive (or the grant) was sent */
+    int64_t ttl;                 /* the TTL etcd gave then */
+    double failed;               /* the last failed keepalive; 0: none since */
+    bool lost;
+    etcd__error why;             /* why it was lost, repeated by later ticks */
+};
+
+ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id)
+{
+    etcd_lease *l;
+    etcd_res *g;
+    double sent = etcd__now();
+    if (!cli) return NULL;
+    if (ttl <= 0) { etcd__errf(&cli->err, ETCD_EARG, "etcd_lease_keep: ttl must be > 0 seconds"); return NULL; }
+    if (!(g = etcd_grant(cli, ttl, id))) return NULL;
+    if (g->status != 200 || !g->id || g->ttl <= 0) {
+        etcd__errf(&cli->err, g->status >= 500 ? ETCD_ESERVER : ETCD_EARG, "lease grant refused: HTTP %d: %s",
+                   g->status, g->message ? g->message : g->error ? g->error : "no lease in the answer");
+        etcd_res_free(g);
+        return NULL;
+    }
+    if (!(l = (etcd_lease *)ETCD_MALLOC(sizeof *l))) {
+        etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+        etcd_revoke(cli, g->id);
+        etcd_res_free(g);
+        return NULL;
+    }
+    memset(l, 0, sizeof *l);
+    l->cli = cli;
+    l->id = g->id;
+    l->ttl = g->ttl;
+    l->acked = sent;
+    etcd_res_free(g);
+    return l;
+}
+
+ETCDDEF int64_t etcd_lease_id(const etcd_lease *l) { return l ? l->id : 0; }
+
+ETCDDEF double etcd_lease_due(const etcd_lease *l)
+{
+    double at, retry;
+    if (!l || l->lost) return 0;
+    at = l->acked + (double)l->ttl / 3;
+    retry = (double)l->ttl / 3 < 1.0 ? (double)l->ttl / 3 : 1.0;   /* a failed try: again within a second */
+    if (l->failed) at = l->failed + retry;
+    if (at > l->acked + (double)l->ttl) at = l->acked + (double)l->ttl;   /* then it is lost */
+    return at - etcd__now();
+}
+
+static int etcd__lease_lost(etcd_lease *l, const char *why)
+{
+    l->lost = true;
+    etcd__errf(&l->why, ETCD_ELOST, "lease %lld lost: %s", (long long)l->id, why);
+    l->cli->err = l->why;
+    return -1;
+}
+
+ETCDDEF int etcd_lease_tick(etcd_lease *l)
+{
+    double now = etcd__now();
+    etcd_res *r;
+    if (!l) return -1;
+    if (l->lost) { l->cli->err = l->why; return -1; }
+    etcd__err_clear(&l->cli->err);
+    if (now >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
+    if (etcd_lease_due(l) > 0) return 0;
+    r = etcd__lease_call(l->cli, "/lease/keepalive", ETCD__RQ_IDEM | ETCD__RQ_ANY, 0, l->id, false);
+    if (r && r->status == 200 && r->ttl > 0) {
+        l->acked = now;
+        l->ttl = r->ttl;
+        l->failed = 0;
+    } else if (r && (r->status == 200 || r->code == 5 || r->status == 404)) {
+        etcd_res_free(r);
+        return etcd__lease_lost(l, "etcd says it is gone (revoked or expired)");
+    } else {
+        if (r) etcd__errf(&l->cli->err, ETCD_ESERVER, "keepalive: HTTP %d: %s", r->status,
+                          r->message ? r->message : r->error ? r->error : "");
+        l->failed = now;
+        etcd_res_free(r);
+        if (etcd__now() >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
+        return 0;
+    }
+    etcd_res_free(r);
+    return 0;
+}
+
+ETCDDEF void etcd_lease_stop(etcd_lease *l, bool revoke)
+{
+    if (!l) return;
+    if (revoke && !l->lost) etcd_res_free(etcd_revoke(l->cli, l->id));
+    ETCD_FREE(l);
+}
+
+static bool etcd__check_name(etcd *cli, const char *name, int64_t lease, bool need_lease)
+{
+    if (!name || !*name) etcd__errf(&cli->err, ETCD_EARG, "name should not be empty");
+    else if (need_lease && lease <= 0) etcd__errf(&cli->err, ETCD_EARG, "lease must be a granted lease's id (> 0)");
+    else return true;
+    return false;
+}
+
+/* A lock or campaign that timed out left its waiting key, name/<lease in
+   hex>, which etcd deletes once it sees the connection closed. A retry
+   before that would reuse the key and then lose it to that late delete
+   while believing it holds the lock: wait (bounded) until it is gone. */
+static etcd_res *etcd__waited(etcd *cli, etcd_res *r, const char *name, int64_t lease)
+{
+    etcd__error timedout = cli->err;
+    double until = etcd__now() + cli->o.timeout;
+    size_t n = strlen(name);
+    char *k;
+    if (r || timedout.code != ETCD_ETIMEOUT || !(k = (char *)ETCD_MALLOC(n + 20))) return r;
+    memcpy(k, name, n);
+    snprintf(k + n, 20, "/%llx", (unsigned long long)lease);
+    while (etcd__now() < until) {
+        etcd_res *g = etcd_get(cli, k, NULL);
+        bool gone = g && g->status == 200 && !g->nkvs;
+        etcd_res_free(g);
+        if (gone) break;
+        etcd__sleep(0.02);
+    }
+    ETCD_FREE(k);
+    cli->err = timedout;
+    return NULL;
+}
+
+ETCDDEF etcd_res *etcd_lock(etcd *cli, const char *name, int64_t lease, double timeout)
+{
+    if (!cli || !etcd__check_name(cli, name, lease, true)) return NULL;
+    etcd__body_begin(cli);
+    etcd__j_key(cli, "name", etcd__span(name, 0));
+    etcd__j_i64(&cli->req, "lease", lease);
+    return etcd__waited(cli, etcd__post(cli, "/lock/lock", ETCD__RQ_WAIT, timeout), name, lease);
+}
+
+ETCDDEF etcd_res *etcd_unlock(etcd *cli, const char *lock_key, size_t lock_key_len)
+{
+    etcd_str k;
+    if (!cli) return NULL;
+    k = etcd__span(lock_key, lock_key_len);
+    if (!etcd__check_key(cli, k)) return NULL;
+    etcd__body_begin(cli);
+    etcd__j_b64(&cli->req, "key", k.ptr, k.len);                 /* as returned: key_prefix is in it */
+    return etcd__post(cli, "/lock/unlock", 0, 0);
+}
+
+ETCDDEF etcd_res *etcd_campaign(etcd *cli, const char *name, int64_t lease,
+                                const char *value, size_t value_len, double timeout)
+{
+    size_t n;
+    if (!cli || !etcd__check_name(cli, name, lease, true)) return NULL;
+    if (!value) { etcd__errf(&cli->err, ETCD_EARG, "value should not be NULL"); return NULL; }
+    n = etcd__vlen(value, value_len);
+    if (!etcd__check_value(cli, value, n)) return NULL;
+    etcd__body_begin(cli);
+    etcd__j_key(cli, "name", etcd__span(name, 0));
+    etcd__j_i64(&cli->req, "lease", lease);
+    etcd__j_value(cli, "value", value, n);
+    return etcd__waited(cli, etcd__post(cli, "/election/campaign", ETCD__RQ_WAIT | ETCD__RQ_ELECT, timeout),
+                        name, lease);
+}
+
+/* A leader key as etcd_campaign returned it: its key is name + "/" + ... */
+static bool etcd__j_leader(etcd *cli, const etcd_leader_key *l)
+{
+    if (!l || !l->name.ptr || !l->key.ptr || !l->name.len || l->key.len <= l->name.len + 1 || l->lease <= 0 ||
+        l->rev <= 0 || memcmp(l->key.ptr, l->name.ptr, l->name.len) || l->key.ptr[l->name.len] != '/') {
+        etcd__errf(&cli->err, ETCD_EARG, "not a leader key returned by etcd_campaign");
+        return false;
+    }
+    etcd__j_open(&cli->req, "leader", '{');
+    etcd__j_b64(&cli->req, "name", l->name.ptr, l->name.len);
+    etcd__j_b64(&cli->req, "key", l->key.ptr, l->key.len);
+    etcd__j_i64(&cli->req, "rev", l->rev);
+    etcd__j_i64(&cli->req, "lease", l->lease);
+    etcd__j_close(&cli->req, '}');
+    return true;
+}
+
+ETCDDEF etcd_res *etcd_proclaim(etcd *cli, const etcd_leader_key *leader, const char *value, size_t value_len)
+{
+    size_t n;
+    if (!cli) return NULL;
+    if (!value) { etcd__errf(&cli->err, ETCD_EARG, "value should not be NULL"); return NULL; }
+    n = etcd__vlen(value, value_len);
+    if (!etcd__check_value(cli, value, n)) return NULL;
+    etcd__body_begin(cli);
+    if (!etcd__j_leader(cli, leader)) return NULL;
+    etcd__j_value(cli, "value", value, n);
+    return etcd__post(cli, "/election/proclaim", ETCD__RQ_ELECT, 0);
+}
+
+ETCDDEF etcd_res *etcd_leader(etcd *cli, const char *name)
+{
+    if (!cli || !etcd__check_name(cli, name, 0, false)) return NULL;
+    etcd__body_begin(cli);
+    etcd__j_key(cli, "name", etcd__span(name, 0));
+    return etcd__post(cli, "/election/leader", ETCD__RQ_IDEM | ETCD__RQ_ELECT, 0);
+}
+
+ETCDDEF etcd_res *etcd_resign(etcd *cli, const etcd_leader_key *leader)
+{
+    if (!cli) return NULL;
+    etcd__body_begin(cli);
+    if (!etcd__j_leader(cli, leader)) return NULL;
+    return etcd__post(cli, "/election/resign", ETCD__RQ_ELECT, 0);
+}
+
+ETCDDEF etcd_watcher *etcd_observe(etcd *cli, const char *name, const etcd_watch_opts *opts)
+{
+    if (!cli || !etcd__check_name(cli, name, 0, false)) return NULL;
+    return etcd__watch_open(cli, name, false, opts, true);
+}
+
+/* A block of n zeroed bytes that lives as long as r. */
+static void *etcd__res_more(etcd_res *r, size_t n)
+{
+    etcd__blk *first = (etcd__blk *)(void *)((char *)r - ETCD__HDR), *b = etcd__blk_new(n);
+    if (!b) return NULL;
+    memset((char *)b + ETCD__HDR, 0, n);
+    b->next = first->next;
+    first->next = b;
+    return (char *)b + ETCD__HDR;
+}
+
+/* Read the dir anew: the next messages are a snapshot, the first with reset. */
+static bool etcd__mirror_again(etcd_watcher *w)
+{
+    etcd_get_opts o;
+    etcd__error saved = w->cli->err;
+    memset(&o, 0, sizeof o);
+    o.key_len = w->key.len;
+    etcd__conn_close(&w->conn);
+    etcd_pager_free(w->snap);
+    w->snap = etcd_readdir_pages(w->cli, w->key.len ? w->key.ptr : "", &o);
+    w->snap_first = true;
+    w->broken = false;
+    if (!w->snap) etcd__watch_end(w, w->cli->err.code, w->cli->err.msg);
+    w->cli->err = saved;
+    return false;
+}
+
+/* A snapshot page as a message: the kvs as PUT events. */
+static etcd_res *etcd__mirror_wrap(etcd_watcher *w, etcd_res *r)
+{
+    etcd_event *ev = r->nkvs ? (etcd_event *)etcd__res_more(r, r->nkvs * sizeof *ev) : NULL;
+    size_t i;
+    if (r->nkvs && !ev) { etcd_res_free(r); etcd__errf(&w->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    for (i = 0; i < r->nkvs; i++) ev[i].kv = r->kvs[i];
+    r->events = ev;
+    r->nevents = r->nkvs;
+    r->snapshot = true;
+    r->reset = w->snap_first;
+    r->more = !w->snap->done;
+    w->snap_first = false;
+    if (!r->more) {              /* the snapshot is whole: the changes from its revision + 1 */
+        w->last = w->snap->rev ? w->snap->rev : r->revision;
+        etcd_pager_free(w->snap);
+        w->snap = NULL;
+        w->broken = true;        /* opened by etcd_watch_next's reopening */
+        etcd__errf(&w->why, ETCD_OK, "snapshot read");
+    }
+    return r;
+}
+
+/* The next snapshot page; transient failures are tried again until the
+   deadline ("timeout"), a compacted revision restarts the snapshot. */
+static etcd_res *etcd__mirror_page(etcd_watcher *w, double deadline)
+{
+    etcd *cli = w->cli;
+    etcd__error saved = cli->err;
+    double pause = 0.05;
+    etcd_res *r;
+    for (;;) {
+        if ((r = etcd_pager_next(w->snap)) != NULL) break;
+        if (cli->err.code == ETCD_OK) {                   /* an empty dir: one page, no events */
+            if ((r = etcd__decode("{}", 2, 200, &w->err)) != NULL) r->revision = w->snap->rev;
+            break;
+        }
+        if (cli->err.code == ETCD_ECOMPACTED) { etcd__mirror_again(w); if (w->ended) break; continue; }
+        if (cli->err.code == ETCD_EARG || cli->err.code == ETCD_EAUTH || cli->err.code == ETCD_ENOMEM) {
+            etcd__watch_end(w, cli->err.code, cli->err.msg);
+            break;
+        }
+        w->snap->done = false;                            /* a failed page is asked for again */
+        if (deadline >= 0 && etcd__now() + pause >= deadline) { etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout"); break; }
+        etcd__sleep(pause);
+        pause = pause * 2 > 1.0 ? 1.0 : pause * 2;
+    }
+    cli->err = saved;
+    return r ? etcd__mirror_wrap(w, r) : NULL;
+}
+
+ETCDDEF etcd_watcher *etcd_mirror(etcd *cli, const char *dir, const etcd_watch_opts *opts)
+{
+    etcd_watcher *w;
+    etcd_str d;
+    char *copy;
+    if (!cli) return NULL;
+    etcd__err_clear(&cli->err);
+    if (opts && opts->start_revision) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_mirror: no start_revision: it starts from what is there");
+        return NULL;
+    }
+    d = etcd__span(dir, opts ? opts->key_len : 0);
+    if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    memset(w, 0, sizeof *w);
+    etcd__conn_init(&w->conn);
+    w->cli = cli;
+    w->dir = w->mirror = true;
+    if (opts) w->o = *opts;
+    w->o.auto_resume = true;
+    w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
+    w->key.ptr = copy = etcd__strndup(d.ptr, d.len);
+    w->key.len = d.len;
+    if (!copy) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    else if (etcd__mirror_again(w), !w->ended) return w;
+    else cli->err = w->err;
+    etcd_watchcancel(w);
+    return NULL;
 }
 
 #endif /* ETCD_IMPLEMENTATION */

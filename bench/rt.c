@@ -2,7 +2,7 @@
    baselines, one batch per process (bench/run.sh interleaves the batches).
 
      rt CLIENT OP PORT N WARMUP EXPECT
-         CLIENT etcdh | raw | curl; OP get | put | readdir (1,000 keys under
+         CLIENT etcdh | paged | raw | curl; OP get | put | readdir (1,000 keys under
          /bench/rd1k/) | big (every key under /bench/big/). WARMUP calls
          (which also connect), then N timed calls; prints
          "<wall ns per call> <client CPU ns per call>". EXPECT: the number
@@ -14,6 +14,8 @@
      rt CLIENT rss PORT big EXPECT
          fork a child that connects, reads every key under /bench/big/ once
          and exits; prints "<child's peak RSS in KiB> <body bytes>" (wait4).
+         paged: etcd.h's etcd_readdir_pages, pages of 1,000 keys, freed as
+         they come (body bytes: the pages' sum).
      rt load PORT PREFIX COUNT
          put COUNT keys PREFIX%06d (100-byte values), txns of 128 puts (raw
          HTTP: the load does not depend on etcd.h).
@@ -39,7 +41,7 @@ struct curl_slist;
 #endif
 
 typedef struct client {
-    const char *kind;                 /* "etcdh", "raw", "curl" */
+    const char *kind;                 /* "etcdh", "paged", "raw", "curl" */
     int port;
     etcd *cli;
     bench_conn raw;
@@ -79,7 +81,7 @@ static void client_open(client *c, const char *kind, int port, const char *op, s
     else if (!strcmp(op, "get")) bench_body_get(&c->body, c->key);
     else bench_body_readdir(&c->body, c->key);
 
-    if (!strcmp(kind, "etcdh")) {
+    if (!strcmp(kind, "etcdh") || !strcmp(kind, "paged")) {
         char err[256];
         etcd_opts o;
         snprintf(c->url, sizeof c->url, "http://127.0.0.1:%d", port);
@@ -113,9 +115,29 @@ static void client_open(client *c, const char *kind, int port, const char *op, s
     }
 }
 
+/* Every key under c->key, a page at a time: only one page is ever held. */
+static void paged_call(client *c)
+{
+    etcd_pager *p = etcd_readdir_pages(c->cli, c->key, NULL);
+    etcd_res *r;
+    size_t n = 0;
+    if (!p) bench_die("etcd_readdir_pages: %s", etcd_errstr(c->cli));
+    c->last_len = 0;
+    while ((r = etcd_pager_next(p)) != NULL) {
+        n += r->nkvs;
+        c->last_len += r->body_len;
+        etcd_res_free(r);
+    }
+    if (etcd_errcode(c->cli) != ETCD_OK) bench_die("etcd_pager_next: %s", etcd_errstr(c->cli));
+    if (n != c->expect) bench_die("paged readdir: %zu kvs, expected %zu", n, c->expect);
+    etcd_pager_free(p);
+}
+
 static void client_call(client *c)
 {
-    if (c->cli) {
+    if (c->cli && !strcmp(c->kind, "paged")) {
+        paged_call(c);
+    } else if (c->cli) {
         etcd_res *r = !strcmp(c->op, "put") ? etcd_set(c->cli, c->key, bench_value(), NULL)
                     : !strcmp(c->op, "get") ? etcd_get(c->cli, c->key, NULL)
                     : etcd_readdir(c->cli, c->key, NULL);

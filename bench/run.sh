@@ -313,7 +313,7 @@ done
 r=0
 while [ $r -lt $RSS_REPS ]; do
     say "large answers: peak RSS, run $((r + 1)) of $RSS_REPS"
-    for c in $(rotate "etcdh raw curl" $r); do
+    for c in $(rotate "etcdh raw curl paged" $r); do
         if [ $big_ok = 0 ]; then na rss $c "$BIG_WHY"; continue; fi
         if [ $c = curl ] && [ -n "${CURL_WHY:-}" ]; then na rss curl "$CURL_WHY"; continue; fi
         if run 600 "$B/rt" $c rss "$PORT" big $BIG; then set -- $OUT; rec rss $c "$1"

@@ -1,13 +1,15 @@
 /* watch_config - keep an in-memory copy of every key under a prefix.
 
-   Shows the "load, then watch from the next revision" pattern: etcd_readdir
-   returns the keys together with the revision they were read at
-   (res->revision); a watch opened at that revision + 1 sees every later
-   change, none lost and none twice, however long the gap between the two
-   calls. Also shows: an idle etcd_watch_next ("timeout") is not an error;
-   waiting on etcd_watch_fd() with poll() (after etcd_watch_pending()) so a
-   signal can stop the loop; a clean shutdown on SIGINT/SIGTERM that frees
-   everything.
+   Shows etcd_mirror, the "load, then watch" pattern done right: its first
+   messages are the keys under the prefix (snapshot pages, all read at one
+   revision), then every change from that revision + 1, none lost and none
+   twice, resumed across broken streams. When a stream cannot be resumed
+   because etcd compacted the revision it needs, the mirror reads the
+   prefix anew (a snapshot whose first page has reset set): this program
+   then prints what changed meanwhile, instead of stopping. Also shows: an
+   idle etcd_watch_next ("timeout") is not an error; waiting on
+   etcd_watch_fd() with poll() (after etcd_watch_pending()) so a signal can
+   stop the loop; a clean shutdown on SIGINT/SIGTERM that frees everything.
 
    Build:  make examples
            (or: cc -std=c99 -Wall -I. -o build/watch_config examples/watch_config.c)
@@ -16,7 +18,7 @@
 
    Prints "key = value" for each key loaded, then "set key = value" or
    "del key" for each change. Exits 0 on SIGINT/SIGTERM or after
-   --max-events changes, 1 when etcd cannot be reached, 2 on a usage error. */
+   --max-events changes, 1 when etcd cannot be read, 2 on a usage error. */
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 
@@ -136,47 +138,90 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* ---- load, then follow -------------------------------------------------- */
+/* ---- follow the prefix ------------------------------------------------- */
 
-/* Read every key under prefix into t; *rev: the revision of that read. */
-static int load(etcd *cli, const char *prefix, table *t, int64_t *rev)
+typedef struct state {
+    table t;                    /* the prefix as it is */
+    table next;                 /* a snapshot being read */
+    bool loaded;                /* t holds the first snapshot (or a later one) */
+    int64_t rev;                /* the revision the snapshot was read at */
+    int64_t applied, max;       /* changes printed; stop after max (<= 0: never) */
+} state;
+
+static bool done(const state *s) { return s->max > 0 && s->applied >= s->max; }
+
+static void print_set(state *s, const char *key, const char *value)
 {
-    etcd_res *r = etcd_readdir(cli, prefix, NULL);
-    if (!r || r->status != 200) {
-        fprintf(stderr, "watch_config: readdir %s: %s\n", prefix,
-                r ? (r->message ? r->message : r->body) : etcd_errstr(cli));
-        etcd_res_free(r);
-        return -1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < r->nkvs && rc == 0; i++) {
-        rc = table_set(t, &r->kvs[i]);
-        if (rc == 0) printf("%s = %s\n", r->kvs[i].key, r->kvs[i].value);
-    }
-    if (rc) fprintf(stderr, "watch_config: out of memory\n");
-    *rev = r->revision;
-    etcd_res_free(r);
-    return rc;
+    printf("set %s = %s\n", key, value);
+    s->applied++;
 }
 
-/* Apply a watch message's events to t, counting them in *applied, up to
-   max of them in all (max <= 0: no limit). */
-static int apply(table *t, const etcd_res *m, int64_t *applied, int64_t max)
+static void print_del(state *s, const char *key)
 {
-    for (size_t i = 0; i < m->nevents && (max <= 0 || *applied < max); i++) {
-        ++*applied;
+    printf("del %s\n", key);
+    s->applied++;
+}
+
+/* Print what turns table a into table b (both sorted by key). */
+static void print_diff(state *s, const table *a, const table *b)
+{
+    size_t i = 0, j = 0;
+    while ((i < a->len || j < b->len) && !done(s)) {
+        int c = i == a->len ? 1 : j == b->len ? -1 : strcmp(a->items[i].key, b->items[j].key);
+        if (c < 0) {                    /* only in a: deleted */
+            print_del(s, a->items[i++].key);
+            continue;
+        }
+        if (c > 0 || strcmp(a->items[i].value, b->items[j].value) != 0)
+            print_set(s, b->items[j].key, b->items[j].value);   /* new, or changed */
+        if (c == 0) i++;
+        j++;
+    }
+}
+
+/* A snapshot page: collect it; once whole, it replaces the table. */
+static int apply_snapshot(state *s, const etcd_res *m, const char *prefix)
+{
+    if (m->reset) {                     /* a new snapshot begins */
+        table_free(&s->next);
+        s->rev = m->revision;
+    }
+    for (size_t i = 0; i < m->nevents; i++)
+        if (table_set(&s->next, &m->events[i].kv) != 0) return -1;
+    if (m->more) return 0;
+    if (!s->loaded) {
+        for (size_t i = 0; i < s->next.len; i++)
+            printf("%s = %s\n", s->next.items[i].key, s->next.items[i].value);
+        fprintf(stderr, "watch_config: %zu keys loaded, watching %s from revision %"
+                PRId64 "\n", s->next.len, prefix, s->rev + 1);
+    } else {                            /* the watch could not be resumed: what changed? */
+        fprintf(stderr, "watch_config: read %s anew at revision %" PRId64 " (%zu keys)\n",
+                prefix, s->rev, s->next.len);
+        print_diff(s, &s->t, &s->next);
+    }
+    table_free(&s->t);
+    s->t = s->next;
+    memset(&s->next, 0, sizeof s->next);
+    s->loaded = true;
+    return 0;
+}
+
+/* A message of the mirror: a snapshot page, or changes. */
+static int apply(state *s, const etcd_res *m, const char *prefix)
+{
+    int rc = 0;
+    if (m->snapshot) rc = apply_snapshot(s, m, prefix);
+    for (size_t i = 0; i < m->nevents && !m->snapshot && rc == 0 && !done(s); i++) {
         const etcd_kv *kv = &m->events[i].kv;
         if (m->events[i].type == ETCD_EVENT_DELETE) {
-            table_del(t, kv->key);
-            printf("del %s\n", kv->key);
-        } else if (table_set(t, kv) == 0) {
-            printf("set %s = %s\n", kv->key, kv->value);
-        } else {
-            fprintf(stderr, "watch_config: out of memory\n");
-            return -1;
+            table_del(&s->t, kv->key);
+            print_del(s, kv->key);
+        } else if ((rc = table_set(&s->t, kv)) == 0) {
+            print_set(s, kv->key, kv->value);
         }
     }
-    return 0;
+    if (rc) fprintf(stderr, "watch_config: out of memory\n");
+    return rc;
 }
 
 /* Wait up to ms for the watcher to have input: true when etcd_watch_next
@@ -188,47 +233,44 @@ static bool watch_ready(const etcd_watcher *w, int ms)
     p.fd = etcd_watch_fd(w);
     p.events = POLLIN;
     p.revents = 0;
-    if (p.fd < 0) return true;                  /* reconnecting: let next() do it */
+    if (p.fd < 0) return true;                  /* (re)opening: let next() do it */
     int n = poll(&p, 1, ms);                    /* readable, closed or in error */
     return n > 0 || (n < 0 && errno != EINTR);  /* EINTR: a signal came */
 }
 
-/* Follow prefix from revision `from` until a signal, an error or `max`
-   events (max <= 0: no limit). */
-static int follow(etcd *cli, const char *prefix, int64_t from, table *t, int64_t max)
+/* Mirror prefix until a signal, an error or `max` changes (max <= 0: no
+   limit). */
+static int follow(etcd *cli, const char *prefix, int64_t max)
 {
     etcd_watch_opts o;
     memset(&o, 0, sizeof o);
-    o.start_revision = from;
     o.timeout = 1;                  /* one etcd_watch_next waits at most 1 s */
-    o.auto_resume = true;           /* a broken stream reopens at last revision + 1 */
-    etcd_watcher *w = etcd_watchdir(cli, prefix, &o);
+    etcd_watcher *w = etcd_mirror(cli, prefix, &o);
     if (!w) {
-        fprintf(stderr, "watch_config: watch %s: %s\n", prefix, etcd_errstr(cli));
+        fprintf(stderr, "watch_config: mirror %s: %s\n", prefix, etcd_errstr(cli));
         return -1;
     }
-    fprintf(stderr, "watch_config: %zu keys loaded, watching %s from revision %"
-            PRId64 "\n", t->len, prefix, from);
-    int64_t applied = 0;
+    state s;
+    memset(&s, 0, sizeof s);
+    s.max = max;
     int rc = 0;
-    while (rc == 0 && !stop_requested && (max <= 0 || applied < max)) {
+    while (rc == 0 && !stop_requested && !done(&s)) {
         if (!watch_ready(w, 500)) continue;     /* idle: check the flag again */
         etcd_res *m = etcd_watch_next(w);
-        if (!m) {
-            if (etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;
+        if (m) {
+            rc = apply(&s, m, prefix);
+        } else if (!s.loaded) {                 /* nothing read within 1 s: give up */
+            fprintf(stderr, "watch_config: cannot read %s: %s\n", prefix, etcd_watch_errstr(w));
+            rc = -1;
+        } else if (etcd_watch_errcode(w) != ETCD_ETIMEOUT) {   /* timeout: just idle */
             fprintf(stderr, "watch_config: watch: %s\n", etcd_watch_errstr(w));
             rc = -1;
-        } else if (m->canceled) {       /* by etcd: e.g. `from` was compacted */
-            fprintf(stderr, "watch_config: watch canceled: %s (compact revision %"
-                    PRId64 ")\n", m->cancel_reason && *m->cancel_reason ?
-                    m->cancel_reason : "by etcd", m->compact_revision);
-            rc = -1;
-        } else {
-            rc = apply(t, m, &applied, max);
         }
         etcd_res_free(m);
     }
     etcd_watchcancel(w);
+    table_free(&s.t);
+    table_free(&s.next);
     return rc;
 }
 
@@ -276,13 +318,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    table t;
-
-    memset(&t, 0, sizeof t);
-    int64_t rev = 0;
-    int rc = load(cli, prefix, &t, &rev);
-    if (rc == 0) rc = follow(cli, prefix, rev + 1, &t, max_events);
-    table_free(&t);
+    int rc = follow(cli, prefix, max_events);
     etcd_free(cli);
     return rc == 0 ? 0 : 1;
 }

@@ -594,6 +594,56 @@ static void test_ecanceled_watch_refused_400(void)
                        ETCD_ECANCELED, "watch refused: HTTP 400");
 }
 
+/* A member shutting down answers a watch with the gateway's 408 "the
+   client connection is closing": its trouble (ESERVER, counted), so with
+   retry the watch opens on the next member. */
+#define GRPC_CLOSING "{\"error\":\"grpc: the client connection is closing\",\"code\":1," \
+                     "\"message\":\"grpc: the client connection is closing\"}"
+static void test_eserver_watch_408_next_member(void)
+{
+    answer a = { 408, GRPC_CLOSING };
+    wplan p = { 0, { WATCH_CREATED, NULL } };
+    fs_server *sa = fs_start(FS_TCP4, NULL, h_answer, &a), *sb = fs_start(FS_TCP4, NULL, h_watch, &p);
+    char hosts[700];
+    etcd_opts o;
+    etcd *cli;
+    etcd_watcher *w = NULL;
+    etcd_res *m = NULL;
+    REQUIRE(sa && sb);
+    snprintf(hosts, sizeof hosts, "%s,%s", sa->url, sb->url);
+    memset(&o, 0, sizeof o);
+    o.http_host = hosts;
+    o.api_prefix = "/v3";
+    o.timeout = 2.0;
+    o.retry = true;
+    cli = t_client(&o);
+    if (cli) {
+        w = etcd_watch(cli, "foo", NULL);
+        CHECK(w != NULL);
+        m = w ? etcd_watch_next(w) : NULL;
+        CHECK(m && m->created);
+        CHECK_INT(fs_nreqs(sa), 1);
+        CHECK_INT(fs_nreqs(sb), 1);
+        CHECK(!etcd_endpoint_healthy(cli, sa->url));
+        etcd_res_free(m);
+        etcd_watchcancel(w);
+        etcd_free(cli);
+    }
+    CHECK(cli != NULL);
+    cli = fake_client(sa, 0);                     /* alone: a server error, not a refusal */
+    if (cli) {
+        w = etcd_watch(cli, "foo", NULL);
+        CHECK(w == NULL);
+        CHECK_STR(etcd_err_name(etcd_errcode(cli)), "ETCD_ESERVER");
+        CHECK_HAS(etcd_errstr(cli), "HTTP 408: grpc: the client connection is closing");
+        etcd_watchcancel(w);
+    }
+    CHECK(cli != NULL);
+    etcd_free(cli);
+    fs_stop(sa);
+    fs_stop(sb);
+}
+
 static void test_ecanceled_watch_fake(void)
 {
     wplan p = { 0, { WATCH_CREATED, "{\"result\":{" HDR ",\"canceled\":true,"
@@ -993,6 +1043,7 @@ int main(void)
     RUN(test_eserver_watch_stream_error);
     RUN(test_eauth_watch_refused_401);
     RUN(test_ecanceled_watch_refused_400);
+    RUN(test_eserver_watch_408_next_member);
     RUN(test_ecanceled_watch_fake);
     RUN(test_ok_etcd36_error_body);
     RUN(test_ok_text_error_page);

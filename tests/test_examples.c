@@ -1,9 +1,11 @@
 /* test_examples.c - run the example programs against a real etcd.
 
-   Starts etcd with tests/harness.h, then runs etcdctl_lite and watch_config
-   from $EXAMPLES_DIR (default "build"; `make examples` builds them) with
-   fork/exec, capturing stdout, stderr and the exit status. Every child runs
-   under a time limit and is killed by its PID when it overruns. */
+   Starts etcd with tests/harness.h, then runs etcdctl_lite, watch_config,
+   service_registry and leader from $EXAMPLES_DIR (default "build"; `make
+   examples` builds them) with fork/exec, capturing stdout, stderr and the
+   exit status. Every child runs under a time limit and is killed by its
+   PID when it overruns; daemons are stopped by their PID (SIGTERM, SIGKILL
+   or, for a pause, SIGSTOP/SIGCONT). */
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 #include "test.h"
@@ -21,7 +23,7 @@
 #define CHILD_LIMIT 10.0        /* seconds any one child may take */
 
 static test_etcd g_etcd;
-static char g_lite[512], g_watch_config[512], g_endpoints[128];
+static char g_lite[512], g_watch_config[512], g_registry[512], g_leader[512], g_endpoints[128];
 
 /* ---- child processes --------------------------------------------------- */
 
@@ -125,14 +127,21 @@ static bool proc_poll(proc *p, int ms)
     return p->fd[0] >= 0 || p->fd[1] >= 0;
 }
 
-/* Wait up to secs for its stdout (k 0) or stderr (k 1) to contain needle. */
-static bool proc_wait_for(proc *p, int k, const char *needle, double secs)
+/* Wait up to secs for its stdout (k 0) or stderr (k 1), after its first
+   `from` bytes, to contain needle. */
+static bool proc_wait_from(proc *p, int k, size_t from, const char *needle, double secs)
 {
     double end = now() + secs;
     const char *buf = k ? p->err : p->out;
-    while (!strstr(buf, needle))
-        if (now() >= end || !proc_poll(p, 50)) return strstr(buf, needle) != NULL;
+    while (!strstr(buf + from, needle))
+        if (now() >= end || !proc_poll(p, 20)) return strstr(buf + from, needle) != NULL;
     return true;
+}
+
+/* Wait up to secs for its stdout (k 0) or stderr (k 1) to contain needle. */
+static bool proc_wait_for(proc *p, int k, const char *needle, double secs)
+{
+    return proc_wait_from(p, k, 0, needle, secs);
 }
 
 /* Wait up to secs for it to exit (else kill it), read all its output. */
@@ -161,6 +170,22 @@ done:
         if (p->fd[k] >= 0) close(p->fd[k]);
     p->fd[0] = p->fd[1] = -1;
     p->pid = -1;
+}
+
+/* A proc that was never started (proc_kill and proc_finish do nothing). */
+static void proc_none(proc *p)
+{
+    memset(p, 0, sizeof *p);
+    p->pid = -1;
+    p->fd[0] = p->fd[1] = -1;
+}
+
+/* Stop a daemon that may still run: SIGKILL by its PID, reap it. For the
+   end of a test (also one that failed half-way); a no-op once finished. */
+static void proc_kill(proc *p)
+{
+    if (p->pid > 0) kill(p->pid, SIGKILL);
+    proc_finish(p, CHILD_LIMIT);
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -546,9 +571,294 @@ static void test_watch_config_errors(void)
 
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "--endpoints=http://127.0.0.1:%d", test_free_port());
+    double t0 = now();
     run(&p, g_watch_config, false, ARGS(endpoint, "/p/"));
+    CHECK_EXIT(p, 1);                             /* the mirror's first page never came */
+    CHECK_HAS(p.err, "watch_config: cannot read /p/: ");
+    CHECK_STR(p.out, "");
+    CHECK_TIME(now() - t0, 0, 5);
+}
+
+/* etcdctl compact <the current revision>: every older revision is gone. */
+static bool compact_now(void)
+{
+    char rev[32], out[256];
+    int64_t r = current_revision();
+    snprintf(rev, sizeof rev, "%" PRId64, r);
+    return r > 0 && test_etcdctl(&g_etcd, out, sizeof out, ARGS("compact", rev)) == 0;
+}
+
+/* The mirror's reset: watch_config is paused (SIGSTOP) while etcd restarts,
+   so its stream breaks; the prefix then changes and etcd compacts past the
+   point where the watch would resume. Resumed (SIGCONT), it must read the
+   prefix anew and print exactly what changed, then go on following. */
+static void test_watch_config_reset(void)
+{
+    proc p, w;
+    proc_none(&w);
+    LITE(&p, "put", "/rs/a", "1");
+    LITE(&p, "put", "/rs/b", "2");
+    LITE(&p, "put", "/rs/keep", "same");
+    REQUIRE(start(&w, g_watch_config, true, ARGS("/rs/")));
+    CHECK(proc_wait_for(&w, 1, "watching /rs/", 5));
+    LITE(&p, "put", "/rs/b", "22");               /* its stream is open: it sees this */
+    CHECK(proc_wait_for(&w, 0, "set /rs/b = 22\n", 5));
+    kill(w.pid, SIGSTOP);
+    test_etcd_kill(&g_etcd);                      /* the stream breaks... */
+    bool up = test_etcd_restart(&g_etcd) == 0;
+    CHECK(up);
+    if (up) {
+        LITE(&p, "put", "/rs/a", "one");          /* ...these are not sent on it... */
+        LITE(&p, "del", "/rs/b");
+        LITE(&p, "put", "/rs/c", "3");
+        LITE(&p, "put", "/rs/keep", "same");      /* a new revision, the same value */
+        LITE(&p, "put", "/rsx", "not under the prefix");
+        CHECK(compact_now());                     /* ...and the watch cannot resume */
+    }
+    kill(w.pid, SIGCONT);
+    /* ~10 s: the broken stream took the only endpoint out of the rotation
+       for the client's fail_timeout (10 s) */
+    CHECK(proc_wait_for(&w, 1, "read /rs/ anew", 15));
+    CHECK(proc_wait_for(&w, 0, "set /rs/c = 3\n", 5));
+    LITE(&p, "put", "/rs/d", "4");                /* and it follows on from there */
+    CHECK(proc_wait_for(&w, 0, "set /rs/d = 4\n", 5));
+    kill(w.pid, SIGTERM);
+    proc_finish(&w, CHILD_LIMIT);
+    CHECK_EXIT(w, 0);
+    CHECK_STR(w.out, "/rs/a = 1\n/rs/b = 2\n/rs/keep = same\nset /rs/b = 22\n"
+                     "set /rs/a = one\ndel /rs/b\nset /rs/c = 3\nset /rs/d = 4\n");
+    proc_kill(&w);
+}
+
+/* ---- service_registry --------------------------------------------------- */
+
+#define REG(p, name, port) start((p), g_registry, true, ARGS("--prefix=/services/t", \
+    "--name=" name, "--addr=127.0.0.1:" port, "--ttl=2"))
+
+/* A client with the RAW serializer (values as stored). */
+static etcd *raw_client(void)
+{
+    etcd_opts o;
+    memset(&o, 0, sizeof o);
+    o.serializer = ETCD_SERIALIZER_RAW;
+    return test_client(&g_etcd, &o);
+}
+
+/* The lease of key, or 0 when there is no such key. */
+static int64_t lease_of(etcd *cli, const char *key)
+{
+    etcd_res *r = cli ? etcd_get(cli, key, NULL) : NULL;
+    int64_t lease = r && r->nkvs ? r->kvs[0].lease : 0;
+    etcd_res_free(r);
+    return lease;
+}
+
+/* Two instances see each other; SIGTERM takes one out of the other's peer
+   set at once (its lease is revoked), SIGKILL after its 2 s TTL; a lease
+   revoked from the outside ends the program with exit code 1. */
+static void test_service_registry(void)
+{
+    static const char both[] = "peers: a=127.0.0.1:8001,b=127.0.0.1:8002\n";
+    static const char only_a[] = "peers: a=127.0.0.1:8001\n";
+    proc a, b;
+    proc_none(&a);
+    proc_none(&b);
+    etcd *cli = raw_client();
+    REQUIRE(cli);
+    CHECK(REG(&a, "a", "8001"));
+    CHECK(proc_wait_for(&a, 0, only_a, 5));       /* itself, alone */
+    CHECK_STR(a.out, only_a);
+    CHECK(REG(&b, "b", "8002"));
+    CHECK(proc_wait_for(&b, 0, both, 5));
+    CHECK_STR(b.out, both);                       /* its first line: both */
+    CHECK(proc_wait_for(&a, 0, both, 5));
+    CHECK_STR(a.out, "peers: a=127.0.0.1:8001\npeers: a=127.0.0.1:8001,b=127.0.0.1:8002\n");
+    CHECK_HAS(a.err, "registered /services/t/a (lease ");
+
+    /* the entry: the address as JSON, under a lease with the TTL asked for */
+    etcd_res *r = etcd_get(cli, "/services/t/b", NULL);
+    CHECK(r && r->nkvs == 1 && r->kvs[0].lease != 0);
+    if (r && r->nkvs == 1) CHECK_STR(r->kvs[0].value, "{\"addr\":\"127.0.0.1:8002\"}");
+    etcd_res_free(r);
+    int64_t lease_b = lease_of(cli, "/services/t/b");
+    r = etcd_timetolive(cli, lease_b, false);
+    CHECK(r && r->granted_ttl == 2);
+    etcd_res_free(r);
+
+    /* SIGTERM: b revokes its lease on the way out; a sees it at once */
+    size_t mark = a.len[0];
+    double t0 = now();
+    kill(b.pid, SIGTERM);
+    CHECK(proc_wait_from(&a, 0, mark, only_a, 3));
+    CHECK_TIME(now() - t0, 0, 1.0);               /* not the TTL's 2 s */
+    proc_finish(&b, CHILD_LIMIT);
+    CHECK_EXIT(b, 0);
+    CHECK_INT(lease_of(cli, "/services/t/b"), 0);
+    r = etcd_timetolive(cli, lease_b, false);     /* revoked, not left to expire */
+    CHECK(r && r->ttl == -1);
+    etcd_res_free(r);
+
+    /* SIGKILL: nobody revokes; the entry goes when the lease runs out */
+    mark = a.len[0];
+    CHECK(REG(&b, "b", "8002"));
+    CHECK(proc_wait_for(&b, 0, both, 5));
+    CHECK(proc_wait_from(&a, 0, mark, both, 5));
+    mark = a.len[0];
+    t0 = now();
+    kill(b.pid, SIGKILL);
+    CHECK(proc_wait_from(&a, 0, mark, only_a, 6));
+    CHECK_TIME(now() - t0, 1.0, 4.5);             /* 2 s TTL, ticked every 2/3 s */
+    proc_finish(&b, CHILD_LIMIT);
+    CHECK_EXIT(b, 128 + SIGKILL);
+
+    /* the lease revoked behind its back: a says so and exits 1 */
+    int64_t lease_a = lease_of(cli, "/services/t/a");
+    CHECK(lease_a != 0);
+    t0 = now();
+    etcd_res_free(etcd_revoke(cli, lease_a));
+    proc_finish(&a, 5);
+    CHECK_EXIT(a, 1);
+    CHECK_TIME(now() - t0, 0, 3);
+    CHECK_HAS(a.err, "lost");
+    CHECK_HAS(a.err, "the registration is gone");
+    proc_kill(&a);
+    proc_kill(&b);
+    etcd_free(cli);
+}
+
+static void test_service_registry_errors(void)
+{
+    const char *const *bad[] = {
+        ARGS("--name=a", "--addr=h:1"), ARGS("--prefix=/s", "--addr=h:1"),
+        ARGS("--prefix=/s", "--name=a"), ARGS("--prefix=/s", "--name=a/b", "--addr=h:1"),
+        ARGS("--prefix=/s", "--name=a", "--addr=h:1", "--ttl=0"),
+        ARGS("--prefix=/s", "--name=a", "--addr=h:1", "--ttl=1.5"),
+        ARGS("--prefix=/s", "--name=a", "--addr=h:1", "--timeout=x"),
+        ARGS("--prefix=/s", "--name=a", "--addr=h:1", "--bogus"),
+        ARGS("--prefix=/s", "--name=a", "--addr=\"h:1"),
+    };
+    proc p;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run(&p, g_registry, true, bad[i]);
+        if (p.status != 2) fprintf(stderr, "  case %zu\n", i);
+        CHECK_EXIT(p, 2);
+        CHECK_HAS(p.err, "usage:");
+        CHECK_STR(p.out, "");
+    }
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "--endpoints=http://127.0.0.1:%d", test_free_port());
+    run(&p, g_registry, false, ARGS(endpoint, "--prefix=/s", "--name=a", "--addr=h:1"));
     CHECK_EXIT(p, 1);
-    CHECK_HAS(p.err, "watch_config: ");
+    CHECK_HAS(p.err, "service_registry: lease: ");
+    CHECK_STR(p.out, "");
+}
+
+/* ---- leader ------------------------------------------------------------- */
+
+#define CANDIDATE(p, id) start((p), g_leader, true, ARGS("--name=/el/t", "--id=" id, "--ttl=2"))
+
+/* The current leader's value ("" when none) into buf. */
+static void leader_value(etcd *cli, char *buf, size_t size)
+{
+    etcd_res *r = etcd_leader(cli, "/el/t");
+    snprintf(buf, size, "%s", r && r->nkvs ? r->kvs[0].value : "");
+    etcd_res_free(r);
+}
+
+/* Two candidates: exactly one leads, the other waits and names it; the
+   leader's heartbeat is what etcd_leader sees; SIGTERM resigns and the
+   other leads at once; a SIGKILLed leader is replaced after its 2 s TTL. */
+static void test_leader(void)
+{
+    proc a, b, c;
+    char line[64], v1[128], v2[128];
+    proc_none(&a);
+    proc_none(&b);
+    proc_none(&c);
+    etcd *cli = raw_client();
+    REQUIRE(cli);
+    CHECK(CANDIDATE(&a, "a"));
+    CHECK(CANDIDATE(&b, "b"));
+    double end = now() + 5;
+    while (!strstr(a.out, "leader: ") && !strstr(b.out, "leader: ") && now() < end) {
+        proc_poll(&a, 20);
+        proc_poll(&b, 20);
+    }
+    bool a_leads = strstr(a.out, "leader: a\n") != NULL;
+    proc *l = a_leads ? &a : &b, *f = a_leads ? &b : &a;
+    const char *lid = a_leads ? "a" : "b", *fid = a_leads ? "b" : "a";
+    snprintf(line, sizeof line, "leader: %s\n", lid);
+    CHECK_STR(l->out, line);
+    snprintf(line, sizeof line, "leader is: %s", lid);    /* the other waits, and knows */
+    CHECK(proc_wait_for(f, 0, line, 3));
+    for (int i = 0; i < 30; i++) {                 /* 1.5 s more: still only one */
+        proc_poll(&a, 25);
+        proc_poll(&b, 25);
+    }
+    CHECK(strstr(f->out, "leader: ") == NULL);
+    CHECK(strstr(l->out, "leader is: ") == NULL);
+
+    /* the heartbeat: etcd_proclaim changes what etcd_leader says */
+    leader_value(cli, v1, sizeof v1);
+    CHECK_PREFIX(v1, lid);
+    sleep_ms(1300);
+    leader_value(cli, v2, sizeof v2);
+    snprintf(line, sizeof line, "%s beat ", lid);
+    CHECK_PREFIX(v2, line);
+    CHECK(strcmp(v1, v2) != 0);
+
+    /* SIGTERM: the leader resigns, the other leads at once */
+    double t0 = now();
+    kill(l->pid, SIGTERM);
+    snprintf(line, sizeof line, "leader: %s\n", fid);
+    CHECK(proc_wait_for(f, 0, line, 3));
+    CHECK_TIME(now() - t0, 0, 1.5);
+    proc_finish(l, CHILD_LIMIT);
+    CHECK_EXIT(*l, 0);
+    CHECK_HAS(l->out, "resigned\n");
+
+    /* SIGKILL: nobody resigns; the next leads when the lease runs out */
+    CHECK(CANDIDATE(&c, "c"));
+    snprintf(line, sizeof line, "leader is: %s", fid);
+    CHECK(proc_wait_for(&c, 0, line, 3));
+    t0 = now();
+    kill(f->pid, SIGKILL);
+    CHECK(proc_wait_for(&c, 0, "leader: c\n", 6));
+    CHECK_TIME(now() - t0, 1.0, 4.5);
+    proc_finish(f, CHILD_LIMIT);
+    CHECK_EXIT(*f, 128 + SIGKILL);
+
+    /* the last one resigns: nobody leads */
+    kill(c.pid, SIGTERM);
+    proc_finish(&c, CHILD_LIMIT);
+    CHECK_EXIT(c, 0);
+    leader_value(cli, v1, sizeof v1);
+    CHECK_STR(v1, "");
+    proc_kill(&a);
+    proc_kill(&b);
+    proc_kill(&c);
+    etcd_free(cli);
+}
+
+static void test_leader_errors(void)
+{
+    const char *const *bad[] = {
+        ARGS("--id=a"), ARGS("--name=/e"), ARGS("--name=/e", "--id=a", "--ttl=0"),
+        ARGS("--name=/e", "--id=a", "--ttl=x"), ARGS("--name=/e", "--id=a", "--nope"),
+    };
+    proc p;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run(&p, g_leader, true, bad[i]);
+        if (p.status != 2) fprintf(stderr, "  case %zu\n", i);
+        CHECK_EXIT(p, 2);
+        CHECK_HAS(p.err, "usage:");
+        CHECK_STR(p.out, "");
+    }
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "--endpoints=http://127.0.0.1:%d", test_free_port());
+    run(&p, g_leader, false, ARGS(endpoint, "--name=/e", "--id=a"));
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "leader: lease: ");
     CHECK_STR(p.out, "");
 }
 
@@ -561,8 +871,11 @@ int main(void)
     if (!dir || !*dir) dir = "build";
     snprintf(g_lite, sizeof g_lite, "%s/etcdctl_lite", dir);
     snprintf(g_watch_config, sizeof g_watch_config, "%s/watch_config", dir);
-    if (access(g_lite, X_OK) != 0 || access(g_watch_config, X_OK) != 0) {
-        fprintf(stderr, "no %s or %s\n", g_lite, g_watch_config);
+    snprintf(g_registry, sizeof g_registry, "%s/service_registry", dir);
+    snprintf(g_leader, sizeof g_leader, "%s/leader", dir);
+    if (access(g_lite, X_OK) != 0 || access(g_watch_config, X_OK) != 0 ||
+        access(g_registry, X_OK) != 0 || access(g_leader, X_OK) != 0) {
+        fprintf(stderr, "no %s, %s, %s or %s\n", g_lite, g_watch_config, g_registry, g_leader);
         RUN(test_examples_built);
         return test_summary();
     }
@@ -585,6 +898,11 @@ int main(void)
     RUN(test_watch_config);
     RUN(test_watch_config_signals);
     RUN(test_watch_config_errors);
+    RUN(test_service_registry);
+    RUN(test_service_registry_errors);
+    RUN(test_leader);
+    RUN(test_leader_errors);
+    RUN(test_watch_config_reset);           /* last: it restarts etcd */
 
     test_etcd_stop(&g_etcd);
     return test_summary();
