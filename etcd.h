@@ -127,8 +127,6 @@
          once. ETCD_ETOOLARGE "response larger than max_response (N bytes)".
        - Decoding memory: a result may take 16x its body + 64 KiB.
          ETCD_ETOOLARGE "response too complex: decoding it would take ...".
-       - JSON tokens: at most one per 3 bytes of body (+ 64).
-         ETCD_ETOOLARGE "response too complex: N JSON tokens in M bytes".
        - Response head (status line + headers): 64 KiB.
          ETCD_EPROTO "malformed HTTP response: head larger than 65536 bytes".
        - Chunk-size line or trailer line: 4096 bytes.
@@ -787,8 +785,9 @@ static long etcd__b64_decode(unsigned char *out, const char *in, size_t n)
     const unsigned char *s = (const unsigned char *)in, *t = etcd__b64_bits;
     size_t i = 0, o = 0;
     unsigned v;
-    while (n > 0 && in[n - 1] == '=') n--;
-    if (n % 4 == 1) return -1;
+    size_t pad = 0;
+    while (n > 0 && in[n - 1] == '=' && pad < 3) n--, pad++;
+    if (n % 4 == 1 || (pad && ((n + pad) % 4 || pad > 2))) return -1;   /* padding: none or canonical */
     for (; i + 4 <= n; i += 4, o += 3) {
         unsigned a = t[s[i]], b = t[s[i + 1]], c = t[s[i + 2]], d = t[s[i + 3]];
         if ((a | b | c | d) & 0x80) return -1;
@@ -800,6 +799,7 @@ static long etcd__b64_decode(unsigned char *out, const char *in, size_t n)
     if (i < n) {                 /* 2 or 3 chars: 1 or 2 bytes */
         unsigned c = i + 2 < n ? t[s[i + 2]] : 0;
         if ((t[s[i]] | t[s[i + 1]] | c) & 0x80) return -1;
+        if (i + 2 < n ? c & 3 : t[s[i + 1]] & 15) return -1;      /* bits past the end: 0, as encoded */
         v = (unsigned)t[s[i]] << 18 | (unsigned)t[s[i + 1]] << 12 | c << 6;
         out[o++] = (unsigned char)(v >> 16);
         if (i + 2 < n) out[o++] = (unsigned char)(v >> 8);
@@ -2547,11 +2547,13 @@ static int etcd__dec_response_elem(etcd__dec *d, void *e)
     size_t at = d->i;
     ((etcd_res *)e)->status = 200;
     if (etcd__dec_peek(d) != '{') return etcd__dec_wrong(d, at, "responses");
+    if (++d->depth > ETCD_JSON_MAX_DEPTH) return etcd__dec_syntax(d);   /* a level of its own */
     d->i++;
     if (etcd__dec_peek(d) != '"' || etcd__dec_next(d, &k) < 0 || !etcd__dec_plain_ok(d, &k) ||
         etcd__dec_eat(d, ':') < 0)
         return etcd__dec_wrong(d, at, "responses");
     if (etcd__dec_obj(d, etcd__res_fields, ETCD__NFIELDS(etcd__res_fields), e) < 0) return -1;
+    d->depth--;
     return etcd__dec_peek(d) == '}' ? (d->i++, 0) : etcd__dec_wrong(d, at, "responses");
 }
 
@@ -3333,16 +3335,21 @@ static int etcd__body_pump(etcd__conn *c, etcd__body *b, etcd__buf *out, size_t 
    byte arrived, which tells a stale keep-alive connection apart. */
 static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *got, etcd__error *err)
 {
+    size_t seen = 0;             /* bytes known to hold no head end: a head read byte by byte is scanned once */
     for (;;) {
-        size_t hl = 0;
-        int rc = etcd__http_parse_head(etcd__conn_data(c), c->in.len - c->off, r, &hl, err);
+        size_t hl = 0, avail = c->in.len - c->off, from = seen > 3 ? seen - 3 : 0;
+        int rc = 0;
         long n;
+        if (avail >= ETCD__MAX_HEAD || etcd__find_crlfcrlf(etcd__conn_data(c) + from, avail - from))
+            rc = etcd__http_parse_head(etcd__conn_data(c), avail, r, &hl, err);
         if (rc < 0) return -1;
         if (rc > 0) {
             c->off += hl;
+            seen = 0;
             if (r->status >= 200) return 0;
             continue;
         }
+        seen = avail;
         n = etcd__conn_fill(c, deadline, err);
         if (n < 0) return -1;
         if (n == 0) {
@@ -4371,15 +4378,24 @@ static bool etcd__watch_check(etcd_watcher *w)
    broken (w->broken) or ended (w->ended). */
 static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
 {
+    size_t max = w->cli->o.max_response;
     for (;;) {
-        size_t s = 0, e = 0, had;
+        size_t s = 0, e = 0, had, room;
         long n;
         int k = etcd__json_next(&w->split, w->msg.p, w->msg.len, &s, &e);
-        if (k > 0) return etcd__watch_take(w, s, e);
+        if (k > 0 && e - s <= max) return etcd__watch_take(w, s, e);
         if (k < 0) return etcd__watch_end(w, ETCD_EPROTO, "malformed watch stream: not a JSON object");
+        if (k > 0 || (w->split.depth && w->msg.len - w->split.start > max)) {   /* the cap is per message */
+            etcd__too_big(&w->err, max);
+            return etcd__watch_end(w, ETCD_OK, NULL);
+        }
         if (w->body.done) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream ended by the server");
         had = w->msg.len;
-        if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, false, &w->err) < 0)
+        /* what one read brought may hold several whole messages: let them
+           all in, plus up to max of the next */
+        room = w->conn.in.len - w->conn.off + had;
+        room = room > SIZE_MAX - max ? SIZE_MAX : room + max;
+        if (etcd__body_pump(&w->conn, &w->body, &w->msg, room, deadline, false, &w->err) < 0)
             return etcd__watch_end(w, ETCD_OK, NULL);
         if (w->msg.len > had || w->body.done) continue;
         n = etcd__conn_fill(&w->conn, etcd__watch_until(w, deadline), &w->err);

@@ -46,6 +46,18 @@ static void test_b64_invalid(void)
     CHECK_INT(etcd__b64_decode(out, "Zm 9", 4), -1);
     CHECK_INT(etcd__b64_decode(out, "", 0), 0);        /* empty is not an error */
     CHECK_INT(etcd__b64_decode(out, "Zm8", 3), 2);     /* padding is optional */
+    CHECK_INT(etcd__b64_decode(out, "Zm8=", 4), 2);
+    CHECK_INT(etcd__b64_decode(out, "Zg==", 4), 1);
+    /* but canonical when there (found by fuzz/base64): '=' only up to a
+       multiple of 4, and no set bits past the last byte */
+    CHECK_INT(etcd__b64_decode(out, "Zg=====", 7), -1);
+    CHECK_INT(etcd__b64_decode(out, "Zg=", 3), -1);
+    CHECK_INT(etcd__b64_decode(out, "Zm9v=", 5), -1);
+    CHECK_INT(etcd__b64_decode(out, "Zm9vYg=", 7), -1);
+    CHECK_INT(etcd__b64_decode(out, "=", 1), -1);
+    CHECK_INT(etcd__b64_decode(out, "====", 4), -1);
+    CHECK_INT(etcd__b64_decode(out, "Zh==", 4), -1);
+    CHECK_INT(etcd__b64_decode(out, "Zm9=", 4), -1);
 }
 
 /* ---- JSON tokenizer ------------------------------------------------- */
@@ -446,6 +458,31 @@ static void test_decode_errors(void)
     etcd_res_free(r);
 }
 
+/* Nested txn answers: each level is 3 JSON levels ({, [, {) and all count
+   against ETCD_JSON_MAX_DEPTH, as in etcd_json_parse (found by fuzz/decode). */
+static etcd_res *nested_txn(int levels, etcd__error *err)
+{
+    etcd__buf js = { 0 };
+    etcd_res *r;
+    int i;
+    for (i = 0; i < levels; i++) etcd__buf_str(&js, "{\"responses\":[{\"r\":");
+    etcd__buf_str(&js, "{}");
+    for (i = 0; i < levels; i++) etcd__buf_str(&js, "}]}");
+    r = etcd__decode(js.p, js.len, 200, err);
+    etcd__buf_free(&js);
+    return r;
+}
+
+static void test_decode_txn_depth(void)
+{
+    etcd__error err;
+    etcd_res *r = nested_txn(170, &err);        /* 3 * 170 + 1 = 511 levels */
+    CHECK(r != NULL);
+    etcd_res_free(r);
+    CHECK(nested_txn(171, &err) == NULL);       /* 514 */
+    CHECK_INT(err.code, ETCD_EPROTO);
+}
+
 /* A hostile body cannot make decoding take much more than its size. */
 static void test_decode_caps(void)
 {
@@ -529,5 +566,6 @@ int main(void)
     RUN(test_decode_errors);
     RUN(test_decode_large);
     RUN(test_decode_caps);
+    RUN(test_decode_txn_depth);
     return test_summary();
 }
