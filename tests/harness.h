@@ -543,8 +543,9 @@ static int th__start_once(test_etcd *s, const char *const *extra_args, double de
         fprintf(stderr, "harness: etcd on %s: port taken, retrying\n", s->url);
         return 1;
     }
-    fprintf(stderr, "harness: etcd on %s %s\n", s->url,
-            r > 0 ? "exited before it was ready" : "not ready within 20 s");
+    if (r > 0) fprintf(stderr, "harness: etcd on %s exited before it was ready\n", s->url);
+    else fprintf(stderr, "harness: etcd on %s not ready within %.0f s\n", s->url,
+                 20.0 * t_time_scale());
     th__print_log_tail(s->dir);
     return -1;
 }
@@ -579,7 +580,7 @@ static TH__UNUSED int test_etcd_restart(test_etcd *s)
 {
     int r;
     if (!s || s->pid > 0 || !s->dir[0]) return -1;
-    r = th__spawn(s, th__now() + 20.0);
+    r = th__spawn(s, th__now() + 20.0 * t_time_scale());
     if (r == 0) return 0;
     fprintf(stderr, "harness: restarting etcd on %s failed\n", s->url);
     th__print_log_tail(s->dir);
@@ -593,7 +594,7 @@ static TH__UNUSED int test_etcd_restart(test_etcd *s)
    exits because a port was taken in between is retried with new ports. */
 static int th__start(test_etcd *s, const char *const *extra_args)
 {
-    double deadline = th__now() + 20.0;
+    double deadline = th__now() + 20.0 * t_time_scale();
     int tries, r = -1;
     for (tries = 0; tries < TH__START_TRIES; tries++) {
         r = th__start_once(s, extra_args, deadline, tries + 1 < TH__START_TRIES);
@@ -802,7 +803,7 @@ static TH__UNUSED int test_cluster_start(test_etcd *m, int n, const char *const 
                 return -1;
             }
         }
-        deadline = th__now() + 30.0;
+        deadline = th__now() + 30.0 * t_time_scale();
         r = th__cluster_wait(m, n, deadline, &bad);
         if (r == 0) return 0;
         for (i = 0; i < n; i++) taken |= th__log_has(m[i].dir, "address already in use");
@@ -811,8 +812,10 @@ static TH__UNUSED int test_cluster_start(test_etcd *m, int n, const char *const 
             test_cluster_stop(m, n);
             continue;
         }
-        fprintf(stderr, "harness: cluster member %s on %s %s\n", m[bad].name, m[bad].url,
-                r > 0 ? "exited before it was ready" : "not healthy within 30 s");
+        if (r > 0) fprintf(stderr, "harness: cluster member %s on %s exited before it was ready\n",
+                           m[bad].name, m[bad].url);
+        else fprintf(stderr, "harness: cluster member %s on %s not healthy within %.0f s\n",
+                     m[bad].name, m[bad].url, 30.0 * t_time_scale());
         th__print_log_tail(m[bad].dir);
         test_cluster_stop(m, n);
         return -1;

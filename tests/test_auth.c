@@ -1061,7 +1061,7 @@ static void test_all_calls(void)
 
     r = test_ok200(cli, etcd_version(cli));
     CHECK(r != NULL);
-    if (r) CHECK_STR(r->etcdserver, "3.4.23");
+    if (r) CHECK_PREFIX(r->etcdserver, "3.");
     etcd_res_free(r);
 
     r = test_ok200(cli, etcd_request(cli, "/maintenance/status", NULL, 0));
