@@ -1285,7 +1285,7 @@ struct etcd__conn {
     void *tls;                   /* SSL * on a TLS connection */
     short want;
     unsigned requests;           /* answered on this connection: > 0 means reused */
-    bool waited;                 /* the last read had to wait: wait before the next one */
+    bool waited;                 /* the last read drained the socket: poll before the next */
     etcd__buf in;                /* received, not yet consumed: [off, in.len) */
     size_t off;
 };
@@ -1411,14 +1411,14 @@ static long etcd__conn_fill(etcd__conn *c, double deadline, etcd__error *err)
     /* answers and stream messages mostly arrive after we ask: one poll()
        then one read, not a read that finds nothing first */
     if (c->waited && !c->io->pending(c) && etcd__wait_fd(c->fd, POLLIN, deadline, err) < 0) return -1;
-    c->waited = false;
     for (;;) {
-        long r = c->io->read(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1, err);
+        size_t room = c->in.cap - c->in.len - 1;
+        long r = c->io->read(c, c->in.p + c->in.len, room, err);
         if (r == ETCD__AGAIN) {
-            c->waited = true;
             if (etcd__wait_fd(c->fd, c->want, deadline, err) < 0) return -1;
             continue;
         }
+        c->waited = r > 0 && (size_t)r < room;   /* a short read drained the socket: wait first next time */
         if (r > 0) c->in.len += (size_t)r;
         return r;
     }
@@ -3347,6 +3347,7 @@ static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *
             c->off += hl;
             seen = 0;
             if (r->status >= 200) return 0;
+            *got = true;                 /* a 1xx is part of the answer: it was not stale */
             continue;
         }
         seen = avail;
