@@ -1,292 +1,840 @@
-/* etcdctl_lite - a small etcdctl-like command line client built on etcd.h.
+/* etcdctl_lite - a small etcdctl built on etcd.h: same syntax, same output.
 
-   Shows every kind of call (get/put/del, watch, leases, txn, version), how
-   to tell the two kinds of failure apart (NULL result: etcd_errstr says why;
-   a result whose status is not 200: etcd's own error), and how to turn
-   etcd_res fields into etcdctl-style output.
+   It takes etcdctl's (v3, 3.4) syntax and prints what etcdctl prints, with
+   -w simple (the default), json or fields, for its everyday commands:
 
-   Build:  make examples
-           (or: cc -std=c99 -Wall -I. -o build/etcdctl_lite examples/etcdctl_lite.c)
-   Run:    build/etcdctl_lite put /app/port 8080
-           build/etcdctl_lite get /app/ --prefix
-           build/etcdctl_lite watch /app/ --prefix --count=1
-           build/etcdctl_lite lease grant 60
-           build/etcdctl_lite txn --if 'version(/lock) = 0' --then 'put /lock me' \
-                                  --else 'get /lock'
-           build/etcdctl_lite --endpoints=http://127.0.0.1:2379 version
+       get put del watch txn lock elect version
+       lease grant|revoke|timetolive|list|keep-alive
+       member list, endpoint health|status
 
-   Global flags go before the command; command flags take the form --name or
-   --name=value, anywhere after the command ("--" ends them). Values are
-   stored byte for byte unless --json is given. Lease IDs are decimal.
-   Exit status: 0 ok, 1 the request failed (message on stderr), 2 usage. */
+   so scripts written for one work with the other:
+
+       etcdctl_lite put /app/port 8080
+       etcdctl_lite get /app/ --prefix -w json
+       etcdctl_lite --endpoints 127.0.0.1:2379,127.0.0.1:22379 get /a
+       ETCDCTL_ENDPOINTS=127.0.0.1:2379 etcdctl_lite lease grant 60
+       etcdctl_lite watch /app/ --prefix --prev-kv
+       printf 'version("/a") = "0"\n\nput /a 1\n\nget /a\n\n' | etcdctl_lite txn
+
+   Flags may come anywhere, as --flag=value or --flag value; global flags
+   also come from ETCDCTL_<FLAG> (ETCDCTL_ENDPOINTS, ETCDCTL_USER...). "--"
+   ends the flags. Lease IDs are hexadecimal, as in etcdctl. Endpoints
+   without a scheme get http:// (https:// with --cacert or --cert: build
+   with -DETCD_USE_OPENSSL -lssl -lcrypto for those), and a call that cannot
+   reach one endpoint goes to the next (etcd.h's retry option). `version`
+   prints the server's version where etcdctl prints its own.
+
+   Beyond etcdctl: get --count-only (etcdctl 3.5), watch --count=N (stop
+   after N events), --key-prefix=P, --timeout=SECONDS (one deadline per
+   request), and --json (values are JSON text, checked before they are
+   sent: etcd.h's JSON serializer; the default stores them byte for byte).
+   Not here: watch KEY RANGE_END, watch -i, get --consistency other than
+   l/s, the table and protobuf formats, --cluster, auth/role/user/snapshot/
+   defrag/alarm/move-leader/compaction/make-mirror/check commands.
+
+   Exit status, as etcdctl's: 0 ok, 1 a failed request or an unknown flag or
+   command, 2 a lost connection (keep-alive --once), 3 bad txn input, 4 an
+   unsupported option value, 128 bad arguments. Errors go to stderr as
+   "Error: ...". -h/--help (and a bare "lease") print help and exit 0.
+
+   Build:  make examples   (or: cc -std=c99 -I. -o etcdctl_lite examples/etcdctl_lite.c) */
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define EXIT_FAIL  1
-#define EXIT_USAGE 2
+/* etcdctl's exit codes (etcdctl/ctlv3/command/error.go) */
+#define EXIT_ERROR      1
+#define EXIT_BAD_CONN   2
+#define EXIT_BAD_INPUT  3
+#define EXIT_BAD_FEAT   4
+#define EXIT_BAD_ARGS   128
 
-static const char usage_text[] =
-    "usage: etcdctl_lite [global flags] COMMAND [args]\n"
-    "\n"
-    "global flags:\n"
-    "  --endpoints=URL[,URL...]  default http://127.0.0.1:2379\n"
-    "  --timeout=SECONDS         per request, default 5\n"
-    "  --key-prefix=P            prepended to every key\n"
-    "  --json                    values are JSON text (default: raw bytes)\n"
-    "\n"
-    "commands:\n"
-    "  get KEY [--prefix] [--limit=N] [--rev=N] [--keys-only] [--count-only]\n"
-    "          [--sort=asc|desc]\n"
-    "  put KEY VALUE [--lease=ID] [--prev-kv]\n"
-    "  del KEY [--prefix] [--prev-kv]\n"
-    "  watch KEY [--prefix] [--rev=N] [--prev-kv] [--count=N]\n"
-    "  lease grant TTL | revoke ID | timetolive ID [--keys] | keep-alive ID | list\n"
-    "  txn [--if CMP...] [--then OP...] [--else OP...]\n"
-    "      CMP: 'TARGET(KEY) OP VALUE', TARGET one of value version create mod\n"
-    "           lease, OP one of = != > <, e.g. 'version(/a) = 0'\n"
-    "      OP:  'put KEY VALUE', 'get KEY', 'del KEY' (VALUE: the rest, literally)\n"
-    "  version\n";
+/* ---- flags -------------------------------------------------------------
+   One table for every flag: its name, whether it takes a value, and whether
+   it is global (any command, also from ETCDCTL_*). Knowing which flags take
+   a value is what lets "--limit 5" work anywhere on the line. */
 
-/* ---- the parsed command line ------------------------------------------ */
-
-enum {                                   /* the flags a command accepts */
-    F_PREFIX = 1 << 0, F_PREV_KV = 1 << 1, F_LIMIT = 1 << 2, F_REV = 1 << 3,
-    F_KEYS_ONLY = 1 << 4, F_COUNT_ONLY = 1 << 5, F_SORT = 1 << 6,
-    F_COUNT = 1 << 7, F_LEASE = 1 << 8, F_KEYS = 1 << 9,
-    F_NUM = 1 << 10,                     /* pos[0] is a number > 0 (TTL, lease ID) */
-    F_RAW = 1 << 11                      /* the command parses its own argv */
+enum flag_id {
+    /* global */
+    G_ENDPOINTS, G_DIAL_TIMEOUT, G_COMMAND_TIMEOUT, G_USER, G_PASSWORD, G_CACERT,
+    G_CERT, G_KEY, G_INSECURE_SKIP, G_HEX, G_WRITE_OUT, G_HELP, G_DEBUG,
+    G_INSECURE_TRANSPORT, G_KEEPALIVE_TIME, G_KEEPALIVE_TIMEOUT,
+    G_KEY_PREFIX, G_JSON, G_TIMEOUT,                     /* etcdctl_lite's own */
+    /* per command */
+    F_PREFIX, F_FROM_KEY, F_KEYS_ONLY, F_PRINT_VALUE_ONLY, F_COUNT_ONLY, F_LIMIT,
+    F_REV, F_ORDER, F_SORT_BY, F_CONSISTENCY, F_LEASE, F_PREV_KV, F_IGNORE_VALUE,
+    F_IGNORE_LEASE, F_PROGRESS_NOTIFY, F_COUNT, F_KEYS, F_ONCE, F_INTERACTIVE,
+    F_TTL, F_LISTEN,
+    NFLAGS
 };
 
-typedef struct args {
-    const char *pos[2]; int npos;        /* positional arguments */
-    bool prefix, prev_kv, keys_only, count_only, keys;
-    int64_t limit, rev, count, lease;
-    int64_t num;                         /* pos[0] as a number, with F_NUM */
-    int sort;                            /* etcd_get_opts.sort_order */
-    int argc; char **argv;               /* everything after the command */
-} args;
+typedef struct flag_def {
+    const char *name;
+    char short_name;                     /* -w, -h, -i; 0: none */
+    bool takes_value;
+} flag_def;
 
-static int usage_error(const char *what, const char *arg)
+/* in enum flag_id order */
+static const flag_def flags[NFLAGS] = {
+    { "endpoints", 0, true },
+    { "dial-timeout", 0, true },
+    { "command-timeout", 0, true },
+    { "user", 0, true },
+    { "password", 0, true },
+    { "cacert", 0, true },
+    { "cert", 0, true },
+    { "key", 0, true },
+    { "insecure-skip-tls-verify", 0, false },
+    { "hex", 0, false },
+    { "write-out", 'w', true },
+    { "help", 'h', false },
+    { "debug", 0, false },                   /* accepted, no effect */
+    { "insecure-transport", 0, false },
+    { "keepalive-time", 0, true },
+    { "keepalive-timeout", 0, true },
+    { "key-prefix", 0, true },
+    { "json", 0, false },
+    { "timeout", 0, true },
+    { "prefix", 0, false },
+    { "from-key", 0, false },
+    { "keys-only", 0, false },
+    { "print-value-only", 0, false },
+    { "count-only", 0, false },
+    { "limit", 0, true },
+    { "rev", 0, true },
+    { "order", 0, true },
+    { "sort-by", 0, true },
+    { "consistency", 0, true },
+    { "lease", 0, true },
+    { "prev-kv", 0, false },
+    { "ignore-value", 0, false },
+    { "ignore-lease", 0, false },
+    { "progress-notify", 0, false },
+    { "count", 0, true },
+    { "keys", 0, false },
+    { "once", 0, false },
+    { "interactive", 'i', false },
+    { "ttl", 0, true },
+    { "listen", 'l', false },
+};
+
+#define BIT(f) ((uint64_t)1 << (f))
+
+/* The command line, parsed: flag values ("true" for a bare boolean) and the
+   positional words, the command's own first. */
+static const char *flag_val[NFLAGS];
+static const char *pos[64];
+static int npos;
+
+static void die(int code, const char *fmt, ...)
 {
-    fprintf(stderr, "etcdctl_lite: %s%s%s\n\n%s", what, arg ? ": " : "",
-            arg ? arg : "", usage_text);
-    return EXIT_USAGE;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("Error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(code);
 }
 
-/* "--name=value" -> "value"; NULL for anything else. */
-static const char *flag_value(const char *arg, const char *name)
+static bool flag_on(int f)
 {
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+    return flag_val[f] && strcmp(flag_val[f], "false") != 0;
 }
 
-static int parse_i64(const char *s, int64_t *out)
+static int64_t parse_int(int f, int base)
 {
     char *end;
     errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno) return -1;
-    *out = v;
-    return 0;
+    long long v = strtoll(flag_val[f], &end, base);
+    if (!*flag_val[f] || *end || errno)
+        die(EXIT_ERROR, "invalid argument \"%s\" for \"--%s\" flag", flag_val[f], flags[f].name);
+    return v;
 }
 
-static int parse_flag(const char *arg, unsigned allowed, args *a)
+static int64_t flag_int(int f) { return flag_val[f] ? parse_int(f, 10) : 0; }
+
+/* Go durations as etcdctl takes them: "5s", "500ms", "1m", "2.5s". */
+static double flag_seconds(int f, double dflt)
 {
-    const char *v;
-    if ((allowed & F_PREFIX) && !strcmp(arg, "--prefix")) a->prefix = true;
-    else if ((allowed & F_PREV_KV) && !strcmp(arg, "--prev-kv")) a->prev_kv = true;
-    else if ((allowed & F_KEYS_ONLY) && !strcmp(arg, "--keys-only")) a->keys_only = true;
-    else if ((allowed & F_COUNT_ONLY) && !strcmp(arg, "--count-only")) a->count_only = true;
-    else if ((allowed & F_KEYS) && !strcmp(arg, "--keys")) a->keys = true;
-    else if ((allowed & F_LIMIT) && (v = flag_value(arg, "--limit")))
-        return parse_i64(v, &a->limit);
-    else if ((allowed & F_REV) && (v = flag_value(arg, "--rev")))
-        return parse_i64(v, &a->rev);
-    else if ((allowed & F_COUNT) && (v = flag_value(arg, "--count")))
-        return parse_i64(v, &a->count);
-    else if ((allowed & F_LEASE) && (v = flag_value(arg, "--lease")))
-        return parse_i64(v, &a->lease);
-    else if ((allowed & F_SORT) && (v = flag_value(arg, "--sort"))) {
-        if (!strcmp(v, "asc")) a->sort = 1;
-        else if (!strcmp(v, "desc")) a->sort = 2;
-        else return -1;
-    } else return -1;
-    return 0;
+    const char *v = flag_val[f];
+    if (!v) return dflt;
+    char *end;
+    double d = strtod(v, &end);
+    double unit = !strcmp(end, "ms") ? 0.001 : !strcmp(end, "s") || !*end ? 1
+                : !strcmp(end, "m") ? 60 : -1;
+    if (end == v || unit < 0 || d <= 0)
+        die(EXIT_ERROR, "invalid argument \"%s\" for \"--%s\" flag", v, flags[f].name);
+    return d * unit;
 }
 
-/* ---- output helpers ---------------------------------------------------- */
-
-static void print_kv(const etcd_kv *kv, bool key_only)
+/* One argument that starts with "-": find its flag, take its value (after
+   "=" or the next argument). Returns how many arguments it used. */
+static int parse_flag(int argc, char **argv, int i)
 {
-    fwrite(kv->key, 1, kv->key_len, stdout);        /* bytes: may hold NULs */
-    putchar('\n');
-    if (key_only) return;
-    fwrite(kv->value, 1, kv->value_len, stdout);
-    putchar('\n');
-}
-
-/* The result of a call, or NULL after saying on stderr why there is none:
-   either the library got no answer (NULL, reason in etcd_errstr) or etcd
-   answered with an error status (its message in the result). */
-static etcd_res *check(etcd *cli, etcd_res *r)
-{
-    if (!r) {
-        fprintf(stderr, "etcdctl_lite: %s\n", etcd_errstr(cli));
-        return NULL;
+    const char *arg = argv[i], *name = arg + 2, *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    int f = 0;
+    if (arg[1] != '-') {                                  /* -w json, -h, -wjson */
+        for (; f < NFLAGS && flags[f].short_name != arg[1]; f++) {}
+        if (f == NFLAGS) die(EXIT_ERROR, "unknown shorthand flag: '%c' in %s", arg[1], arg);
+        name = arg + 2;
+        eq = *name == '=' ? name : *name ? name - 1 : NULL;
+    } else {
+        for (; f < NFLAGS && (strlen(flags[f].name) != len ||
+                              strncmp(flags[f].name, name, len) != 0); f++) {}
+        if (f == NFLAGS) die(EXIT_ERROR, "unknown flag: %.*s", (int)(len + 2), arg);
     }
-    if (r->status != 200) {
-        const char *msg = r->message && *r->message ? r->message
-                        : r->error && *r->error ? r->error : r->body;
-        fprintf(stderr, "etcdctl_lite: etcd error (HTTP %d): %s\n", r->status, msg);
-        etcd_res_free(r);
-        return NULL;
+    if (eq) {
+        flag_val[f] = eq + 1;
+        return 1;
     }
+    if (!flags[f].takes_value) {
+        flag_val[f] = "true";
+        return 1;
+    }
+    if (i + 1 >= argc) die(EXIT_ERROR, "flag needs an argument: %s", arg);
+    flag_val[f] = argv[i + 1];
+    return 2;
+}
+
+static void parse_command_line(int argc, char **argv)
+{
+    bool flags_done = false;
+    for (int i = 1; i < argc;) {
+        if (!flags_done && !strcmp(argv[i], "--")) {
+            flags_done = true;
+            i++;
+        } else if (!flags_done && argv[i][0] == '-' && argv[i][1]) {
+            i += parse_flag(argc, argv, i);
+        } else if (npos < (int)(sizeof pos / sizeof pos[0])) {
+            pos[npos++] = argv[i++];
+        } else {
+            die(EXIT_BAD_ARGS, "too many arguments");
+        }
+    }
+    /* Global flags not on the command line come from ETCDCTL_<NAME>. */
+    for (int f = 0; f <= G_TIMEOUT; f++) {
+        char env[64] = "ETCDCTL_";
+        size_t n = strlen(env);
+        for (const char *p = flags[f].name; *p && n < sizeof env - 1; p++)
+            env[n++] = *p == '-' ? '_' : (char)(*p - 'a' + 'A');
+        env[n] = '\0';
+        if (!flag_val[f] && getenv(env)) flag_val[f] = getenv(env);
+    }
+}
+
+/* ---- output ------------------------------------------------------------
+   Three of etcdctl's printers: simple (the default), json (Go's
+   encoding/json of the response: base64 bytes, omitted zero fields) and
+   fields ("Name" : value lines, strings quoted as Go's %q). */
+
+enum { OUT_SIMPLE, OUT_JSON, OUT_FIELDS };
+static int out_mode;
+
+static void put_bytes(const char *p, size_t n) { fwrite(p, 1, n, stdout); }
+
+/* --hex in simple output: every byte as \xNN */
+static void put_hex(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) printf("\\x%02x", (unsigned char)p[i]);
+}
+
+static void put_base64(const char *p, size_t n)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0)
+                   | (i + 2 < n ? s[i + 2] : 0);
+        putchar(b64[v >> 18 & 63]);
+        putchar(b64[v >> 12 & 63]);
+        putchar(i + 1 < n ? b64[v >> 6 & 63] : '=');
+        putchar(i + 2 < n ? b64[v & 63] : '=');
+    }
+}
+
+/* Go's %q for ASCII; other bytes are written as they are (valid UTF-8
+   is what Go writes as is too). */
+static void put_quoted(const char *p, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
+                        : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+        if (esc) fputs(esc, stdout);
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+/* simple: key line (unless value-only), value line */
+static void simple_kv(const etcd_kv *kv, bool value_only)
+{
+    bool hex = flag_on(G_HEX);
+    if (!value_only) {
+        if (hex) put_hex(kv->key, kv->key_len); else put_bytes(kv->key, kv->key_len);
+        putchar('\n');
+    }
+    if (hex) put_hex(kv->value, kv->value_len); else put_bytes(kv->value, kv->value_len);
+    putchar('\n');
+}
+
+/* the header's fields, zeros omitted (a txn's inner headers have only
+   "revision") */
+static void json_header(const etcd_res *r)
+{
+    const char *sep = "";
+    if (r->cluster_id) { printf("\"cluster_id\":%" PRIu64, r->cluster_id); sep = ","; }
+    if (r->member_id) { printf("%s\"member_id\":%" PRIu64, sep, r->member_id); sep = ","; }
+    if (r->revision) { printf("%s\"revision\":%" PRId64, sep, r->revision); sep = ","; }
+    if (r->raft_term) printf("%s\"raft_term\":%" PRId64, sep, r->raft_term);
+}
+
+/* a KeyValue: zero fields are omitted, as Go's omitempty does */
+static void json_kv(const etcd_kv *kv)
+{
+    fputs("{\"key\":\"", stdout);
+    put_base64(kv->key, kv->key_len);
+    putchar('"');
+    if (kv->create_revision) printf(",\"create_revision\":%" PRId64, kv->create_revision);
+    if (kv->mod_revision) printf(",\"mod_revision\":%" PRId64, kv->mod_revision);
+    if (kv->version) printf(",\"version\":%" PRId64, kv->version);
+    if (kv->value_len) {
+        fputs(",\"value\":\"", stdout);
+        put_base64(kv->value, kv->value_len);
+        putchar('"');
+    }
+    if (kv->lease) printf(",\"lease\":%" PRId64, kv->lease);
+    putchar('}');
+}
+
+static void json_kvs(const char *name, const etcd_kv *kvs, size_t n)
+{
+    if (!n) return;
+    printf(",\"%s\":[", name);
+    for (size_t i = 0; i < n; i++) {
+        if (i) putchar(',');
+        json_kv(&kvs[i]);
+    }
+    putchar(']');
+}
+
+static void fields_header(const etcd_res *r)
+{
+    printf("\"ClusterID\" : %" PRIu64 "\n\"MemberID\" : %" PRIu64 "\n\"Revision\" : %" PRId64
+           "\n\"RaftTerm\" : %" PRId64 "\n", r->cluster_id, r->member_id, r->revision, r->raft_term);
+}
+
+static void fields_kv(const char *pfx, const etcd_kv *kv)
+{
+    printf("\"%sKey\" : ", pfx);
+    put_quoted(kv->key, kv->key_len);
+    printf("\n\"%sCreateRevision\" : %" PRId64 "\n\"%sModRevision\" : %" PRId64
+           "\n\"%sVersion\" : %" PRId64 "\n\"%sValue\" : ", pfx, kv->create_revision,
+           pfx, kv->mod_revision, pfx, kv->version, pfx);
+    put_quoted(kv->value, kv->value_len);
+    printf("\n\"%sLease\" : %" PRId64 "\n", pfx, kv->lease);
+}
+
+/* Get, Put and Del responses, standalone or inside a txn (nested: a txn's
+   JSON wraps them, so no "header" here then). */
+static void print_get(const etcd_res *r, bool value_only)
+{
+    if (out_mode == OUT_SIMPLE) {
+        if (flag_on(F_COUNT_ONLY)) printf("%" PRId64 "\n", r->count);
+        for (size_t i = 0; i < r->nkvs; i++) simple_kv(&r->kvs[i], value_only);
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        for (size_t i = 0; i < r->nkvs; i++) fields_kv("", &r->kvs[i]);
+        printf("\"More\" : %s\n\"Count\" : %" PRId64 "\n", r->more ? "true" : "false", r->count);
+    } else {
+        fputs("{\"header\":{", stdout);
+        json_header(r);
+        putchar('}');
+        json_kvs("kvs", r->kvs, r->nkvs);
+        if (r->more) fputs(",\"more\":true", stdout);
+        if (r->count) printf(",\"count\":%" PRId64, r->count);
+        putchar('}');
+    }
+}
+
+static void print_put(const etcd_res *r)
+{
+    if (out_mode == OUT_SIMPLE) {
+        puts("OK");
+        if (r->prev_kv) simple_kv(r->prev_kv, false);
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        if (r->prev_kv) fields_kv("Prev", r->prev_kv);
+    } else {
+        fputs("{\"header\":{", stdout);
+        json_header(r);
+        putchar('}');
+        if (r->prev_kv) {
+            fputs(",\"prev_kv\":", stdout);
+            json_kv(r->prev_kv);
+        }
+        putchar('}');
+    }
+}
+
+static void print_del(const etcd_res *r)
+{
+    if (out_mode == OUT_SIMPLE) {
+        printf("%" PRId64 "\n", r->deleted);
+        for (size_t i = 0; i < r->nprev_kvs; i++) simple_kv(&r->prev_kvs[i], false);
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        printf("\"Deleted\" : %" PRId64 "\n", r->deleted);
+        for (size_t i = 0; i < r->nprev_kvs; i++) fields_kv("Prev", &r->prev_kvs[i]);
+    } else {
+        fputs("{\"header\":{", stdout);
+        json_header(r);
+        putchar('}');
+        if (r->deleted) printf(",\"deleted\":%" PRId64, r->deleted);
+        json_kvs("prev_kvs", r->prev_kvs, r->nprev_kvs);
+        putchar('}');
+    }
+}
+
+/* ---- talking to etcd --------------------------------------------------- */
+
+static etcd *cli;
+
+/* The endpoints with a scheme: etcdctl takes "host:port". */
+static char *endpoint_urls(const char *list)
+{
+    bool tls = flag_val[G_CACERT] || flag_val[G_CERT];
+    size_t size = strlen(list) * 2 + 16, n = 0;
+    char *out = (char *)malloc(size);
+    if (!out) die(EXIT_ERROR, "out of memory");
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        const char *scheme = strstr(list, "://") && (size_t)(strstr(list, "://") - list) < len
+                           ? "" : tls ? "https://" : "http://";
+        n += (size_t)snprintf(out + n, size - n, "%s%s%.*s", n ? "," : "", scheme,
+                              (int)len, list);
+        list += len + (list[len] == ',');
+    }
+    return out;
+}
+
+static void connect_client(void)
+{
+    etcd_opts o;
+    memset(&o, 0, sizeof o);
+    char *urls = endpoint_urls(flag_val[G_ENDPOINTS] ? flag_val[G_ENDPOINTS] : "127.0.0.1:2379");
+    o.http_host = urls;
+    o.serializer = flag_on(G_JSON) ? ETCD_SERIALIZER_JSON : ETCD_SERIALIZER_RAW;
+    o.key_prefix = flag_val[G_KEY_PREFIX];
+    /* one deadline per request in etcd.h: dial plus command, as etcdctl allows */
+    o.timeout = flag_val[G_TIMEOUT] ? flag_seconds(G_TIMEOUT, 5)
+              : flag_seconds(G_COMMAND_TIMEOUT, 5) + flag_seconds(G_DIAL_TIMEOUT, 2);
+    o.retry = true;                                 /* fail over to the next endpoint */
+    o.ssl_ca_path = flag_val[G_CACERT];
+    o.ssl_cert_path = flag_val[G_CERT];
+    o.ssl_key_path = flag_val[G_KEY];
+    o.ssl_skip_verify = flag_on(G_INSECURE_SKIP);
+    /* --user name:password, or --user name --password secret */
+    static char user[256];
+    if (flag_val[G_USER]) {
+        snprintf(user, sizeof user, "%s", flag_val[G_USER]);
+        char *colon = flag_val[G_PASSWORD] ? NULL : strchr(user, ':');
+        if (colon) *colon = '\0';
+        o.user = user;
+        o.password = colon ? colon + 1 : flag_val[G_PASSWORD];
+    }
+    char err[256];
+    cli = etcd_new(&o, err, sizeof err);
+    free(urls);
+    if (!cli) die(EXIT_ERROR, "%s", err);
+}
+
+/* The result of a call, or exit with etcdctl's "Error: ..." when there is
+   none (etcd_errstr says why) or etcd answered with an error. */
+static etcd_res *check(etcd_res *r, const char *what)
+{
+    const char *close = *what ? ")" : "";
+    if (!r) die(EXIT_ERROR, "%s%s%s", what, etcd_errstr(cli), close);
+    if (r->status != 200)
+        die(EXIT_ERROR, "%s%s%s", what, r->message && *r->message ? r->message
+                                   : r->error && *r->error ? r->error : r->body, close);
     return r;
+}
+
+/* A growing JSON request body. */
+typedef struct body { char *p; size_t len, cap; } body;
+
+static void body_add(body *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && b->p && (size_t)n < b->cap - b->len) { b->len += (size_t)n; return; }
+        b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 64;
+        char *p = (char *)realloc(b->p, b->cap);
+        if (!p) die(EXIT_ERROR, "out of memory");
+        b->p = p;
+    }
+}
+
+static void body_base64(body *b, const char *name, const char *p, size_t n)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)p;
+    body_add(b, "%s\"%s\":\"", b->len > 1 ? "," : "", name);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0)
+                   | (i + 2 < n ? s[i + 2] : 0);
+        body_add(b, "%c%c%c%c", b64[v >> 18 & 63], b64[v >> 12 & 63],
+                 i + 1 < n ? b64[v >> 6 & 63] : '=', i + 2 < n ? b64[v & 63] : '=');
+    }
+    body_add(b, "\"");
+}
+
+/* "key" and "range_end" of a range request, as etcdctl makes them from KEY
+   [RANGE_END] and --prefix / --from-key; --key-prefix goes in front. */
+static void body_range(body *b, const char *key, const char *range_end)
+{
+    char k[4096], e[4096];
+    const char *kp = flag_val[G_KEY_PREFIX] ? flag_val[G_KEY_PREFIX] : "";
+    int kn = snprintf(k, sizeof k, "%s%s", kp, key);
+    if (kn < 0 || (size_t)kn >= sizeof k) die(EXIT_BAD_ARGS, "key too long");
+    body_add(b, "{");
+    body_base64(b, "key", k, (size_t)kn);
+    if (flag_on(F_PREFIX)) {                    /* the last byte below 0xff, plus one */
+        int n = kn;
+        while (n > 0 && (unsigned char)k[n - 1] == 0xff) n--;
+        memcpy(e, k, (size_t)n);
+        if (n > 0) e[n - 1]++;
+        body_base64(b, "range_end", n > 0 ? e : "\0", n > 0 ? (size_t)n : 1);
+    } else if (flag_on(F_FROM_KEY)) {
+        body_base64(b, "range_end", "\0", 1);    /* "\0": every key >= key */
+    } else if (range_end) {
+        int n = snprintf(e, sizeof e, "%s%s", kp, range_end);
+        if (n < 0 || (size_t)n >= sizeof e) die(EXIT_BAD_ARGS, "key too long");
+        body_base64(b, "range_end", e, (size_t)n);
+    }
 }
 
 /* ---- key-value commands ------------------------------------------------ */
 
-static int cmd_get(etcd *cli, const args *a)
+/* KEY [RANGE_END] with --prefix / --from-key, as etcdctl checks them */
+static void check_range_args(const char *cmd, int nargs)
 {
-    etcd_get_opts o;
-    memset(&o, 0, sizeof o);
-    o.limit = a->limit;
-    o.revision = a->rev;
-    o.sort_order = a->sort;                         /* sort_target 0: by key */
-    o.keys_only = a->keys_only;
-    o.count_only = a->count_only;
-    etcd_res *r = check(cli, a->prefix ? etcd_readdir(cli, a->pos[0], &o)
-                                       : etcd_get(cli, a->pos[0], &o));
-    if (!r) return EXIT_FAIL;
-    if (a->count_only)
-        printf("%" PRId64 "\n", r->count);
-    else
-        for (size_t i = 0; i < r->nkvs; i++) print_kv(&r->kvs[i], a->keys_only);
+    if (nargs < 1)                               /* words after range_end: ignored */
+        die(EXIT_BAD_ARGS, "%s command needs one argument as key and an optional argument "
+            "as range_end", cmd);
+    if (flag_on(F_PREFIX) && flag_on(F_FROM_KEY))
+        die(EXIT_BAD_ARGS, "`--prefix` and `--from-key` cannot be set at the same time, choose one");
+    if ((flag_on(F_PREFIX) || flag_on(F_FROM_KEY)) && nargs > 1)
+        die(EXIT_BAD_ARGS, "too many arguments, only accept one argument when `--prefix` or "
+            "`--from-key` is set");
+}
+
+/* "ASCEND" -> 1 etc.; the position in names, or exit like etcdctl */
+static int pick(int f, const char *const *names, int n, const char *what)
+{
+    const char *v = flag_val[f];
+    if (!v || !*v) return 0;
+    for (int i = 0; i < n; i++)
+        if (names[i] && strlen(v) == strlen(names[i])) {
+            size_t j = 0;
+            while (v[j] && (v[j] == names[i][j] || v[j] - 'a' + 'A' == names[i][j])) j++;
+            if (!v[j]) return i;
+        }
+    die(EXIT_BAD_FEAT, "bad %s %s", what, v);
+    return 0;
+}
+
+static int cmd_get(const char **args, int nargs)
+{
+    static const char *const orders[] = { NULL, "ASCEND", "DESCEND" };
+    static const char *const targets[] = { "KEY", "VERSION", "CREATE", "MODIFY", "VALUE" };
+    check_range_args("get", nargs);
+    int order = pick(F_ORDER, orders, 3, "sort order");
+    int target = pick(F_SORT_BY, targets, 5, "sort target");
+    if (flag_val[F_CONSISTENCY] && strcmp(flag_val[F_CONSISTENCY], "l") &&
+        strcmp(flag_val[F_CONSISTENCY], "s"))
+        die(EXIT_BAD_ARGS, "unknown consistency flag \"%s\"", flag_val[F_CONSISTENCY]);
+    body b = { NULL, 0, 0 };
+    body_range(&b, args[0], nargs > 1 ? args[1] : NULL);
+    if (flag_int(F_LIMIT)) body_add(&b, ",\"limit\":%" PRId64, flag_int(F_LIMIT));
+    if (flag_int(F_REV)) body_add(&b, ",\"revision\":%" PRId64, flag_int(F_REV));
+    if (order) body_add(&b, ",\"sort_order\":%d", order);
+    if (target) body_add(&b, ",\"sort_target\":%d", target);
+    if (flag_on(F_KEYS_ONLY)) body_add(&b, ",\"keys_only\":true");
+    if (flag_on(F_COUNT_ONLY)) body_add(&b, ",\"count_only\":true");
+    if (flag_val[F_CONSISTENCY] && !strcmp(flag_val[F_CONSISTENCY], "s"))
+        body_add(&b, ",\"serializable\":true");
+    body_add(&b, "}");
+    etcd_res *r = check(etcd_request(cli, "/kv/range", b.p, 0), "");
+    free(b.p);
+    print_get(r, flag_on(F_PRINT_VALUE_ONLY));
+    if (out_mode == OUT_JSON) putchar('\n');
     etcd_res_free(r);
     return 0;
 }
 
-static int cmd_put(etcd *cli, const args *a)
+/* All of stdin: put's value when the command line has none. */
+static char *read_stdin(size_t *len)
 {
+    size_t cap = 4096, n = 0, got;
+    char *buf = (char *)malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *p = (char *)realloc(buf, cap *= 2);
+            if (!p) { free(buf); buf = NULL; }
+            buf = p;
+        }
+    }
+    if (!buf) die(EXIT_ERROR, "out of memory");
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int64_t parse_lease_id(const char *s, const char *arg)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 16);                 /* etcdctl: hex */
+    if (!*s || *end || errno)
+        die(EXIT_BAD_ARGS, "bad lease ID%s (strconv.ParseInt: parsing \"%s\": invalid syntax), "
+            "expecting ID in Hex", arg, s);
+    return v;
+}
+
+static int cmd_put(const char **args, int nargs)
+{
+    static const char usage[] = "put command needs 1 argument and input from stdin or 2 arguments";
+    if (nargs == 0) die(EXIT_BAD_ARGS, usage);
+    bool ignore_value = flag_on(F_IGNORE_VALUE);
+    if (ignore_value && nargs > 1)
+        die(EXIT_BAD_ARGS, "put command needs only 1 argument when 'ignore-value' is set");
     etcd_set_opts o;
     memset(&o, 0, sizeof o);
-    o.lease = a->lease;
-    o.prev_kv = a->prev_kv;
-    etcd_res *r = check(cli, etcd_set(cli, a->pos[0], a->pos[1], &o));
-    if (!r) return EXIT_FAIL;
-    puts("OK");
-    if (r->prev_kv) print_kv(r->prev_kv, false);
+    if (flag_val[F_LEASE]) o.lease = parse_lease_id(flag_val[F_LEASE], "");
+    o.prev_kv = flag_on(F_PREV_KV);
+    o.ignore_value = ignore_value;
+    o.ignore_lease = flag_on(F_IGNORE_LEASE);
+    char *input = NULL;
+    const char *value = "";
+    if (nargs > 1) {
+        value = args[1];                                /* further words: ignored */
+    } else if (!ignore_value) {
+        input = read_stdin(&o.val_len);
+        if (!o.val_len) die(EXIT_BAD_ARGS, usage);
+        value = input;
+    }
+    etcd_res *r = check(etcd_set(cli, args[0], value, &o), "");
+    free(input);
+    print_put(r);
+    if (out_mode == OUT_JSON) putchar('\n');
     etcd_res_free(r);
     return 0;
 }
 
-static int cmd_del(etcd *cli, const args *a)
+static int cmd_del(const char **args, int nargs)
 {
-    etcd_delete_opts o;
-    memset(&o, 0, sizeof o);
-    o.prev_kv = a->prev_kv;
-    etcd_res *r = check(cli, a->prefix ? etcd_rmdir(cli, a->pos[0], &o)
-                                       : etcd_delete(cli, a->pos[0], &o));
-    if (!r) return EXIT_FAIL;
-    printf("%" PRId64 "\n", r->deleted);
-    for (size_t i = 0; i < r->nprev_kvs; i++) print_kv(&r->prev_kvs[i], false);
+    check_range_args("del", nargs);
+    body b = { NULL, 0, 0 };
+    body_range(&b, args[0], nargs > 1 ? args[1] : NULL);
+    if (flag_on(F_PREV_KV)) body_add(&b, ",\"prev_kv\":true");
+    body_add(&b, "}");
+    etcd_res *r = check(etcd_request(cli, "/kv/deleterange", b.p, 0), "");
+    free(b.p);
+    print_del(r);
+    if (out_mode == OUT_JSON) putchar('\n');
     etcd_res_free(r);
     return 0;
 }
 
 /* ---- watch ------------------------------------------------------------- */
 
-/* Print the events of one watch message; true once `count` were printed. */
-static bool print_events(const etcd_res *m, int64_t count, int64_t *seen)
+/* One watch response, as etcdctl prints it. */
+static void print_watch(const etcd_res *m)
 {
-    for (size_t i = 0; i < m->nevents; i++) {
-        const etcd_event *e = &m->events[i];
-        puts(e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
-        if (e->prev_kv) print_kv(e->prev_kv, false);
-        print_kv(&e->kv, e->type == ETCD_EVENT_DELETE);
-        fflush(stdout);                             /* one event, one flush */
-        if (count > 0 && ++*seen >= count) return true;
+    if (out_mode == OUT_SIMPLE) {
+        for (size_t i = 0; i < m->nevents; i++) {
+            const etcd_event *e = &m->events[i];
+            puts(e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
+            if (e->prev_kv) simple_kv(e->prev_kv, flag_on(F_PRINT_VALUE_ONLY));
+            simple_kv(&e->kv, flag_on(F_PRINT_VALUE_ONLY));
+        }
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(m);
+        for (size_t i = 0; i < m->nevents; i++) {
+            const etcd_event *e = &m->events[i];
+            printf("\"Type\" : %s\n", e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
+            if (e->prev_kv) fields_kv("Prev", e->prev_kv);
+            fields_kv("", &e->kv);
+        }
+    } else {
+        fputs("{\"Header\":{", stdout);
+        json_header(m);
+        fputs("},\"Events\":", stdout);
+        if (!m->nevents) fputs("null", stdout);
+        for (size_t i = 0; i < m->nevents; i++) {
+            const etcd_event *e = &m->events[i];
+            fputs(i ? "," : "[", stdout);
+            fputs(e->type == ETCD_EVENT_DELETE ? "{\"type\":1,\"kv\":" : "{\"kv\":", stdout);
+            json_kv(&e->kv);
+            if (e->prev_kv) {
+                fputs(",\"prev_kv\":", stdout);
+                json_kv(e->prev_kv);
+            }
+            fputs(i + 1 == m->nevents ? "}]" : "}", stdout);
+        }
+        printf(",\"CompactRevision\":%" PRId64 ",\"Canceled\":%s,\"Created\":false}\n",
+               m->compact_revision, m->canceled ? "true" : "false");
     }
-    return false;
 }
 
-static int cmd_watch(etcd *cli, const args *a)
+static int cmd_watch(const char **args, int nargs)
 {
+    if (nargs != 1) die(EXIT_BAD_ARGS, nargs ? "etcdctl_lite watches one key or prefix"
+                                             : "bad number of arguments");
     etcd_watch_opts o;
     memset(&o, 0, sizeof o);
-    o.start_revision = a->rev;
-    o.prev_kv = a->prev_kv;
-    etcd_watcher *w = a->prefix ? etcd_watchdir(cli, a->pos[0], &o)
-                                : etcd_watch(cli, a->pos[0], &o);
-    if (!w) {
-        fprintf(stderr, "etcdctl_lite: watch: %s\n", etcd_errstr(cli));
-        return EXIT_FAIL;
-    }
-    int64_t seen = 0;
-    int rc = -1;
-    while (rc < 0) {
+    o.start_revision = flag_int(F_REV);
+    o.prev_kv = flag_on(F_PREV_KV);
+    o.progress_notify = flag_on(F_PROGRESS_NOTIFY);
+    o.timeout = -1;                                     /* wait for events forever */
+    etcd_watcher *w = flag_on(F_PREFIX) ? etcd_watchdir(cli, args[0], &o)
+                                        : etcd_watch(cli, args[0], &o);
+    if (!w) die(EXIT_ERROR, "%s", etcd_errstr(cli));
+    int64_t count = flag_int(F_COUNT), seen = 0;
+    for (;;) {
         etcd_res *m = etcd_watch_next(w);
         if (!m) {
-            if (etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;  /* idle */
-            fprintf(stderr, "etcdctl_lite: watch: %s\n", etcd_watch_errstr(w));
-            rc = EXIT_FAIL;
-        } else if (m->canceled) {                   /* e.g. --rev was compacted */
-            fprintf(stderr, "etcdctl_lite: watch canceled: %s (compact revision %"
-                    PRId64 ")\n", m->cancel_reason && *m->cancel_reason ?
-                    m->cancel_reason : "by etcd", m->compact_revision);
-            rc = EXIT_FAIL;
-        } else if (print_events(m, a->count, &seen)) {
-            rc = 0;
+            if (etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;
+            die(EXIT_ERROR, "%s", etcd_watch_errstr(w));
         }
+        if (m->canceled)                            /* e.g. --rev was compacted */
+            printf("watch was canceled (%s)\n", m->compact_revision
+                   ? "etcdserver: mvcc: required revision has been compacted"
+                   : m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "canceled");
+        else if (!m->created && !m->nevents && m->revision)
+            printf("progress notify: %" PRId64 "\n", m->revision);
+        if (!m->created) print_watch(m);
+        fflush(stdout);                             /* each response as it comes */
+        seen += (int64_t)m->nevents;
+        bool done = m->canceled || (count > 0 && seen >= count);
         etcd_res_free(m);
+        if (done) break;
     }
     etcd_watchcancel(w);
-    return rc;
+    return 0;
 }
 
 /* ---- leases ------------------------------------------------------------ */
 
-static int cmd_grant(etcd *cli, const args *a)
+/* The lease header fields inline, as clientv3's lease responses print. */
+static void lease_json(const etcd_res *r)
 {
-    etcd_res *r = check(cli, etcd_grant(cli, a->num, 0));   /* ID 0: etcd picks */
-    if (!r) return EXIT_FAIL;
-    printf("lease %" PRId64 " granted with TTL(%" PRId64 "s)\n", r->id, r->ttl);
-    etcd_res_free(r);
-    return 0;
+    putchar('{');
+    json_header(r);
 }
 
-static int cmd_revoke(etcd *cli, const args *a)
+static int64_t lease_arg(const char **args, int nargs, const char *cmd)
 {
-    etcd_res *r = check(cli, etcd_revoke(cli, a->num));
-    if (!r) return EXIT_FAIL;
-    printf("lease %" PRId64 " revoked\n", a->num);
-    etcd_res_free(r);
-    return 0;
+    if (nargs != 1)                              /* etcdctl's two wordings */
+        die(EXIT_BAD_ARGS, strcmp(cmd, "revoke") ? "lease %s command needs lease ID as argument"
+                                                 : "lease %s command needs 1 argument", cmd);
+    return parse_lease_id(args[0], " arg");
 }
 
-static int cmd_timetolive(etcd *cli, const args *a)
+static int cmd_grant(const char **args, int nargs)
 {
-    int64_t id = a->num;
-    etcd_res *r = check(cli, etcd_timetolive(cli, id, a->keys));
-    if (!r) return EXIT_FAIL;
-    if (r->ttl == -1) {
-        printf("lease %" PRId64 " already expired\n", id);
+    if (nargs != 1) die(EXIT_BAD_ARGS, "lease grant command needs TTL argument");
+    char *end;
+    long long ttl = strtoll(args[0], &end, 10);
+    if (!*args[0] || *end)
+        die(EXIT_BAD_ARGS, "bad TTL (strconv.ParseInt: parsing \"%s\": invalid syntax)", args[0]);
+    etcd_res *r = check(etcd_grant(cli, ttl, 0), "");
+    if (out_mode == OUT_SIMPLE)
+        printf("lease %016" PRIx64 " granted with TTL(%" PRId64 "s)\n", (uint64_t)r->id, r->ttl);
+    else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n", r->id, r->ttl);
     } else {
-        printf("lease %" PRId64 " granted with TTL(%" PRId64 "s), remaining(%" PRId64 "s)",
-               id, r->granted_ttl, r->ttl);
-        if (a->keys) {
-            printf(", attached keys([");
+        lease_json(r);
+        printf(",\"ID\":%" PRId64 ",\"TTL\":%" PRId64 ",\"Error\":\"\"}\n", r->id, r->ttl);
+    }
+    etcd_res_free(r);
+    return 0;
+}
+
+static int cmd_revoke(const char **args, int nargs)
+{
+    int64_t id = lease_arg(args, nargs, "revoke");
+    etcd_res *r = check(etcd_revoke(cli, id), "failed to revoke lease (");
+    if (out_mode == OUT_SIMPLE) printf("lease %016" PRIx64 " revoked\n", (uint64_t)id);
+    else if (out_mode == OUT_FIELDS) fields_header(r);
+    else {
+        fputs("{\"header\":{", stdout);
+        json_header(r);
+        puts("}}");
+    }
+    etcd_res_free(r);
+    return 0;
+}
+
+static int cmd_timetolive(const char **args, int nargs)
+{
+    int64_t id = lease_arg(args, nargs, "timetolive");
+    etcd_res *r = check(etcd_timetolive(cli, id, flag_on(F_KEYS)), "");
+    if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n\"GrantedTTL\" : %" PRId64 "\n",
+               id, r->ttl, r->granted_ttl);
+        for (size_t i = 0; i < r->nkeys; i++) {
+            fputs("\"Key\" : ", stdout);
+            put_quoted(r->keys[i].ptr, r->keys[i].len);
+            putchar('\n');
+        }
+    } else if (out_mode == OUT_JSON) {
+        lease_json(r);
+        printf(",\"id\":%" PRId64 ",\"ttl\":%" PRId64 ",\"granted-ttl\":%" PRId64 ",\"keys\":",
+               id, r->ttl, r->granted_ttl);
+        if (!r->nkeys) fputs("null", stdout);
+        for (size_t i = 0; i < r->nkeys; i++) {
+            fputs(i ? ",\"" : "[\"", stdout);
+            put_base64(r->keys[i].ptr, r->keys[i].len);
+            fputs(i + 1 == r->nkeys ? "\"]" : "\"", stdout);
+        }
+        puts("}");
+    } else if (r->ttl == -1) {
+        printf("lease %016" PRIx64 " already expired\n", (uint64_t)id);
+    } else {
+        printf("lease %016" PRIx64 " granted with TTL(%" PRId64 "s), remaining(%" PRId64 "s)",
+               (uint64_t)id, r->granted_ttl, r->ttl);
+        if (flag_on(F_KEYS)) {
+            fputs(", attached keys([", stdout);
             for (size_t i = 0; i < r->nkeys; i++) {
                 if (i) putchar(' ');
-                fwrite(r->keys[i].ptr, 1, r->keys[i].len, stdout);
+                put_bytes(r->keys[i].ptr, r->keys[i].len);
             }
-            printf("])");
+            fputs("])", stdout);
         }
         putchar('\n');
     }
@@ -294,283 +842,742 @@ static int cmd_timetolive(etcd *cli, const args *a)
     return 0;
 }
 
-static int cmd_keepalive(etcd *cli, const args *a)
+static void print_keepalive(int64_t id, const etcd_res *r)
 {
-    int64_t id = a->num;
-    etcd_res *r = check(cli, etcd_keepalive(cli, id));
-    if (!r) return EXIT_FAIL;
-    int rc = 0;
-    if (r->ttl <= 0) {                                  /* 0: the lease is gone */
-        fprintf(stderr, "etcdctl_lite: lease %" PRId64 " expired or revoked\n", id);
-        rc = EXIT_FAIL;
+    if (out_mode == OUT_SIMPLE)
+        printf("lease %016" PRIx64 " keepalived with TTL(%" PRId64 ")\n", (uint64_t)id, r->ttl);
+    else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n", id, r->ttl);
     } else {
-        printf("lease %" PRId64 " keepalived with TTL(%" PRId64 ")\n", id, r->ttl);
+        lease_json(r);
+        printf(",\"ID\":%" PRId64 ",\"TTL\":%" PRId64 "}\n", id, r->ttl);
     }
-    etcd_res_free(r);
-    return rc;
+    fflush(stdout);
 }
 
-static int cmd_leases(etcd *cli, const args *a)
+static void sleep_seconds(double s)
 {
-    (void)a;
-    etcd_res *r = check(cli, etcd_leases(cli));
-    if (!r) return EXIT_FAIL;
-    printf("found %zu leases\n", r->nleases);
-    for (size_t i = 0; i < r->nleases; i++) printf("%" PRId64 "\n", r->leases[i]);
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* Keep an existing lease alive until it is gone or SIGINT ends us (the
+   default action: no handler, as etcdctl). A keepalive a third of the TTL
+   after the last one; a failed one is tried again a second later. etcd.h's
+   lease keeper grants a lease of its own, so this loops over
+   etcd_keepalive for the lease we were given. */
+static int cmd_keepalive(const char **args, int nargs)
+{
+    int64_t id = lease_arg(args, nargs, "keep-alive");
+    for (;;) {
+        etcd_res *r = etcd_keepalive(cli, id);
+        if (flag_on(F_ONCE)) {                      /* etcdctl: ExitBadConnection */
+            if (!r) die(EXIT_BAD_CONN, "%s", etcd_errstr(cli));
+            if (r->status != 200 || r->ttl <= 0)
+                die(EXIT_BAD_CONN, "etcdserver: requested lease not found");
+        }
+        if (r && r->status == 200 && r->ttl <= 0) {
+            etcd_res_free(r);
+            break;
+        }
+        double wait = 1;                            /* failed: again in a second */
+        if (r && r->status == 200) {
+            print_keepalive(id, r);
+            wait = (double)r->ttl / 3 > 0.5 ? (double)r->ttl / 3 : 0.5;
+        }
+        etcd_res_free(r);
+        if (flag_on(F_ONCE)) return 0;
+        sleep_seconds(wait);
+    }
+    if (out_mode == OUT_SIMPLE) printf("lease %016" PRIx64 " expired or revoked.\n", (uint64_t)id);
+    return 0;
+}
+
+static int cmd_leases(const char **args, int nargs)
+{
+    (void)args;
+    (void)nargs;
+    etcd_res *r = check(etcd_leases(cli), "");
+    if (out_mode == OUT_SIMPLE) {
+        printf("found %zu leases\n", r->nleases);
+        for (size_t i = 0; i < r->nleases; i++) printf("%016" PRIx64 "\n", (uint64_t)r->leases[i]);
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        for (size_t i = 0; i < r->nleases; i++) printf("\"ID\" : %" PRId64 "\n", r->leases[i]);
+    } else {
+        lease_json(r);
+        fputs(",\"leases\":", stdout);
+        if (!r->nleases) fputs("[]", stdout);
+        for (size_t i = 0; i < r->nleases; i++)
+            printf("%s{\"id\":%" PRId64 "}%s", i ? "," : "[", r->leases[i],
+                   i + 1 == r->nleases ? "]" : "");
+        puts("}");
+    }
     etcd_res_free(r);
     return 0;
 }
 
-/* ---- txn --------------------------------------------------------------- */
+/* ---- txn ---------------------------------------------------------------
+   etcdctl's format, from stdin: compares, a blank line, the success ops, a
+   blank line, the failure ops, a blank line. A compare is
+   TARGET("key") OP "value" (TARGET ver/version, c/create, m/mod, val/value,
+   lease; OP = != < >); an op is a put, get or del command line with its
+   main flags, words "double quoted" (Go escapes) or 'single quoted'. */
 
-#define TXN_MAX 16
+#define TXN_MAX 64
 
-typedef struct txn_spec {
-    etcd_compare cmp[TXN_MAX]; size_t ncmp;
-    etcd_op then_ops[TXN_MAX]; size_t nthen;
-    etcd_op else_ops[TXN_MAX]; size_t nelse;
-    char text[4096]; size_t used;        /* copies of the arguments, cut up */
-} txn_spec;
+static char *txn_text[3 * TXN_MAX];      /* the lines read, kept for the ops' strings */
+static int ntxn_text;
 
-static char *skip_spaces(char *s)
-{
-    while (*s == ' ') s++;
-    return s;
-}
-
-/* Cut the next word (or "quoted words") off *s; NULL if there is none. */
+/* Cut the next word off *s: "quoted" (with \ escapes), 'quoted' or bare. */
 static char *next_word(char **s)
 {
-    char *w = skip_spaces(*s), *end;
+    char *w = *s, *out;
+    while (*w == ' ' || *w == '\t') w++;
     if (!*w) return NULL;
-    if (*w == '"') {
-        end = strchr(++w, '"');
-        if (!end) return NULL;
-    } else {
-        end = w + strcspn(w, " ");
+    char quote = *w == '"' || *w == '\'' ? *w++ : 0;
+    char *r = w;
+    for (out = w; *r && (quote ? *r != quote : *r != ' ' && *r != '\t'); r++) {
+        if (quote == '"' && *r == '\\' && r[1]) {
+            r++;
+            *out++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r == 'r' ? '\r' : *r;
+        } else {
+            *out++ = *r;
+        }
     }
-    *s = *end ? end + 1 : end;
-    *end = '\0';
+    if (quote && *r != quote) return NULL;               /* unterminated */
+    *s = *r ? r + 1 : r;
+    *out = '\0';
     return w;
 }
 
-/* "TARGET(KEY) OP VALUE", e.g. "version(/a) = 0" or "value(/a) != on". */
-static int parse_compare(char *s, etcd_compare *c)
+/* One line of stdin without its newline; "Error: EOF" (exit 3) at the end,
+   as etcdctl, since every section must end with a blank line. */
+static char *read_line(void)
 {
-    static const struct { const char *name; etcd_cmp_target target; } targets[] = {
-        { "value", ETCD_CMP_VALUE }, { "val", ETCD_CMP_VALUE },
-        { "version", ETCD_CMP_VERSION }, { "ver", ETCD_CMP_VERSION },
-        { "create", ETCD_CMP_CREATE }, { "c", ETCD_CMP_CREATE },
-        { "mod", ETCD_CMP_MOD }, { "m", ETCD_CMP_MOD }, { "lease", ETCD_CMP_LEASE },
-    };
-    static const struct { const char *op; etcd_cmp_result result; } ops[] = {
-        { "!=", ETCD_CMP_NOT_EQUAL }, { "==", ETCD_CMP_EQUAL }, { "=", ETCD_CMP_EQUAL },
-        { ">", ETCD_CMP_GREATER }, { "<", ETCD_CMP_LESS },
-    };
-    char *lp = strchr(s, '('), *rp = lp ? strchr(lp, ')') : NULL;
-    if (!rp) return -1;
-    *lp = *rp = '\0';                              /* s: TARGET, lp + 1: KEY */
-    size_t t = 0, nt = sizeof targets / sizeof targets[0];
-    size_t o = 0, no = sizeof ops / sizeof ops[0];
-    while (t < nt && strcmp(skip_spaces(s), targets[t].name) != 0) t++;
-    char *key = lp + 1, *p = skip_spaces(rp + 1);
-    while (o < no && strncmp(p, ops[o].op, strlen(ops[o].op)) != 0) o++;
-    if (t == nt || o == no || !(key = next_word(&key))) return -1;
-    c->target = targets[t].target;
-    c->result = ops[o].result;
+    char buf[8192];
+    if (!fgets(buf, sizeof buf, stdin)) die(EXIT_BAD_INPUT, "EOF");
+    size_t n = strcspn(buf, "\r\n");
+    buf[n] = '\0';
+    char *copy = (char *)malloc(n + 1);
+    if (!copy || ntxn_text == 3 * TXN_MAX) die(EXIT_ERROR, "txn too large");
+    memcpy(copy, buf, n + 1);
+    return txn_text[ntxn_text++] = copy;
+}
+
+static bool blank(const char *s)
+{
+    return s[strspn(s, " \t")] == '\0';
+}
+
+/* TARGET("key") OP "value" */
+static void parse_compare(char *line, etcd_compare *c)
+{
+    static const char *const targets[] = { "ver", "version", "c", "create", "m", "mod",
+                                           "val", "value", "lease" };
+    static const etcd_cmp_target kinds[] = { ETCD_CMP_VERSION, ETCD_CMP_VERSION,
+        ETCD_CMP_CREATE, ETCD_CMP_CREATE, ETCD_CMP_MOD, ETCD_CMP_MOD, ETCD_CMP_VALUE,
+        ETCD_CMP_VALUE, ETCD_CMP_LEASE };
+    char *lp = strchr(line, '('), *rest = lp ? lp + 1 : NULL;
+    if (!lp) die(EXIT_BAD_INPUT, "malformed comparison: %s", line);
+    *lp = '\0';
+    char *target = line + strspn(line, " \t");
+    char *key = *rest == '"' ? next_word(&rest) : NULL;   /* "key") OP "value" */
+    char *op = key && *rest == ')' ? (rest++, next_word(&rest)) : NULL;
+    char *val = op ? next_word(&rest) : NULL;
+    size_t t = 0;
+    while (t < 9 && strcmp(target, targets[t]) != 0) t++;
+    if (!key || !op || !val) die(EXIT_BAD_INPUT, "malformed comparison: %s(", target);
+    if (t == 9) die(EXIT_BAD_INPUT, "malformed comparison: %s( (unknown target %s)", target, target);
     c->key = key;
-    p = skip_spaces(p + strlen(ops[o].op));
-    if (c->target == ETCD_CMP_VALUE) {              /* the rest, literally */
-        c->value = p;
-        return 0;
-    }
-    int64_t v;
-    if (!(p = next_word(&p)) || parse_i64(p, &v) != 0) return -1;
+    c->target = kinds[t];
+    c->result = !strcmp(op, "=") || !strcmp(op, "==") ? ETCD_CMP_EQUAL
+              : !strcmp(op, "!=") ? ETCD_CMP_NOT_EQUAL : !strcmp(op, ">") ? ETCD_CMP_GREATER
+              : !strcmp(op, "<") ? ETCD_CMP_LESS : (etcd_cmp_result)-1;
+    if ((int)c->result < 0) die(EXIT_BAD_INPUT, "invalid txn compare request: %s(", target);
+    if (c->target == ETCD_CMP_VALUE) { c->value = val; return; }
+    char *end;
+    int64_t v = strtoll(val, &end, 10);
+    if (!*val || *end) die(EXIT_BAD_INPUT, "invalid txn compare request: %s(", target);
     if (c->target == ETCD_CMP_VERSION) c->version = v;
     else if (c->target == ETCD_CMP_CREATE) c->create_revision = v;
     else if (c->target == ETCD_CMP_MOD) c->mod_revision = v;
     else c->lease = v;
-    return 0;
 }
 
-/* "put KEY VALUE", "get KEY" or "del KEY". */
-static int parse_op(char *s, etcd_op *op)
+/* "put k v [--lease=ID] [--prev-kv]", "get k [end] [--prefix|--from-key]
+   [--limit=N] [--rev=N]", "del k [end] [--prefix|--from-key] [--prev-kv]" */
+static void parse_op(char *line, etcd_op *op)
 {
-    char *verb = next_word(&s), *key = next_word(&s);
-    if (!verb || !key) return -1;
-    op->key = key;
-    if (!strcmp(verb, "put")) {
-        op->type = ETCD_OP_PUT;
-        op->value = skip_spaces(s);                 /* the rest, literally */
-        return 0;
+    static char prefix_ends[TXN_MAX * 2][512];
+    static int nends;
+    char *s = line, *w, *args[3];
+    int nargs = 0;
+    bool prefix = false;
+    char *verb = next_word(&s);
+    if (!verb) die(EXIT_BAD_INPUT, "invalid txn request: %s", line);
+    while ((w = next_word(&s))) {
+        char *v = strchr(w, '=');
+        if (v) *v++ = '\0';
+        if (!strcmp(w, "--prefix")) prefix = true;
+        else if (!strcmp(w, "--from-key")) op->range_end = "";
+        else if (!strcmp(w, "--prev-kv")) op->prev_kv = true;
+        else if (!strcmp(w, "--lease") && v) op->lease = strtoll(v, NULL, 16);
+        else if (!strcmp(w, "--limit") && v) op->limit = strtoll(v, NULL, 10);
+        else if (!strcmp(w, "--rev") && v) op->revision = strtoll(v, NULL, 10);
+        else if (w[0] == '-' || nargs == 3) die(EXIT_BAD_INPUT, "invalid txn request: %s", line);
+        else args[nargs++] = w;
     }
-    if (!strcmp(verb, "get")) op->type = ETCD_OP_RANGE;
-    else if (!strcmp(verb, "del")) op->type = ETCD_OP_DELETE;
-    else return -1;
-    return *skip_spaces(s) ? -1 : 0;
+    op->type = !strcmp(verb, "put") ? ETCD_OP_PUT : !strcmp(verb, "get") ? ETCD_OP_RANGE
+             : !strcmp(verb, "del") ? ETCD_OP_DELETE : (etcd_op_type)-1;
+    if ((int)op->type < 0 || nargs < 1 || (op->type == ETCD_OP_PUT && nargs < 2))
+        die(EXIT_BAD_INPUT, "invalid txn request: %s", line);
+    op->key = args[0];
+    if (op->type == ETCD_OP_PUT) op->value = args[1];
+    else if (nargs > 1) op->range_end = args[1];
+    if (prefix && nends < TXN_MAX * 2) {             /* the last byte below 0xff, plus one */
+        char *e = prefix_ends[nends++];
+        size_t n = strlen(args[0]);
+        if (n >= 512) die(EXIT_BAD_INPUT, "key too long: %s", line);
+        memcpy(e, args[0], n + 1);
+        while (n > 0 && (unsigned char)e[n - 1] == 0xff) e[--n] = '\0';
+        if (n > 0) e[n - 1]++;
+        op->range_end = e;
+    }
 }
 
-/* Fill t from --if/--then/--else sections; NULL or the offending argument. */
-static const char *parse_txn(int argc, char **argv, txn_spec *t)
+static size_t read_ops(etcd_op *ops, const char *prompt)
 {
-    size_t *n = NULL;
-    char section = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--if")) { section = 'i'; n = &t->ncmp; continue; }
-        if (!strcmp(arg, "--then")) { section = 't'; n = &t->nthen; continue; }
-        if (!strcmp(arg, "--else")) { section = 'e'; n = &t->nelse; continue; }
-        size_t len = strlen(arg) + 1;
-        if (!n || *n == TXN_MAX || len > sizeof t->text - t->used) return arg;
-        char *copy = (char *)memcpy(t->text + t->used, arg, len);
-        t->used += len;
-        int bad = section == 'i' ? parse_compare(copy, &t->cmp[*n])
-                : parse_op(copy, section == 't' ? &t->then_ops[*n] : &t->else_ops[*n]);
-        if (bad) return arg;
-        ++*n;
+    size_t n = 0;
+    if (flag_on(F_INTERACTIVE)) printf("%s requests (get, put, del):\n", prompt);
+    for (char *line; !blank(line = read_line()); n++) {
+        if (n == TXN_MAX) die(EXIT_ERROR, "too many ops");
+        parse_op(line, &ops[n]);
     }
-    return NULL;
+    return n;
 }
 
+/* One op's response inside a txn, as etcdctl prints it. */
 static void print_op_result(const etcd_op *op, const etcd_res *r)
 {
-    if (op->type == ETCD_OP_PUT) puts("OK");
-    else if (op->type == ETCD_OP_DELETE) printf("%" PRId64 "\n", r->deleted);
-    else for (size_t i = 0; i < r->nkvs; i++) print_kv(&r->kvs[i], false);
+    static const char *const names[] = { "ResponseRange", "ResponsePut", "ResponseDeleteRange" };
+    if (out_mode == OUT_JSON) printf("{\"Response\":{\"%s\":", names[op->type]);
+    if (op->type == ETCD_OP_PUT) print_put(r);
+    else if (op->type == ETCD_OP_DELETE) print_del(r);
+    else print_get(r, false);
+    if (out_mode == OUT_JSON) fputs("}}", stdout);
 }
 
-static int cmd_txn(etcd *cli, const args *a)
+static int cmd_txn(const char **args, int nargs)
 {
-    static txn_spec t;                              /* big: keep it off the stack */
-    const char *bad = parse_txn(a->argc, a->argv, &t);
-    if (bad) return usage_error("bad txn argument", bad);
-    etcd_res *r = check(cli, etcd_txn(cli, t.cmp, t.ncmp, t.then_ops, t.nthen,
-                                      t.else_ops, t.nelse, NULL));
-    if (!r) return EXIT_FAIL;
-    puts(r->succeeded ? "SUCCESS" : "FAILURE");
-    const etcd_op *ops = r->succeeded ? t.then_ops : t.else_ops;
-    size_t nops = r->succeeded ? t.nthen : t.nelse;
-    for (size_t i = 0; i < r->nresponses && i < nops; i++) {
-        putchar('\n');
-        print_op_result(&ops[i], &r->responses[i]);
+    static etcd_compare cmp[TXN_MAX];
+    static etcd_op ops[2][TXN_MAX];
+    size_t ncmp = 0, nops[2];
+    (void)args;
+    if (nargs) die(EXIT_BAD_ARGS, "txn command does not accept argument");
+    if (flag_on(F_INTERACTIVE)) puts("compares:");
+    for (char *line; !blank(line = read_line()); ncmp++) {
+        if (ncmp == TXN_MAX) die(EXIT_ERROR, "too many compares");
+        parse_compare(line, &cmp[ncmp]);
+    }
+    nops[0] = read_ops(ops[0], "success");
+    nops[1] = read_ops(ops[1], "failure");
+    etcd_res *r = check(etcd_txn(cli, cmp, ncmp, ops[0], nops[0], ops[1], nops[1], NULL), "");
+    const etcd_op *done = r->succeeded ? ops[0] : ops[1];
+    if (out_mode == OUT_SIMPLE) {
+        puts(r->succeeded ? "SUCCESS" : "FAILURE");
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        printf("\"Succeeded\" : %s\n", r->succeeded ? "true" : "false");
+    } else {
+        fputs("{\"header\":{", stdout);
+        json_header(r);
+        putchar('}');
+        if (r->succeeded) fputs(",\"succeeded\":true", stdout);
+        if (r->nresponses) fputs(",\"responses\":[", stdout);
+    }
+    for (size_t i = 0; i < r->nresponses; i++) {
+        if (out_mode == OUT_SIMPLE) putchar('\n');
+        if (out_mode == OUT_JSON && i) putchar(',');
+        print_op_result(&done[i], &r->responses[i]);
+    }
+    if (out_mode == OUT_JSON) puts(r->nresponses ? "]}" : "}");
+    etcd_res_free(r);
+    for (int i = 0; i < ntxn_text; i++) free(txn_text[i]);
+    return 0;
+}
+
+/* ---- version, member list, endpoint ----------------------------------- */
+
+/* etcdctl prints its own version; etcdctl_lite has none, so it prints the
+   server's: the etcdctl release that matches it. */
+static int cmd_version(const char **args, int nargs)
+{
+    (void)args;
+    (void)nargs;
+    etcd_res *r = check(etcd_version(cli), "");
+    const char *server = r->etcdserver ? r->etcdserver : "unknown";
+    const char *api = r->etcdcluster ? r->etcdcluster : "3.0.0";
+    printf("etcdctl version: %s\nAPI version: %.*s\n", server,
+           (int)(strchr(api, '.') && strchr(strchr(api, '.') + 1, '.')
+                 ? strchr(strchr(api, '.') + 1, '.') - api : (long)strlen(api)), api);
+    etcd_res_free(r);
+    return 0;
+}
+
+/* Responses etcd_res does not decode (members, status): read the body with
+   etcd.h's tokenizer. */
+typedef struct jdoc { const char *text; etcd_json_tok t[512]; long n; } jdoc;
+
+static long tok_skip(const jdoc *d, long i)
+{
+    long j = i + 1;
+    if (d->t[i].type == ETCD_JSON_OBJECT)
+        for (size_t k = 0; k < d->t[i].size; k++) j = tok_skip(d, j + 1);
+    else if (d->t[i].type == ETCD_JSON_ARRAY)
+        for (size_t k = 0; k < d->t[i].size; k++) j = tok_skip(d, j);
+    return j;
+}
+
+/* The value of member `name` of the object at token obj; -1 if none. */
+static long tok_find(const jdoc *d, long obj, const char *name)
+{
+    long j = obj + 1;
+    for (size_t k = 0; obj >= 0 && k < d->t[obj].size; k++) {
+        const etcd_json_tok *key = &d->t[j];
+        if (key->end - key->start == strlen(name) &&
+            !memcmp(d->text + key->start, name, key->end - key->start))
+            return j + 1;
+        j = tok_skip(d, j + 1);
+    }
+    return -1;
+}
+
+static uint64_t tok_u64(const jdoc *d, long i)    /* the gateway quotes int64s */
+{
+    return i < 0 ? 0 : strtoull(d->text + d->t[i].start, NULL, 10);
+}
+
+static int tok_len(const jdoc *d, long i) { return i < 0 ? 0 : (int)(d->t[i].end - d->t[i].start); }
+static const char *tok_ptr(const jdoc *d, long i) { return i < 0 ? "" : d->text + d->t[i].start; }
+
+static void jdoc_parse(jdoc *d, const etcd_res *r)
+{
+    d->text = r->body;
+    d->n = etcd_json_parse(r->body, r->body_len, d->t, sizeof d->t / sizeof d->t[0]);
+    if (d->n < 1 || d->t[0].type != ETCD_JSON_OBJECT) die(EXIT_ERROR, "unexpected answer: %s", r->body);
+}
+
+/* A member's URL list: simple "a,b", json ["a","b"], fields one line each. */
+static void print_urls(const jdoc *d, long arr, const char *field)
+{
+    for (size_t k = 0, j = (size_t)arr + 1; arr >= 0 && k < d->t[arr].size; k++, j++) {
+        if (out_mode == OUT_SIMPLE) printf("%s%.*s", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
+        else if (out_mode == OUT_JSON) printf("%s\"%.*s\"", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
+        else printf("\"%s\" : \"%.*s\"\n", field, tok_len(d, (long)j), tok_ptr(d, (long)j));
+    }
+}
+
+static int cmd_member_list(const char **args, int nargs)
+{
+    static jdoc d;
+    (void)args;
+    (void)nargs;
+    etcd_res *r = check(etcd_request(cli, "/cluster/member/list", "{}", 0), "");
+    jdoc_parse(&d, r);
+    long members = tok_find(&d, 0, "members");
+    if (out_mode == OUT_FIELDS) fields_header(r);
+    if (out_mode == OUT_JSON) {
+        fputs("{\"header\":{", stdout);
+        json_header(r);
+        fputs("},\"members\":[", stdout);
+    }
+    for (size_t k = 0, m = (size_t)members + 1; members >= 0 && k < d.t[members].size;
+         k++, m = (size_t)tok_skip(&d, (long)m)) {
+        uint64_t id = tok_u64(&d, tok_find(&d, (long)m, "ID"));
+        long name = tok_find(&d, (long)m, "name"), learner = tok_find(&d, (long)m, "isLearner");
+        long peers = tok_find(&d, (long)m, "peerURLs"), clients = tok_find(&d, (long)m, "clientURLs");
+        bool is_learner = learner >= 0 && d.t[learner].type == ETCD_JSON_TRUE;
+        if (out_mode == OUT_SIMPLE) {
+            printf("%" PRIx64 ", %s, %.*s, ", id, tok_len(&d, name) ? "started" : "unstarted",
+                   tok_len(&d, name), tok_ptr(&d, name));
+            print_urls(&d, peers, NULL);
+            fputs(", ", stdout);
+            print_urls(&d, clients, NULL);
+            printf(", %s\n", is_learner ? "true" : "false");
+        } else if (out_mode == OUT_FIELDS) {
+            printf("\"ID\" : %" PRIu64 "\n\"Name\" : \"%.*s\"\n", id, tok_len(&d, name), tok_ptr(&d, name));
+            print_urls(&d, peers, "PeerURL");
+            print_urls(&d, clients, "ClientURL");
+            printf("\"IsLearner\" : %s\n\n", is_learner ? "true" : "false");
+        } else {
+            printf("%s{\"ID\":%" PRIu64, k ? "," : "", id);
+            if (tok_len(&d, name)) printf(",\"name\":\"%.*s\"", tok_len(&d, name), tok_ptr(&d, name));
+            if (peers >= 0 && d.t[peers].size) { fputs(",\"peerURLs\":[", stdout); print_urls(&d, peers, NULL); putchar(']'); }
+            if (clients >= 0 && d.t[clients].size) { fputs(",\"clientURLs\":[", stdout); print_urls(&d, clients, NULL); putchar(']'); }
+            if (is_learner) fputs(",\"isLearner\":true", stdout);
+            putchar('}');
+        }
+    }
+    if (out_mode == OUT_JSON) puts("]}");
+    etcd_res_free(r);
+    return 0;
+}
+
+/* The endpoints one by one, as etcdctl's endpoint commands go: a client
+   each, named as the user wrote it. */
+static int each_endpoint(int (*fn)(const char *name, int i))
+{
+    const char *list = flag_val[G_ENDPOINTS] ? flag_val[G_ENDPOINTS] : "127.0.0.1:2379";
+    int rc = 0;
+    for (int i = 0; *list; i++) {
+        char name[256];
+        size_t len = strcspn(list, ",");
+        snprintf(name, sizeof name, "%.*s", (int)len, list);
+        list += len + (list[len] == ',');
+        flag_val[G_ENDPOINTS] = name;
+        etcd_free(cli);
+        connect_client();
+        rc |= fn(name, i);
+    }
+    return rc;
+}
+
+/* go-humanize's Bytes: SI units, "25 kB" */
+static void print_size(uint64_t n)
+{
+    static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+    if (n < 10) { printf("%" PRIu64 " B", n); return; }
+    double v = (double)n;
+    int e = 0;
+    while (v >= 1000 && e < 6) { v /= 1000; e++; }
+    v = (double)(long long)(v * 10 + 0.5) / 10;
+    printf(v < 10 ? "%.1f %s" : "%.0f %s", v, units[e]);
+}
+
+static int status_one(const char *name, int i)
+{
+    static jdoc d;
+    etcd_res *r = etcd_request(cli, "/maintenance/status", "{}", 0);
+    if (!r || r->status != 200) {
+        fprintf(stderr, "Failed to get the status of endpoint %s (%s)\n", name,
+                r ? r->body : etcd_errstr(cli));
+        etcd_res_free(r);
+        return 1;
+    }
+    jdoc_parse(&d, r);
+    long version = tok_find(&d, 0, "version");
+    uint64_t db = tok_u64(&d, tok_find(&d, 0, "dbSize")), leader = tok_u64(&d, tok_find(&d, 0, "leader"));
+    uint64_t index = tok_u64(&d, tok_find(&d, 0, "raftIndex")), term = tok_u64(&d, tok_find(&d, 0, "raftTerm"));
+    uint64_t applied = tok_u64(&d, tok_find(&d, 0, "raftAppliedIndex"));
+    uint64_t in_use = tok_u64(&d, tok_find(&d, 0, "dbSizeInUse"));
+    long learner = tok_find(&d, 0, "isLearner");
+    bool is_learner = learner >= 0 && d.t[learner].type == ETCD_JSON_TRUE;
+    if (out_mode == OUT_SIMPLE) {
+        printf("%s, %" PRIx64 ", %.*s, ", name, r->member_id, tok_len(&d, version), tok_ptr(&d, version));
+        print_size(db);
+        printf(", %s, %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", \n", leader == r->member_id ? "true" : "false",
+               is_learner ? "true" : "false", term, index, applied);
+    } else if (out_mode == OUT_FIELDS) {
+        fields_header(r);
+        printf("\"Version\" : \"%.*s\"\n\"DBSize\" : %" PRIu64 "\n\"Leader\" : %" PRIu64
+               "\n\"IsLearner\" : %s\n\"RaftIndex\" : %" PRIu64 "\n\"RaftTerm\" : %" PRIu64
+               "\n\"RaftAppliedIndex\" : %" PRIu64 "\n\"Errors\" : []\n\"Endpoint\" : \"%s\"\n\n",
+               tok_len(&d, version), tok_ptr(&d, version), db, leader, is_learner ? "true" : "false",
+               index, term, applied, name);
+    } else {
+        printf("%s{\"Endpoint\":\"%s\",\"Status\":{\"header\":{", i ? "," : "[", name);
+        json_header(r);
+        printf("},\"version\":\"%.*s\",\"dbSize\":%" PRIu64 ",\"leader\":%" PRIu64 ",\"raftIndex\":%"
+               PRIu64 ",\"raftTerm\":%" PRIu64 ",\"raftAppliedIndex\":%" PRIu64 ",\"dbSizeInUse\":%"
+               PRIu64 "%s}}", tok_len(&d, version), tok_ptr(&d, version), db, leader, index, term,
+               applied, in_use, is_learner ? ",\"isLearner\":true" : "");
     }
     etcd_res_free(r);
     return 0;
 }
 
-/* ---- version and the command table ------------------------------------- */
-
-static int cmd_version(etcd *cli, const args *a)
+static int cmd_endpoint_status(const char **args, int nargs)
 {
-    (void)a;
-    etcd_res *r = check(cli, etcd_version(cli));
-    if (!r) return EXIT_FAIL;
-    printf("etcdserver: %s\netcdcluster: %s\n", r->etcdserver ? r->etcdserver : "?",
-           r->etcdcluster ? r->etcdcluster : "?");
+    (void)args;
+    (void)nargs;
+    int rc = each_endpoint(status_one);
+    if (out_mode == OUT_JSON) puts("]");
+    return rc ? EXIT_ERROR : 0;
+}
+
+/* Go's time.Duration String() for what a health check takes */
+static void print_duration(FILE *f, double s)
+{
+    char buf[64];
+    const char *unit = s >= 1 ? "s" : s >= 1e-3 ? "ms" : "µs";
+    snprintf(buf, sizeof buf, "%.6f", s >= 1 ? s : s >= 1e-3 ? s * 1e3 : s * 1e6);
+    char *end = buf + strlen(buf) - 1;
+    while (*end == '0') *end-- = '\0';
+    if (*end == '.') *end = '\0';
+    fprintf(f, "%s%s", buf, unit);
+}
+
+static int health_one(const char *name, int i)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    etcd_res *r = etcd_get(cli, "health", NULL);          /* etcdctl reads "health" */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    bool ok = r && r->status == 200;
+    if (out_mode == OUT_JSON) {
+        printf("%s{\"endpoint\":\"%s\",\"health\":%s,\"took\":\"", i ? "," : "[", name, ok ? "true" : "false");
+        print_duration(stdout, took);
+        fputs(ok ? "\"}" : "\",\"error\":\"unhealthy\"}", stdout);
+    } else if (ok) {
+        fprintf(stderr, "%s is healthy: successfully committed proposal: took = ", name);
+        print_duration(stderr, took);
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "%s is unhealthy: failed to commit proposal: %s\n", name,
+                r ? r->body : etcd_errstr(cli));
+    }
     etcd_res_free(r);
+    return ok ? 0 : 1;
+}
+
+static int cmd_endpoint_health(const char **args, int nargs)
+{
+    (void)args;
+    (void)nargs;
+    int rc = each_endpoint(health_one);
+    if (out_mode == OUT_JSON) puts("]");
+    if (rc) die(EXIT_ERROR, "unhealthy cluster");
     return 0;
 }
+
+/* ---- lock and elect ----------------------------------------------------
+   Both hold a session: a lease of --ttl seconds (default 10) that
+   etcd.h's lease keeper keeps alive from our own loop, so the lock or the
+   leadership ends with this process. SIGINT/SIGTERM let go and exit 0. */
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig) { (void)sig; stopping = 1; }
+
+static void catch_signals(void);
+
+static etcd_lease *session(void)
+{
+    catch_signals();
+    int64_t ttl = flag_val[F_TTL] ? flag_int(F_TTL) : 10;
+    etcd_lease *l = etcd_lease_keep(cli, ttl > 0 ? ttl : 10, 0);
+    if (!l) die(EXIT_ERROR, "%s", etcd_errstr(cli));
+    return l;
+}
+
+/* Keep the session for up to `secs` (or until a signal). */
+static void keep_session(etcd_lease *l, double secs)
+{
+    double due = etcd_lease_due(l);
+    sleep_seconds(due < secs ? (due > 0 ? due : 0) : secs);
+    if (etcd_lease_tick(l) < 0) die(EXIT_ERROR, "session expired");
+}
+
+/* Run argv with the lock's key and revision in its environment; its exit
+   status, the session kept alive meanwhile. */
+static int run_locked(etcd_lease *l, const char **argv, const etcd_res *lk)
+{
+    char key[1024], rev[64];
+    snprintf(key, sizeof key, "%.*s", (int)lk->lock_key.len, lk->lock_key.ptr);
+    snprintf(rev, sizeof rev, "%" PRId64, lk->revision);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("ETCD_LOCK_KEY", key, 1);
+        setenv("ETCD_LOCK_REV", rev, 1);
+        execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "Error: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(EXIT_ERROR);
+    }
+    int st = 0;
+    while (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) keep_session(l, 0.1);
+    return pid < 0 ? EXIT_ERROR : WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_ERROR;
+}
+
+static int cmd_lock(const char **args, int nargs)
+{
+    if (nargs < 1) die(EXIT_BAD_ARGS, "lock takes a lock name argument and an optional command to execute.");
+    etcd_lease *l = session();
+    etcd_res *lk = NULL;
+    while (!stopping && !lk) {                   /* wait as long as it takes */
+        lk = etcd_lock(cli, args[0], etcd_lease_id(l), 1);
+        if (lk && lk->status != 200) check(lk, "");
+        if (!lk && etcd_errcode(cli) != ETCD_ETIMEOUT) die(EXIT_ERROR, "%s", etcd_errstr(cli));
+        if (!lk) keep_session(l, 0);
+    }
+    int rc = 0;
+    if (lk && nargs > 1) {
+        static const char *argv[64];
+        for (int i = 1; i < nargs && i < 63; i++) argv[i - 1] = args[i];
+        rc = run_locked(l, argv, lk);
+        if (rc) fprintf(stderr, "Error: exit status %d\n", rc);    /* etcdctl: exit 1 */
+        rc = rc ? EXIT_ERROR : 0;
+    } else if (lk) {
+        put_bytes(lk->lock_key.ptr, lk->lock_key.len);      /* etcdctl: key, empty value */
+        fputs("\n\n", stdout);
+        fflush(stdout);
+        while (!stopping) keep_session(l, 1);
+    }
+    if (lk) etcd_res_free(etcd_unlock(cli, lk->lock_key.ptr, lk->lock_key.len));
+    etcd_res_free(lk);
+    etcd_lease_stop(l, true);
+    return rc;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;                   /* no SA_RESTART: sleeps end early */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void exit_now(int sig) { (void)sig; _exit(0); }
+
+/* elect -l: print each leader as it comes, until a signal (exit 0, as
+   etcdctl). The observe stream waits forever: etcd sends nothing while
+   there is no leader, and a short watch timeout would take the endpoint
+   out of the rotation, so the signal ends us at once (output is flushed
+   after each leader). */
+static int elect_listen(const char *name)
+{
+    etcd_watch_opts o;
+    memset(&o, 0, sizeof o);
+    o.timeout = -1;
+    signal(SIGINT, exit_now);
+    signal(SIGTERM, exit_now);
+    etcd_watcher *w = etcd_observe(cli, name, &o);
+    if (!w) die(EXIT_ERROR, "%s", etcd_errstr(cli));
+    for (etcd_res *m; (m = etcd_watch_next(w)) != NULL; etcd_res_free(m)) {
+        print_get(m, false);                     /* the leader, as display.Get */
+        fflush(stdout);
+    }
+    die(EXIT_ERROR, "%s", etcd_watch_errstr(w));
+    return EXIT_ERROR;
+}
+
+static int cmd_elect(const char **args, int nargs)
+{
+    if (nargs < 1 || nargs > 2) die(EXIT_BAD_ARGS, "elect takes one election name argument and an optional proposal argument.");
+    if (flag_on(F_LISTEN)) return elect_listen(args[0]);
+    if (nargs < 2) die(EXIT_BAD_ARGS, "no proposal argument but -l not set");
+    etcd_lease *l = session();
+    etcd_res *c = NULL;
+    while (!stopping && !c) {
+        c = etcd_campaign(cli, args[0], etcd_lease_id(l), args[1], 0, 1);
+        if (c && c->status != 200) check(c, "");
+        if (!c && etcd_errcode(cli) != ETCD_ETIMEOUT) die(EXIT_ERROR, "%s", etcd_errstr(cli));
+        if (!c) keep_session(l, 0);
+    }
+    if (c && c->leader) {                        /* elected: our key, our proposal */
+        put_bytes(c->leader->key.ptr, c->leader->key.len);
+        printf("\n%s\n", args[1]);
+        fflush(stdout);
+        while (!stopping) keep_session(l, 1);
+        etcd_res_free(etcd_resign(cli, c->leader));
+    }
+    etcd_res_free(c);
+    etcd_lease_stop(l, true);
+    return 0;
+}
+
+/* ---- the command table and help ----------------------------------------- */
+
+#define RANGE_FLAGS (BIT(F_PREFIX) | BIT(F_FROM_KEY))
 
 typedef struct command {
     const char *name, *sub;              /* "lease" "grant"; sub NULL: one word */
-    int (*run)(etcd *cli, const args *a);
-    unsigned flags;                      /* F_* it accepts */
-    int min_pos, max_pos;                /* positional arguments */
+    int (*run)(const char **args, int nargs);
+    uint64_t flags;                      /* the command's own flags it accepts */
+    const char *usage;                   /* the line shown in help */
 } command;
 
 static const command commands[] = {
-    { "get",   NULL, cmd_get,
-      F_PREFIX | F_LIMIT | F_REV | F_KEYS_ONLY | F_COUNT_ONLY | F_SORT, 1, 1 },
-    { "put",   NULL, cmd_put,   F_LEASE | F_PREV_KV, 2, 2 },
-    { "del",   NULL, cmd_del,   F_PREFIX | F_PREV_KV, 1, 1 },
-    { "watch", NULL, cmd_watch, F_PREFIX | F_REV | F_PREV_KV | F_COUNT, 1, 1 },
-    { "lease", "grant",      cmd_grant,      F_NUM, 1, 1 },
-    { "lease", "revoke",     cmd_revoke,     F_NUM, 1, 1 },
-    { "lease", "timetolive", cmd_timetolive, F_NUM | F_KEYS, 1, 1 },
-    { "lease", "keep-alive", cmd_keepalive,  F_NUM, 1, 1 },
-    { "lease", "list",       cmd_leases,     0, 0, 0 },
-    { "txn",     NULL, cmd_txn,     F_RAW, 0, 0 },
-    { "version", NULL, cmd_version, 0, 0, 0 },
+    { "get", NULL, cmd_get, RANGE_FLAGS | BIT(F_KEYS_ONLY) | BIT(F_PRINT_VALUE_ONLY) |
+      BIT(F_COUNT_ONLY) | BIT(F_LIMIT) | BIT(F_REV) | BIT(F_ORDER) | BIT(F_SORT_BY) |
+      BIT(F_CONSISTENCY), "get [options] <key> [range_end]" },
+    { "put", NULL, cmd_put, BIT(F_LEASE) | BIT(F_PREV_KV) | BIT(F_IGNORE_VALUE) |
+      BIT(F_IGNORE_LEASE), "put [options] <key> <value> (<value> can also be given from stdin)" },
+    { "del", NULL, cmd_del, RANGE_FLAGS | BIT(F_PREV_KV),
+      "del [options] <key> [range_end]" },
+    { "watch", NULL, cmd_watch, BIT(F_PREFIX) | BIT(F_REV) | BIT(F_PREV_KV) |
+      BIT(F_PROGRESS_NOTIFY) | BIT(F_PRINT_VALUE_ONLY) | BIT(F_COUNT),
+      "watch [options] <key> [--count=N]" },
+    { "lease", "grant", cmd_grant, 0, "lease grant <ttl>" },
+    { "lease", "revoke", cmd_revoke, 0, "lease revoke <leaseID>" },
+    { "lease", "timetolive", cmd_timetolive, BIT(F_KEYS), "lease timetolive <leaseID> [--keys]" },
+    { "lease", "list", cmd_leases, 0, "lease list" },
+    { "lease", "keep-alive", cmd_keepalive, BIT(F_ONCE), "lease keep-alive [--once] <leaseID>" },
+    { "version", NULL, cmd_version, 0, "version" },
+    { "member", "list", cmd_member_list, 0, "member list" },
+    { "endpoint", "health", cmd_endpoint_health, 0, "endpoint health" },
+    { "endpoint", "status", cmd_endpoint_status, 0, "endpoint status" },
+    { "lock", NULL, cmd_lock, BIT(F_TTL), "lock [--ttl=10] <lockname> [exec-command arg1 arg2 ...]" },
+    { "elect", NULL, cmd_elect, BIT(F_LISTEN), "elect [-l] <election-name> [proposal]" },
+    { "txn", NULL, cmd_txn, BIT(F_INTERACTIVE), "txn [-i]   (compares, success ops, failure "
+      "ops from stdin, each ended by a blank line)" },
 };
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-/* The command argv names (one or two words); *words says how many. */
-static const command *find_command(int argc, char **argv, int *words)
+/* Help for the commands named `name` (all of them for NULL). */
+static int help(const char *name)
 {
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    puts("NAME:\n\tetcdctl_lite - a small etcdctl built on etcd.h\n\nUSAGE:");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!name || !strcmp(name, commands[i].name))
+            printf("\tetcdctl_lite %s\n", commands[i].usage);
+    puts("\nGLOBAL OPTIONS:\n"
+         "  --endpoints=127.0.0.1:2379      endpoints, comma separated (ETCDCTL_ENDPOINTS)\n"
+         "  --dial-timeout=2s, --command-timeout=5s\n"
+         "  --user=name[:password], --password=secret\n"
+         "  --cacert, --cert, --key, --insecure-skip-tls-verify   TLS (needs ETCD_USE_OPENSSL)\n"
+         "  --hex                           print keys and values as hex\n"
+         "  -w, --write-out=simple|json|fields\n"
+         "  --key-prefix=P, --json          etcdctl_lite's own: key prefix, JSON values");
+    return 0;
+}
+
+static const command *find_command(void)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
         const command *c = &commands[i];
-        if (strcmp(argv[0], c->name) != 0) continue;
-        *words = c->sub ? 2 : 1;
-        if (!c->sub || (argc > 1 && strcmp(argv[1], c->sub) == 0)) return c;
+        if (strcmp(pos[0], c->name) == 0 && (!c->sub || (npos > 1 && !strcmp(pos[1], c->sub))))
+            return c;
     }
     return NULL;
-}
-
-/* 0, or EXIT_USAGE after saying what is wrong. */
-static int parse_args(const command *c, int argc, char **argv, args *a)
-{
-    bool flags_done = false;
-    memset(a, 0, sizeof *a);
-    a->argc = argc;
-    a->argv = argv;
-    if (c->flags & F_RAW) return 0;
-    for (int i = 0; i < argc; i++) {
-        if (!flags_done && !strcmp(argv[i], "--")) {
-            flags_done = true;
-        } else if (!flags_done && !strncmp(argv[i], "--", 2)) {
-            if (parse_flag(argv[i], c->flags, a) != 0)
-                return usage_error("unknown or bad flag", argv[i]);
-        } else if (a->npos < c->max_pos) {
-            a->pos[a->npos++] = argv[i];
-        } else {
-            return usage_error("unexpected argument", argv[i]);
-        }
-    }
-    if (a->npos < c->min_pos) return usage_error("missing argument", c->name);
-    if ((c->flags & F_NUM) && (parse_i64(a->pos[0], &a->num) != 0 || a->num <= 0))
-        return usage_error("not a number > 0", a->pos[0]);
-    return 0;
-}
-
-static int parse_global(const char *arg, etcd_opts *o)
-{
-    const char *v;
-    char *end;
-    if ((v = flag_value(arg, "--endpoints"))) o->http_host = v;
-    else if ((v = flag_value(arg, "--key-prefix"))) o->key_prefix = v;
-    else if (!strcmp(arg, "--json")) o->serializer = ETCD_SERIALIZER_JSON;
-    else if ((v = flag_value(arg, "--timeout"))) {
-        o->timeout = strtod(v, &end);
-        return *v && !*end && o->timeout > 0 ? 0 : -1;
-    } else return -1;
-    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    etcd_opts opts;
-    memset(&opts, 0, sizeof opts);
-    opts.serializer = ETCD_SERIALIZER_RAW;          /* values taken literally */
-    int i = 1;
-    for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
-        if (!strcmp(argv[i], "--help")) { fputs(usage_text, stdout); return 0; }
-        if (parse_global(argv[i], &opts) != 0)
-            return usage_error("unknown or bad flag", argv[i]);
-    }
-    if (i == argc) return usage_error("missing command", NULL);
+    parse_command_line(argc, argv);
+    if (npos == 0) return help(NULL);                   /* etcdctl: help, exit 0 */
+    const command *c = find_command();
+    bool known = false;
+    for (size_t i = 0; i < NCOMMANDS; i++) known |= !strcmp(pos[0], commands[i].name);
+    if (!known) die(EXIT_ERROR, "unknown command \"%s\" for \"etcdctl\"", pos[0]);
+    if (!c || flag_on(G_HELP)) return help(pos[0]);     /* bare "lease", -h */
 
-    int words;
-    const command *c = find_command(argc - i, argv + i, &words);
-    if (!c) return usage_error("unknown command", argv[i]);
-    args a;
-    if (parse_args(c, argc - i - words, argv + i + words, &a) != 0) return EXIT_USAGE;
+    for (int f = G_TIMEOUT + 1; f < NFLAGS; f++)        /* another command's flag */
+        if (flag_val[f] && !(c->flags & BIT(f))) die(EXIT_ERROR, "unknown flag: --%s", flags[f].name);
+    const char *w = flag_val[G_WRITE_OUT] ? flag_val[G_WRITE_OUT] : "simple";
+    out_mode = !strcmp(w, "json") ? OUT_JSON : !strcmp(w, "fields") ? OUT_FIELDS : OUT_SIMPLE;
+    if (out_mode == OUT_SIMPLE && strcmp(w, "simple"))
+        die(EXIT_BAD_FEAT, "unsupported output format %s", w);
 
-    char err[256];
-    etcd *cli = etcd_new(&opts, err, sizeof err);
-    if (!cli) {
-        fprintf(stderr, "etcdctl_lite: %s\n", err);
-        return EXIT_FAIL;
-    }
-    int rc = c->run(cli, &a);
+    connect_client();
+    int words = c->sub ? 2 : 1;
+    int rc = c->run(pos + words, npos - words);
     etcd_free(cli);
     return rc;
 }

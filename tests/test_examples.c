@@ -238,33 +238,41 @@ static int64_t current_revision(void)
 
 static void test_lite_usage(void)
 {
-    const char *const *bad[] = {
-        ARGS("get"), ARGS("frobnicate"), ARGS("get", "/a", "--bogus"),
-        ARGS("get", "/a", "/b"), ARGS("get", "/a", "--limit=x"),
-        ARGS("get", "/a", "--sort=sideways"), ARGS("put", "/a"),
-        ARGS("put", "/a", "1", "--prefix"), ARGS("--nope", "get", "/a"),
-        ARGS("--timeout=soon", "get", "/a"), ARGS("lease"), ARGS("lease", "lend", "1"),
-        ARGS("lease", "grant", "abc"), ARGS("lease", "revoke", "-5"),
-        ARGS("watch", "/a", "--count=many"),
-        ARGS("txn", "put /a 1"), ARGS("txn", "--if", "bogus(/a) = 1"),
-        ARGS("txn", "--if", "version(/a) ~ 1"), ARGS("txn", "--if", "version(/a) = x"),
-        ARGS("txn", "--then", "frob /a"), ARGS("txn", "--then", "get /a extra"),
+    /* etcdctl's exit codes: 128 bad arguments, 1 unknown flag or command,
+       4 an unsupported option value; "Error: ..." on stderr */
+    const struct { const char *const *args; int code; } bad[] = {
+        { ARGS("get"), 128 }, { ARGS("frobnicate"), 1 }, { ARGS("get", "/a", "--bogus"), 1 },
+{ ARGS("get", "/a", "--limit=x"), 1 },
+        { ARGS("get", "/a", "--order=sideways"), 4 }, { ARGS("get", "/a", "--sort-by=size"), 4 },
+        { ARGS("get", "/a", "--prefix", "--from-key"), 128 }, { ARGS("put", "/a"), 128 },
+        { ARGS("put", "/a", "1", "--prefix"), 1 }, { ARGS("--nope", "get", "/a"), 1 },
+        { ARGS("--timeout=soon", "get", "/a"), 1 }, { ARGS("get", "/a", "--limit"), 1 },
+        { ARGS("lease", "grant"), 128 }, { ARGS("lease", "grant", "abc"), 128 },
+        { ARGS("lease", "revoke", "xyz"), 128 }, { ARGS("lease", "revoke", "-5"), 1 },
+        { ARGS("put", "/a", "1", "--lease=zz"), 128 }, { ARGS("-w", "yaml", "get", "/a"), 4 },
+        { ARGS("watch", "/a", "--count=many"), 1 }, { ARGS("txn", "extra"), 128 },
     };
     proc p;
-    run(&p, g_lite, false, ARGS("--endpoints=http://127.0.0.1:1"));   /* no command */
-    CHECK_EXIT(p, 2);
-    CHECK_HAS(p.err, "usage:");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        run(&p, g_lite, true, bad[i]);
-        if (p.status != 2) fprintf(stderr, "  case %zu (%s %s)\n", i, bad[i][0],
-                                   bad[i][1] ? bad[i][1] : "");
-        CHECK_EXIT(p, 2);
-        CHECK_HAS(p.err, "usage:");
+        run(&p, g_lite, true, bad[i].args);
+        if (p.status != bad[i].code) fprintf(stderr, "  case %zu (%s %s)\n", i, bad[i].args[0],
+                                             bad[i].args[1] ? bad[i].args[1] : "");
+        CHECK_EXIT(p, bad[i].code);
+        CHECK_PREFIX(p.err, "Error: ");
         CHECK_STR(p.out, "");
     }
-    run(&p, g_lite, false, ARGS("--help"));
+    /* help: stdout, exit 0; a bare command group too (etcdctl does so) */
+    const char *const *help[] = { ARGS("--help"), ARGS("-h"), ARGS("get", "--help"),
+                                  ARGS("lease"), ARGS("lease", "lend", "1") };
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
+        run(&p, g_lite, false, help[i]);
+        CHECK_EXIT(p, 0);
+        CHECK_HAS(p.out, "USAGE:");
+        CHECK_STR(p.err, "");
+    }
+    run(&p, g_lite, false, ARGS("--endpoints=http://127.0.0.1:1"));   /* no command */
     CHECK_EXIT(p, 0);
-    CHECK_HAS(p.out, "usage:");
+    CHECK_HAS(p.out, "USAGE:");
 }
 
 static void test_lite_unreachable(void)
@@ -275,13 +283,20 @@ static void test_lite_unreachable(void)
     double t0 = now();
     run(&p, g_lite, false, ARGS(endpoint, "--timeout=2", "get", "/a"));
     CHECK_EXIT(p, 1);
-    CHECK_HAS(p.err, "etcdctl_lite: ");
-    CHECK(strlen(p.err) > strlen("etcdctl_lite: \n"));
+    CHECK_PREFIX(p.err, "Error: ");
+    CHECK(strlen(p.err) > strlen("Error: \n"));
     CHECK_STR(p.out, "");
     CHECK(now() - t0 < 5);
     run(&p, g_lite, false, ARGS(endpoint, "--timeout=2", "put", "/a", "1"));
     CHECK_EXIT(p, 1);
-    CHECK_HAS(p.err, "etcdctl_lite: ");
+    CHECK_PREFIX(p.err, "Error: ");
+
+    /* a dead endpoint first: the call fails over to the live one */
+    char both[160];
+    snprintf(both, sizeof both, "%s,127.0.0.1:%d", endpoint + strlen("--endpoints="),
+             g_etcd.port);
+    run(&p, g_lite, false, ARGS("--endpoints", both, "put", "/fo", "1"));
+    CHECK_OUT(p, "OK\n");
 }
 
 static void test_lite_put_get(void)
@@ -294,7 +309,7 @@ static void test_lite_put_get(void)
     CHECK_OUT(p, "OK\n");
     LITE(&p, "put", "/g/b", "two words");
     CHECK_OUT(p, "OK\n");
-    LITE(&p, "put", "/g/c", "-3");
+    LITE(&p, "put", "/g/c", "--", "-3");                /* "-3" alone: a flag */
     CHECK_OUT(p, "OK\n");
     LITE(&p, "put", "/gx", "outside");
     CHECK_OUT(p, "OK\n");
@@ -311,16 +326,35 @@ static void test_lite_put_get(void)
     CHECK_OUT(p, "");
     LITE(&p, "get", "/g/", "--prefix");
     CHECK_OUT(p, "/g/a\n10\n/g/b\ntwo words\n/g/c\n-3\n");
-    LITE(&p, "get", "/g/", "--prefix", "--keys-only");
-    CHECK_OUT(p, "/g/a\n/g/b\n/g/c\n");
+    LITE(&p, "get", "/g/", "--prefix", "--keys-only");   /* etcdctl: an empty value line */
+    CHECK_OUT(p, "/g/a\n\n/g/b\n\n/g/c\n\n");
+    LITE(&p, "get", "/g/", "--prefix", "--print-value-only");
+    CHECK_OUT(p, "10\ntwo words\n-3\n");
+    LITE(&p, "get", "/g/b", "--from-key", "--keys-only", "--limit", "2");
+    CHECK_OUT(p, "/g/b\n\n/g/c\n\n");
+    LITE(&p, "get", "/g/a", "/g/c", "--print-value-only");   /* [key, range_end) */
+    CHECK_OUT(p, "10\ntwo words\n");
     LITE(&p, "get", "/g/", "--prefix", "--count-only");
     CHECK_OUT(p, "3\n");
     LITE(&p, "get", "/g/", "--prefix", "--limit=2");
     CHECK_OUT(p, "/g/a\n10\n/g/b\ntwo words\n");
-    LITE(&p, "get", "/g/", "--prefix", "--sort=desc", "--keys-only");
-    CHECK_OUT(p, "/g/c\n/g/b\n/g/a\n");
-    LITE(&p, "get", "/g/", "--prefix", "--sort=asc", "--limit=1");
+    LITE(&p, "get", "/g/", "--prefix", "--order=DESCEND", "--print-value-only");
+    CHECK_OUT(p, "-3\ntwo words\n10\n");
+    LITE(&p, "get", "/g/", "--prefix", "--order", "ascend", "--limit=1");
     CHECK_OUT(p, "/g/a\n10\n");
+    LITE(&p, "get", "/g/", "--prefix", "--sort-by=VALUE", "--print-value-only");
+    CHECK_OUT(p, "-3\n10\ntwo words\n");
+    LITE(&p, "get", "/g/a", "--hex");
+    CHECK_OUT(p, "\\x2f\\x67\\x2f\\x61\n\\x31\\x30\n");
+    LITE(&p, "get", "/g/a", "-w", "fields");
+    CHECK_EXIT(p, 0);
+    CHECK_HAS(p.out, "\"Key\" : \"/g/a\"\n\"CreateRevision\" : ");
+    CHECK_HAS(p.out, "\"Value\" : \"10\"\n\"Lease\" : 0\n\"More\" : false\n\"Count\" : 1\n");
+    LITE(&p, "get", "/g/a", "--write-out=json");
+    CHECK_EXIT(p, 0);
+    CHECK_PREFIX(p.out, "{\"header\":{\"cluster_id\":");
+    CHECK_HAS(p.out, "\"kvs\":[{\"key\":\"L2cvYQ==\",\"create_revision\":");
+    CHECK_HAS(p.out, "\"version\":2,\"value\":\"MTA=\"}],\"count\":1}\n");
 
     LITE(&p, "put", "/g/b", "20", "--prev-kv");
     CHECK_OUT(p, "OK\n/g/b\ntwo words\n");
@@ -330,6 +364,15 @@ static void test_lite_put_get(void)
     CHECK_OUT(p, "OK\n");
     LITE(&p, "get", "/g/dash");
     CHECK_OUT(p, "/g/dash\n--not-a-flag\n");
+    LITE(&p, "put", "/g/extra", "v", "ignored", "words");     /* as etcdctl */
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "get", "/g/extra", "--print-value-only");
+    CHECK_OUT(p, "v\n");
+    run(&p, "/bin/sh", false, ARGS("-c", "printf 'from\\nstdin' | \"$0\" \"$1\" put /g/in",
+                                   g_lite, g_endpoints));
+    CHECK_OUT(p, "OK\n");
+    LITE(&p, "get", "/g/in", "--print-value-only");
+    CHECK_OUT(p, "from\nstdin\n");
 }
 
 static void test_lite_del(void)
@@ -366,7 +409,7 @@ static void test_lite_global_flags(void)
 
     LITE(&p, "--json", "put", "/j/x", "not json");
     CHECK_EXIT(p, 1);
-    CHECK_HAS(p.err, "etcdctl_lite: ");
+    CHECK_PREFIX(p.err, "Error: ");
     CHECK_STR(p.out, "");
     LITE(&p, "--json", "put", "/j/x", "{\"a\": [1, 2]}");
     CHECK_OUT(p, "OK\n");
@@ -380,6 +423,17 @@ static void test_lite_global_flags(void)
     snprintf(both, sizeof both, "--endpoints=%s,%s", g_etcd.url, g_etcd.url);
     run(&p, g_lite, false, ARGS(both, "get", "/j/raw"));
     CHECK_OUT(p, "/j/raw\nnot json\n");
+
+    /* global flags after the command, "--flag value", schemeless endpoints */
+    char hostport[64];
+    snprintf(hostport, sizeof hostport, "127.0.0.1:%d", g_etcd.port);
+    run(&p, g_lite, false, ARGS("get", "/j/raw", "--endpoints", hostport, "-w", "simple"));
+    CHECK_OUT(p, "/j/raw\nnot json\n");
+    /* ETCDCTL_ENDPOINTS: through env(1), the only way this runner sets one */
+    char env[96];
+    snprintf(env, sizeof env, "ETCDCTL_ENDPOINTS=%s", hostport);
+    run(&p, "/usr/bin/env", false, ARGS(env, g_lite, "get", "/j/raw", "--print-value-only"));
+    CHECK_OUT(p, "not json\n");
 }
 
 static void test_lite_watch(void)
@@ -399,7 +453,7 @@ static void test_lite_watch(void)
     LITE(&p, "del", "/w/a");
     CHECK_OUT(p, "1\n");
     proc_finish(&w, CHILD_LIMIT);
-    CHECK_OUT(w, "PUT\n/w/a\n1\nPUT\n/w/b\ntwo words\nDELETE\n/w/a\n");
+    CHECK_OUT(w, "PUT\n/w/a\n1\nPUT\n/w/b\ntwo words\nDELETE\n/w/a\n\n");
 
     /* one key, with the previous kv, from a past revision */
     REQUIRE(LITE_START(&w, "watch", "/w/b", from, "--prev-kv", "--count=1"));
@@ -411,7 +465,7 @@ static void test_lite_watch(void)
     LITE(&p, "put", "/w/b", "3");
     LITE(&p, "del", "/w/b");
     proc_finish(&w, CHILD_LIMIT);
-    CHECK_OUT(w, "PUT\n/w/b\ntwo words\n/w/b\n3\nDELETE\n/w/b\n3\n/w/b\n");
+    CHECK_OUT(w, "PUT\n/w/b\ntwo words\n/w/b\n3\nDELETE\n/w/b\n3\n/w/b\n\n");
 
     /* idle past the client timeout: "timeout" just means wait again */
     snprintf(from, sizeof from, "--rev=%" PRId64, current_revision() + 1);
@@ -425,19 +479,22 @@ static void test_lite_watch(void)
 static void test_lite_lease(void)
 {
     proc p;
-    int64_t id = 0, ttl = 0;
+    uint64_t id = 0;
+    int64_t ttl = 0;
     LITE(&p, "lease", "grant", "60");
     CHECK_EXIT(p, 0);
-    REQUIRE(sscanf(p.out, "lease %" SCNd64 " granted with TTL(%" SCNd64 "s)", &id, &ttl) == 2);
+    /* etcdctl's format: the ID in hex, 16 digits */
+    REQUIRE(sscanf(p.out, "lease %" SCNx64 " granted with TTL(%" SCNd64 "s)", &id, &ttl) == 2);
     CHECK_INT(ttl, 60);
     char ids[32], lease_flag[48];
-    snprintf(ids, sizeof ids, "%" PRId64, id);
-    snprintf(lease_flag, sizeof lease_flag, "--lease=%" PRId64, id);
+    snprintf(ids, sizeof ids, "%016" PRIx64, id);
+    snprintf(lease_flag, sizeof lease_flag, "--lease=%" PRIx64, id);
+    CHECK_INT(strlen(p.out), strlen("lease  granted with TTL(60s)\n") + 16);
 
     /* the printed ID is the lease etcd knows */
     etcd *cli = test_client(&g_etcd, NULL);
     REQUIRE(cli);
-    etcd_res *r = etcd_timetolive(cli, id, false);
+    etcd_res *r = etcd_timetolive(cli, (int64_t)id, false);
     CHECK(r && r->status == 200 && r->granted_ttl == 60);
     etcd_res_free(r);
     etcd_free(cli);
@@ -452,10 +509,21 @@ static void test_lite_lease(void)
     CHECK_EXIT(p, 0);
     CHECK_HAS(p.out, ids);
     CHECK_HAS(p.out, "attached keys([/l/k])");
-    LITE(&p, "lease", "keep-alive", ids);
+    LITE(&p, "lease", "keep-alive", "--once", ids);
     char expect[96];
     snprintf(expect, sizeof expect, "lease %s keepalived with TTL(60)\n", ids);
     CHECK_OUT(p, expect);
+    /* without --once: keeps it alive until a signal */
+    proc k;
+    REQUIRE(LITE_START(&k, "lease", "keep-alive", ids));
+    CHECK(proc_wait_for(&k, 0, expect, 5));
+    sleep_ms(300);
+    CHECK(k.pid > 0 && waitpid(k.pid, NULL, WNOHANG) == 0);      /* still running */
+    /* ends by the signal's default action, as etcdctl; SIGTERM, as SIGINT
+       is ignored in children of a background job (tests/run.sh's) */
+    if (k.pid > 0) kill(k.pid, SIGTERM);
+    proc_finish(&k, CHILD_LIMIT);
+    CHECK_INT(k.status, 128 + SIGTERM);
     LITE(&p, "lease", "list");
     CHECK_EXIT(p, 0);
     CHECK_HAS(p.out, "found ");
@@ -470,40 +538,66 @@ static void test_lite_lease(void)
     LITE(&p, "lease", "timetolive", ids);
     snprintf(expect, sizeof expect, "lease %s already expired\n", ids);
     CHECK_OUT(p, expect);
-    LITE(&p, "lease", "keep-alive", ids);
-    CHECK_EXIT(p, 1);
-    CHECK_HAS(p.err, "expired or revoked");
+    LITE(&p, "lease", "keep-alive", "--once", ids);      /* etcdctl: exit 2 */
+    CHECK_EXIT(p, 2);
+    CHECK_HAS(p.err, "lease not found");
+    LITE(&p, "lease", "keep-alive", ids);                /* ends: the lease is gone */
+    snprintf(expect, sizeof expect, "lease %s expired or revoked.\n", ids);
+    CHECK_OUT(p, expect);
     LITE(&p, "lease", "revoke", ids);                    /* etcd's error */
     CHECK_EXIT(p, 1);
     CHECK_HAS(p.err, "lease not found");
     CHECK_STR(p.out, "");
 }
 
+/* etcdctl_lite txn with stdin (through sh: this runner's stdin is /dev/null) */
+static void lite_txn(proc *p, const char *input)
+{
+    run(p, "/bin/sh", false, ARGS("-c", "printf '%s' \"$3\" | \"$0\" \"$1\" txn $2", g_lite,
+                                  g_endpoints, "", input));
+}
+
 static void test_lite_txn(void)
 {
     proc p;
-    LITE(&p, "txn", "--if", "version(/x/a) = 0", "--then", "put /x/a 1", "--else", "get /x/a");
+    lite_txn(&p, "version(\"/x/a\") = \"0\"\n\nput /x/a 1\n\nget /x/a\n\n");
     CHECK_OUT(p, "SUCCESS\n\nOK\n");
-    LITE(&p, "txn", "--if", "version(/x/a) = 0", "--then", "put /x/a 1", "--else", "get /x/a");
+    lite_txn(&p, "version(\"/x/a\") = \"0\"\n\nput /x/a 1\n\nget /x/a\n\n");
     CHECK_OUT(p, "FAILURE\n\n/x/a\n1\n");
-    /* several compares and ops; a value with spaces; quoted key */
-    LITE(&p, "txn", "--if", "value(/x/a) = 1", "mod(\"/x/a\") > 0",
-         "--then", "put /x/b two words", "del /x/a", "get /x/a");
+    /* several compares and ops; a quoted value with spaces */
+    lite_txn(&p, "value(\"/x/a\") = \"1\"\nmod(\"/x/a\") > \"0\"\n\n"
+                 "put /x/b \"two words\"\ndel /x/a\nget /x/a\n\n\n");
     CHECK_OUT(p, "SUCCESS\n\nOK\n\n1\n\n");
     LITE(&p, "get", "/x/b");
     CHECK_OUT(p, "/x/b\ntwo words\n");
-    LITE(&p, "txn", "--if", "create(/x/b) < 1", "--then", "put /x/c 1",
-         "--else", "get /x/b", "get /x/none");
+    lite_txn(&p, "create(\"/x/b\") < \"1\"\n\nput /x/c 1\n\nget /x/b\nget /x/none\n\n");
     CHECK_OUT(p, "FAILURE\n\n/x/b\ntwo words\n\n");
-    LITE(&p, "txn", "--if", "value(/x/b) != two words", "--then", "put /x/c 1",
-         "--else", "del /x/b");
+    lite_txn(&p, "value(\"/x/b\") != \"two words\"\n\nput /x/c 1\n\ndel /x/ --prefix\n\n");
     CHECK_OUT(p, "FAILURE\n\n1\n");
-    LITE(&p, "txn", "--if", "lease(/x/c) = 0", "ver(/x/c) == 0", "--then", "put /x/c 3");
+    lite_txn(&p, "lease(\"/x/c\") = \"0\"\nver(\"/x/c\") = \"0\"\n\nput /x/c 3\n\n\n");
     CHECK_OUT(p, "SUCCESS\n\nOK\n");
-    LITE(&p, "txn", "--if", "lease(/x/c) > 0", "--then", "put /x/c 4");  /* empty else */
+    lite_txn(&p, "lease(\"/x/c\") > \"0\"\n\nput /x/c 4\n\n\n");      /* empty else */
     CHECK_OUT(p, "FAILURE\n");
     LITE(&p, "get", "/x/c");
     CHECK_OUT(p, "/x/c\n3\n");
+    /* -i: etcdctl's prompts */
+    run(&p, "/bin/sh", false, ARGS("-c", "printf 'val(\"/x/c\") = \"3\"\\n\\nget /x/c\\n\\n\\n' | "
+                                   "\"$0\" \"$1\" txn -i", g_lite, g_endpoints));
+    CHECK_OUT(p, "compares:\nsuccess requests (get, put, del):\n"
+                 "failure requests (get, put, del):\nSUCCESS\n\n/x/c\n3\n");
+    /* etcdctl's input errors: exit 3 */
+    lite_txn(&p, "bogus\n\n\n\n");
+    CHECK_EXIT(p, 3);
+    CHECK_HAS(p.err, "Error: malformed comparison");
+    lite_txn(&p, "version(\"/x/a\") = \"0\"\n\nput /x/a 1\n");            /* no blank lines */
+    CHECK_EXIT(p, 3);
+    CHECK_STR(p.err, "Error: EOF\n");
+    lite_txn(&p, "version(\"/x/a\") ~ \"0\"\n\nput /x/a 1\n\n\n");
+    CHECK_EXIT(p, 3);
+    lite_txn(&p, "version(\"/x/a\") = \"x\"\n\nput /x/a 1\n\n\n");
+    CHECK_EXIT(p, 3);
+    lite_txn(&p, "\n\nfrob /x/a\n\n\n");
+    CHECK_EXIT(p, 3);
 }
 
 static void test_lite_version(void)
@@ -511,8 +605,8 @@ static void test_lite_version(void)
     proc p;
     LITE(&p, "version");
     CHECK_EXIT(p, 0);
-    CHECK(strncmp(p.out, "etcdserver: 3.", 14) == 0);
-    CHECK_HAS(p.out, "\netcdcluster: 3.");
+    CHECK(strncmp(p.out, "etcdctl version: 3.", 19) == 0);
+    CHECK_HAS(p.out, "\nAPI version: 3.");
     CHECK_STR(p.err, "");
 }
 
