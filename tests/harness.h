@@ -30,6 +30,7 @@
 #ifndef ETCD_TEST_HARNESS_H
 #define ETCD_TEST_HARNESS_H
 
+#include <poll.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -661,6 +662,39 @@ static TH__UNUSED etcd *test_client(const test_etcd *s, const etcd_opts *base)
     return cli;
 }
 
+/* A client of hosts (comma-separated URLs) with these options and the rest
+   zero; NULL on failure (prints the error). */
+static TH__UNUSED etcd *test_client_at(const char *hosts, const char *key_prefix, double timeout,
+                                       bool retry, int max_fails, double fail_timeout)
+{
+    etcd_opts o;
+    char err[256] = "";
+    etcd *cli;
+    memset(&o, 0, sizeof o);
+    o.http_host = hosts;
+    o.key_prefix = key_prefix;
+    o.timeout = timeout;
+    o.retry = retry;
+    o.max_fails = max_fails;
+    o.fail_timeout = fail_timeout;
+    cli = etcd_new(&o, err, sizeof err);
+    if (!cli) fprintf(stderr, "  etcd_new(%s): %s\n", hosts, err);
+    return cli;
+}
+
+/* What an event loop does: poll() the watcher's fd (at most ms) unless a
+   message is already buffered. It must never wait on a quiet socket while
+   a message sits in the watcher's buffers. */
+static TH__UNUSED bool test_watch_readable(etcd_watcher *w, int ms)
+{
+    struct pollfd p;
+    if (etcd_watch_pending(w)) return true;
+    p.fd = etcd_watch_fd(w);
+    p.events = POLLIN;
+    p.revents = 0;
+    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
 /* Run etcdctl (ETCDCTL_API=3, --endpoints=s->url; for a TLS member also
    --cacert=s->ca, and with client_auth --cert/--key) with the
    NULL-terminated args via fork/exec (no shell); stdout goes to out
@@ -823,6 +857,18 @@ static TH__UNUSED int test_cluster_start(test_etcd *m, int n, const char *const 
     return -1;
 }
 
+/* The client URLs of m[0..n) but m[skip] (skip -1: all of them), comma-
+   separated in buf (sz bytes, cut short if it does not fit); buf. */
+static TH__UNUSED char *test_cluster_hosts(const test_etcd *m, int n, int skip, char *buf, size_t sz)
+{
+    size_t len = 0;
+    int i;
+    if (sz) buf[0] = '\0';
+    for (i = 0; i < n && len < sz; i++)
+        if (i != skip) len += (size_t)snprintf(buf + len, sz - len, "%s%s", len ? "," : "", m[i].url);
+    return buf;
+}
+
 /* Raw HTTP/1.0 POST of body (JSON) to 127.0.0.1:port path, 1 s socket
    timeouts; the answer's body (NUL-terminated, truncated to outsz-1) in
    out. Returns the HTTP status, or -1. Does not use etcd.h. */
@@ -925,6 +971,44 @@ static TH__UNUSED int64_t test_put(etcd *c, const char *key, const char *val)
     CHECK(r != NULL);
     etcd_res_free(r);
     return rev;
+}
+
+/* set key=val on c; the revision of the write, or 0 (reason printed, no
+   CHECK). */
+static TH__UNUSED int64_t test_set(etcd *c, const char *key, const char *val)
+{
+    etcd_res *r = etcd_set(c, key, val, NULL);
+    int64_t rev = r && r->status == 200 ? r->revision : 0;
+    if (!rev) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
+    etcd_res_free(r);
+    return rev;
+}
+
+/* delete key on c, which must delete exactly one key; the revision of the
+   delete, or 0 (reason printed, no CHECK). */
+static TH__UNUSED int64_t test_del(etcd *c, const char *key)
+{
+    etcd_res *r = etcd_delete(c, key, NULL);
+    int64_t rev = r && r->status == 200 && r->deleted == 1 ? r->revision : 0;
+    if (!rev) fprintf(stderr, "  delete %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
+    etcd_res_free(r);
+    return rev;
+}
+
+/* set key=val on c with lease (0: none); whether it worked (the reason
+   printed, no CHECK). */
+static TH__UNUSED bool test_put_lease(etcd *c, const char *key, const char *val, int64_t lease)
+{
+    etcd_set_opts o;
+    etcd_res *r;
+    bool ok;
+    memset(&o, 0, sizeof o);
+    o.lease = lease;
+    r = etcd_set(c, key, val, &o);
+    ok = r && r->status == 200;
+    if (!ok) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
+    etcd_res_free(r);
+    return ok;
 }
 
 /* The store's current revision, read with a get of a key nobody writes. */

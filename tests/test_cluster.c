@@ -30,23 +30,6 @@ static uint64_t ids[NM];        /* member ids, from the members themselves */
 static char hosts[256];         /* every client URL, comma-separated */
 static int started;
 
-static etcd *client(const char *http_host, double timeout, bool retry, int max_fails,
-                    double fail_timeout)
-{
-    etcd_opts o;
-    char err[256] = "";
-    etcd *c;
-    memset(&o, 0, sizeof o);
-    o.http_host = http_host;
-    o.timeout = timeout;
-    o.retry = retry;
-    o.max_fails = max_fails;
-    o.fail_timeout = fail_timeout;
-    c = etcd_new(&o, err, sizeof err);
-    if (!c) fprintf(stderr, "  etcd_new(%s): %s\n", http_host, err);
-    return c;
-}
-
 /* The index of the member with this id, or -1. */
 static int member_of(uint64_t id)
 {
@@ -84,15 +67,6 @@ static int down_member(void)
     return -1;
 }
 
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    etcd_res *r = etcd_set(c, key, val, NULL);
-    int64_t rev = r && r->status == 200 ? r->revision : 0;
-    if (!rev) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return rev;
-}
-
 /* readdir dir holds exactly prefix000 .. prefix(n-1) = 0 .. n-1. */
 static void check_dir(etcd *c, const char *dir, const char *prefix, int n)
 {
@@ -122,14 +96,11 @@ static void check_dir(etcd *c, const char *dir, const char *prefix, int n)
 
 static void test_cluster_up(void)
 {
-    size_t len = 0;
     int i, j;
     REQUIRE(test_cluster_start(m, NM, NULL) == 0);
     started = 1;
-    for (i = 0; i < NM; i++) {
-        REQUIRE(test_member_status(&m[i], &ids[i], NULL) == 0);
-        len += (size_t)snprintf(hosts + len, sizeof hosts - len, "%s%s", i ? "," : "", m[i].url);
-    }
+    for (i = 0; i < NM; i++) REQUIRE(test_member_status(&m[i], &ids[i], NULL) == 0);
+    test_cluster_hosts(m, NM, -1, hosts, sizeof hosts);
     for (i = 0; i < NM; i++)
         for (j = i + 1; j < NM; j++) CHECK(ids[i] != ids[j]);
     CHECK(test_cluster_leader(m, NM, 5.0) >= 0);
@@ -144,7 +115,7 @@ static void test_round_robin(void)
     etcd *c;
     int served[9], i, j;
     REQUIRE(all_up());
-    REQUIRE((c = client(hosts, 3.0, false, 0, 0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 3.0, false, 0, 0)) != NULL);
     for (i = 0; i < 9; i++) {
         etcd_res *r = i % 2 ? etcd_get(c, "/t1/k", NULL) : etcd_set(c, "/t1/k", "1", NULL);
         served[i] = -1;
@@ -171,7 +142,7 @@ static void test_kill_with_retry(void)
     int victim, i, fails = 0, on_victim = 0;
     REQUIRE(all_up());
     REQUIRE((victim = a_follower(-1)) >= 0);
-    REQUIRE((c = client(hosts, 3.0, true, 1, 10.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 3.0, true, 1, 10.0)) != NULL);
     for (i = 0; i < 100; i++) {
         char key[32], val[16];
         etcd_res *r;
@@ -229,8 +200,8 @@ static void test_reads_survive_kill_in_flight(void)
     double until;
     REQUIRE(all_up());
     REQUIRE((k.victim = a_follower(-1)) >= 0);
-    REQUIRE((c = client(hosts, 3.0, true, 1, 10.0)) != NULL);
-    REQUIRE(put(c, "/t2b/k", "7") > 0);
+    REQUIRE((c = test_client_at(hosts, NULL, 3.0, true, 1, 10.0)) != NULL);
+    REQUIRE(test_set(c, "/t2b/k", "7") > 0);
     k.delay_ms = 150 + (long)(test_now() * 1000) % 100;
     REQUIRE(pthread_create(&th, NULL, killer_main, &k) == 0);
     until = test_now() + 0.6;
@@ -261,7 +232,7 @@ static void test_kill_without_retry(void)
     double t_loop;
     REQUIRE(all_up());
     REQUIRE((victim = a_follower(-1)) >= 0);
-    REQUIRE((c = client(hosts, 2.0, false, 1, 10.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 2.0, false, 1, 10.0)) != NULL);
     t_loop = test_now();
     for (i = 0; i < 100; i++) {
         char key[32], val[16];
@@ -338,7 +309,7 @@ static void test_max_fails(void)
         REQUIRE((dead = a_follower(-1)) >= 0);
         test_etcd_kill_hard(&m[dead]);
     }
-    REQUIRE((c = client(hosts, 2.0, false, 2, 5.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 2.0, false, 2, 5.0)) != NULL);
     CHECK_INT(fail_on_dead(c, dead, 1, 3, &calls), 1);
     CHECK(etcd_endpoint_healthy(c, m[dead].url));      /* 1 < max_fails */
     CHECK_INT(fail_on_dead(c, dead, 1, 3, &calls), 1); /* its next turn */
@@ -348,7 +319,7 @@ static void test_max_fails(void)
     etcd_free(c);
 
     /* two failures further apart than fail_timeout do not add up */
-    REQUIRE((c = client(hosts, 2.0, false, 2, 0.5)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 2.0, false, 2, 0.5)) != NULL);
     CHECK_INT(fail_on_dead(c, dead, 1, 3, &calls), 1);
     CHECK(etcd_endpoint_healthy(c, m[dead].url));
     th__sleep_ms(700);
@@ -377,7 +348,7 @@ static void test_watch_open_retry(void)
     }
     memset(&wo, 0, sizeof wo);
     wo.timeout = 1.0;
-    REQUIRE((c = client(hosts, 2.0, true, 1, 10.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 2.0, true, 1, 10.0)) != NULL);
     for (i = 0; i < NM; i++) {                 /* one of these starts at the dead one */
         etcd_watcher *w = etcd_watchdir(c, "/t9/", &wo);
         etcd_res *r;
@@ -392,7 +363,7 @@ static void test_watch_open_retry(void)
     CHECK(!etcd_endpoint_healthy(c, m[dead].url));
     etcd_free(c);
 
-    REQUIRE((c = client(hosts, 2.0, false, 1, 10.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 2.0, false, 1, 10.0)) != NULL);
     for (i = 0; i < NM; i++) {
         etcd_watcher *w = etcd_watchdir(c, "/t9/", &wo);
         if (!w) {
@@ -418,7 +389,7 @@ static void test_recovery(void)
         REQUIRE((dead = a_follower(-1)) >= 0);
         test_etcd_kill_hard(&m[dead]);
     }
-    REQUIRE((c = client(hosts, 2.0, false, 1, 1.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, 2.0, false, 1, 1.0)) != NULL);
     CHECK_INT(fail_on_dead(c, dead, 1, 3, &calls), 1);
     t_fail = test_now();
     CHECK(!etcd_endpoint_healthy(c, m[dead].url));
@@ -441,6 +412,23 @@ static void test_recovery(void)
     etcd_free(c);
 }
 
+/* *w: a watchdir of dir on wc with wo; its first message must say created.
+   The index of the member serving it, or -1 (CHECKed) on failure. */
+static int watch_served(etcd *wc, const char *dir, const etcd_watch_opts *wo, etcd_watcher **w)
+{
+    etcd_res *r;
+    int served;
+    *w = etcd_watchdir(wc, dir, wo);
+    CHECK(*w != NULL);
+    if (!*w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(wc)); return -1; }
+    r = etcd_watch_next(*w);
+    CHECK(r && r->created);
+    served = r ? member_of(r->member_id) : -1;
+    etcd_res_free(r);
+    CHECK(served >= 0);
+    return served;
+}
+
 /* ---- a watch with auto_resume rides out the loss of its member --------- */
 
 #define T6_BEFORE 5
@@ -453,43 +441,36 @@ static void watch_resume_across(bool hard)
     etcd_watcher *w = NULL;
     etcd_watch_opts wo;
     etcd_res *r;
-    char whosts[200], keys[T6_TOTAL][32];
+    /* each variant its own dir: a watch from "now" on a member restarted by
+       the previous variant may start behind and see that one's last write */
+    const char *dir = hard ? "/t6k/" : "/t6s/";
+    char whosts[200], keys[T6_TOTAL][32], after[32];
     int64_t revs[T6_TOTAL], got_rev[T6_TOTAL + 8];
     char got_key[T6_TOTAL + 8][32];
     int served, i, n = 0, timeouts = 0, dup_or_extra = 0;
-    size_t len = 0;
     double deadline;
 
     REQUIRE(all_up());
-    REQUIRE((wc = client(hosts, 1.0, false, 1, 1.0)) != NULL);
+    REQUIRE((wc = test_client_at(hosts, NULL, 1.0, false, 1, 1.0)) != NULL);
     memset(&wo, 0, sizeof wo);
     wo.auto_resume = true;
     wo.timeout = 1.0;
-    w = etcd_watchdir(wc, "/t6/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(wc)); goto out; }
-    r = etcd_watch_next(w);
-    CHECK(r && r->created);
-    served = r ? member_of(r->member_id) : -1;
-    etcd_res_free(r);
-    CHECK(served >= 0);
-    if (served < 0) goto out;
+    if ((served = watch_served(wc, dir, &wo, &w)) < 0) goto out;
     CHECK_STR(w->ep->url, m[served].url);      /* white-box: where the stream is */
 
     /* writes go to the other two members only */
-    for (i = 0; i < NM; i++)
-        if (i != served)
-            len += (size_t)snprintf(whosts + len, sizeof whosts - len, "%s%s", len ? "," : "", m[i].url);
-    REQUIRE((writer = client(whosts, 3.0, true, 1, 1.0)) != NULL);
-    for (i = 0; i < T6_TOTAL; i++) snprintf(keys[i], sizeof keys[i], "/t6/k%03d", i);
-    for (i = 0; i < T6_BEFORE; i++) CHECK((revs[i] = put(writer, keys[i], "1")) > 0);
+    test_cluster_hosts(m, NM, served, whosts, sizeof whosts);
+    REQUIRE((writer = test_client_at(whosts, NULL, 3.0, true, 1, 1.0)) != NULL);
+    for (i = 0; i < T6_TOTAL; i++) snprintf(keys[i], sizeof keys[i], "%sk%03d", dir, i);
+    snprintf(after, sizeof after, "%safter", dir);
+    for (i = 0; i < T6_BEFORE; i++) CHECK((revs[i] = test_set(writer, keys[i], "1")) > 0);
     th__sleep_ms(100);                        /* on their way to the watcher */
 
     if (hard) test_etcd_kill_hard(&m[served]);
     else test_etcd_kill(&m[served]);
     /* the survivors elect a new leader if the victim led */
     CHECK(test_cluster_leader(m, NM, 5.0) >= 0);
-    for (i = T6_BEFORE; i < T6_TOTAL; i++) CHECK((revs[i] = put(writer, keys[i], "2")) > 0);
+    for (i = T6_BEFORE; i < T6_TOTAL; i++) CHECK((revs[i] = test_set(writer, keys[i], "2")) > 0);
 
     deadline = test_now() + 15.0;
     while (n < T6_TOTAL && test_now() < deadline) {
@@ -534,7 +515,7 @@ static void watch_resume_across(bool hard)
     /* and it keeps following once its member is back */
     CHECK(test_etcd_restart(&m[served]) == 0);
     {
-        int64_t rev = put(writer, "/t6/after", "3");
+        int64_t rev = test_set(writer, after, "3");
         CHECK(rev > 0);
         deadline = test_now() + 5.0;
         r = NULL;
@@ -544,7 +525,7 @@ static void watch_resume_across(bool hard)
         }
         CHECK(r && r->nevents == 1);
         if (r && r->nevents == 1) {
-            CHECK_STR(r->events[0].kv.key, "/t6/after");
+            CHECK_STR(r->events[0].kv.key, after);
             CHECK_INT(r->events[0].kv.mod_revision, rev);
         }
         etcd_res_free(r);
@@ -572,20 +553,12 @@ static void test_watch_ends_without_resume(void)
     double t0, dt;
 
     REQUIRE(all_up());
-    REQUIRE((wc = client(hosts, 1.0, false, 1, 1.0)) != NULL);
+    REQUIRE((wc = test_client_at(hosts, NULL, 1.0, false, 1, 1.0)) != NULL);
     memset(&wo, 0, sizeof wo);
     wo.timeout = 3.0;
-    w = etcd_watchdir(wc, "/t7/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(wc)); goto out; }
-    r = etcd_watch_next(w);
-    CHECK(r && r->created);
-    served = r ? member_of(r->member_id) : -1;
-    etcd_res_free(r);
-    CHECK(served >= 0);
-    if (served < 0) goto out;
-    REQUIRE((writer = client(m[(served + 1) % NM].url, 3.0, false, 1, 1.0)) != NULL);
-    CHECK((rev = put(writer, "/t7/k", "1")) > 0);
+    if ((served = watch_served(wc, "/t7/", &wo, &w)) < 0) goto out;
+    REQUIRE((writer = test_client_at(m[(served + 1) % NM].url, NULL, 3.0, false, 1, 1.0)) != NULL);
+    CHECK((rev = test_set(writer, "/t7/k", "1")) > 0);
     r = etcd_watch_next(w);                    /* delivered before the kill */
     CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == rev);
     etcd_res_free(r);
@@ -629,9 +602,9 @@ static void test_watch_no_leader(void)
 
     REQUIRE(all_up());
     REQUIRE((keep = test_cluster_leader(m, NM, 5.0)) >= 0);
-    REQUIRE((c1 = client(m[keep].url, 1.0, false, 1, 1.0)) != NULL);
-    REQUIRE((c2 = client(m[keep].url, 1.0, false, 1, 1.0)) != NULL);
-    REQUIRE((writer = client(hosts, 3.0, true, 1, 1.0)) != NULL);
+    REQUIRE((c1 = test_client_at(m[keep].url, NULL, 1.0, false, 1, 1.0)) != NULL);
+    REQUIRE((c2 = test_client_at(m[keep].url, NULL, 1.0, false, 1, 1.0)) != NULL);
+    REQUIRE((writer = test_client_at(hosts, NULL, 3.0, true, 1, 1.0)) != NULL);
     memset(&wo, 0, sizeof wo);
     wo.timeout = 8.0;
     w1 = etcd_watchdir(c1, "/t10/", &wo);
@@ -645,7 +618,7 @@ static void test_watch_no_leader(void)
         CHECK(r && r->created);
         etcd_res_free(r);
     }
-    CHECK((revs[0] = put(writer, "/t10/k000", "0")) > 0);
+    CHECK((revs[0] = test_set(writer, "/t10/k000", "0")) > 0);
     for (i = 0; i < 2; i++) {
         r = etcd_watch_next(i ? w2 : w1);
         CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == revs[0]);
@@ -670,7 +643,7 @@ static void test_watch_no_leader(void)
     for (i = 1; i < 6; i++) {
         char key[32];
         snprintf(key, sizeof key, "/t10/k%03d", i);
-        CHECK((revs[i] = put(writer, key, "1")) > 0);
+        CHECK((revs[i] = test_set(writer, key, "1")) > 0);
     }
     deadline = test_now() + 10.0;
     n = 1;
@@ -711,9 +684,9 @@ static void test_no_quorum(void)
     double t0, dt;
     REQUIRE(all_up());
     REQUIRE((keep = test_cluster_leader(m, NM, 5.0)) >= 0);
-    REQUIRE((a = client(hosts, T5_TIMEOUT, false, 1, 10.0)) != NULL);
-    REQUIRE((b = client(hosts, T5_TIMEOUT, true, 1, 10.0)) != NULL);
-    REQUIRE((c = client(hosts, T5_TIMEOUT, true, 1, 10.0)) != NULL);
+    REQUIRE((a = test_client_at(hosts, NULL, T5_TIMEOUT, false, 1, 10.0)) != NULL);
+    REQUIRE((b = test_client_at(hosts, NULL, T5_TIMEOUT, true, 1, 10.0)) != NULL);
+    REQUIRE((c = test_client_at(hosts, NULL, T5_TIMEOUT, true, 1, 10.0)) != NULL);
     for (i = 0; i < NM; i++) {                 /* api prefix learnt, connections open */
         r = etcd_get(a, "/t5/k", NULL);
         CHECK(r != NULL);
@@ -788,11 +761,11 @@ static void test_no_quorum(void)
     /* back: both members again, and a fresh client writes */
     for (i = 0; i < nk; i++) CHECK(test_etcd_restart(&m[killed[i]]) == 0);
     etcd_free(a);
-    a = client(hosts, 3.0, true, 1, 1.0);
+    a = test_client_at(hosts, NULL, 3.0, true, 1, 1.0);
     CHECK(a != NULL);
     if (a) {
         etcd_res *g;
-        CHECK(put(a, "/t5/k", "3") > 0);
+        CHECK(test_set(a, "/t5/k", "3") > 0);
         g = etcd_get(a, "/t5/k", NULL);
         CHECK(g && g->nkvs == 1);
         if (g && g->nkvs == 1) test_check_kv(&g->kvs[0], "/t5/k", "3");

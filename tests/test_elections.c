@@ -460,6 +460,33 @@ static int holder_main(void *p)
     }
 }
 
+/* Fork a holder_main of name (campaign: elected in it, else its lock) and
+   read what it holds into *m: its pid, or -1 (reported as `what` not
+   happening, the child killed and reaped) on failure. Call before any
+   thread of ours. */
+static pid_t start_holder(const char *name, int campaign, held_msg *m, const char *what)
+{
+    holder_arg ha;
+    pid_t kid;
+    int pfd[2];
+    if (pipe(pfd) != 0) { fprintf(stderr, "  pipe: %s\n", strerror(errno)); return -1; }
+    ha.name = name;
+    ha.campaign = campaign;
+    ha.fd = pfd[1];
+    kid = spawn(holder_main, &ha);
+    close(pfd[1]);
+    if (kid <= 0) { close(pfd[0]); return -1; }
+    if (read_held(pfd[0], m, 10) != 0) {
+        close(pfd[0]);
+        kill(kid, SIGKILL);
+        reap(kid, 5);
+        fprintf(stderr, "  %s: no\n", what);
+        return -1;
+    }
+    close(pfd[0]);
+    return kid;
+}
+
 /* A forked holder keeps a 2 s lease (past its TTL) while the other
    contender waits in etcd_lock; SIGKILL it: the waiter gets the lock
    when the lease expires, within TTL + a few seconds. */
@@ -467,30 +494,17 @@ static void test_lock_holder_killed(void)
 {
     etcd *b = client_on(&srv, NULL), *o = client_on(&srv, NULL);   /* b: the waiter's only */
     etcd_lease *lb = b ? keep(b, 20) : NULL;
-    holder_arg ha;
     held_msg m;
     waiter w;
     pthread_t th;
     pid_t kid;
-    int pfd[2], st;
+    int st;
     double t_kill, dt;
     char want[256];
 
     REQUIRE(b && o && lb);
-    REQUIRE(pipe(pfd) == 0);
-    ha.name = L3_NAME;
-    ha.campaign = 0;
-    ha.fd = pfd[1];
-    kid = spawn(holder_main, &ha);               /* before any thread of ours */
-    close(pfd[1]);
+    kid = start_holder(L3_NAME, 0, &m, "the child took the lock");   /* before any thread of ours */
     REQUIRE(kid > 0);
-    if (read_held(pfd[0], &m, 10) != 0) {
-        close(pfd[0]);
-        kill(kid, SIGKILL);
-        reap(kid, 5);
-        REQUIRE(!"the child took the lock");
-    }
-    close(pfd[0]);
     lease_key(want, sizeof want, L3_NAME, m.lease);
     CHECK_STR(m.key, want);
 
@@ -1098,27 +1112,14 @@ static void test_election_leader_killed(void)
 {
     contender c[2];
     etcd *o = client_on(&srv, NULL);
-    holder_arg ha;
     held_msg m;
     pid_t kid;
-    int pfd[2], st, w;
+    int st, w;
     double t_kill, dt;
     etcd_res *r;
     REQUIRE(o != NULL);
-    REQUIRE(pipe(pfd) == 0);
-    ha.name = E4_NAME;
-    ha.campaign = 1;
-    ha.fd = pfd[1];
-    kid = spawn(holder_main, &ha);               /* before any thread of ours */
-    close(pfd[1]);
+    kid = start_holder(E4_NAME, 1, &m, "the child was elected");   /* before any thread of ours */
     REQUIRE(kid > 0);
-    if (read_held(pfd[0], &m, 10) != 0) {
-        close(pfd[0]);
-        kill(kid, SIGKILL);
-        reap(kid, 5);
-        REQUIRE(!"the child was elected");
-    }
-    close(pfd[0]);
     r = test_ok200(o, etcd_leader(o, E4_NAME));
     CHECK(r && r->nkvs == 1);
     if (r && r->nkvs == 1) test_check_kv(&r->kvs[0], m.key, "\"doomed\"");

@@ -69,20 +69,6 @@ static void revoke(int64_t id)
     etcd_res_free(r);
 }
 
-/* Write key with a lease (0: none given); whether it worked. */
-static bool put_lease(etcd *c, const char *key, const char *val, int64_t lease)
-{
-    etcd_set_opts o = {0};
-    etcd_res *r;
-    bool ok;
-    o.lease = lease;
-    r = etcd_set(c, key, val, &o);
-    ok = r && r->status == 200;
-    if (!ok) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return ok;
-}
-
 /* The lease attached to key, 0 for none, -1 when the key is missing. */
 static int64_t key_lease(etcd *c, const char *key)
 {
@@ -182,7 +168,7 @@ static void test_attach_and_timetolive(void)
     int64_t id = grant(60);
     etcd_res *r;
     REQUIRE(id != 0);
-    CHECK(put_lease(cli, k1, "1", id));
+    CHECK(test_put_lease(cli, k1, "1", id));
     CHECK_INT(key_lease(cli, k1), id);
 
     r = etcd_timetolive(cli, id, false);
@@ -196,7 +182,7 @@ static void test_attach_and_timetolive(void)
     }
     etcd_res_free(r);
 
-    CHECK(put_lease(cli, k2, "2", id));
+    CHECK(test_put_lease(cli, k2, "2", id));
     r = etcd_timetolive(cli, id, true);
     CHECK(r != NULL);
     if (r) {
@@ -217,7 +203,7 @@ static void test_timetolive_keys_keep_prefix(void)
     etcd_res *r = NULL;
     CHECK(pc != NULL && id != 0);
     if (pc && id) {
-        CHECK(put_lease(pc, "/a", "1", id));
+        CHECK(test_put_lease(pc, "/a", "1", id));
         CHECK_INT(key_lease(pc, "/a"), id);
         r = etcd_timetolive(pc, id, true);
         CHECK(r != NULL);
@@ -268,9 +254,9 @@ static void test_revoke_deletes_keys(void)
     int64_t id = grant(60);
     etcd_res *r;
     REQUIRE(id != 0);
-    CHECK(put_lease(cli, "/tl/revoke/a", "1", id));
-    CHECK(put_lease(cli, "/tl/revoke/b", "2", id));
-    CHECK(put_lease(cli, "/tl/revoke/c", "3", 0));   /* not on the lease */
+    CHECK(test_put_lease(cli, "/tl/revoke/a", "1", id));
+    CHECK(test_put_lease(cli, "/tl/revoke/b", "2", id));
+    CHECK(test_put_lease(cli, "/tl/revoke/c", "3", 0));   /* not on the lease */
     r = etcd_revoke(cli, id);
     REQUIRE(r != NULL);
     CHECK_INT(r->status, 200);
@@ -334,7 +320,7 @@ static void test_lease_expires(void)
     etcd_res_free(r);
     REQUIRE(id != 0);
     t0 = now();
-    CHECK(put_lease(cli, k, "1", id));
+    CHECK(test_put_lease(cli, k, "1", id));
     CHECK(key_exists(k));
     while (key_exists(k) && now() - t0 < 8) sleep_s(0.2);
     CHECK(!key_exists(k));
@@ -402,7 +388,7 @@ static void test_client_ttl(void)
     CHECK(r != NULL && r->status == 200);
     etcd_res_free(r);
     CHECK_INT(key_lease(cli, "/tl/ttl/off"), 0);
-    CHECK(put_lease(cli, "/tl/ttl/off0", "8", 0));   /* ttl 0: off */
+    CHECK(test_put_lease(cli, "/tl/ttl/off0", "8", 0));   /* ttl 0: off */
     CHECK_INT(key_lease(cli, "/tl/ttl/off0"), 0);
 out:
     if (mine) revoke(mine);

@@ -20,6 +20,7 @@
 #include "test.h"
 #include "harness.h"
 #include "fakeserver.h"
+#include "kvmap.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -29,75 +30,6 @@
 
 static test_etcd srv;
 static etcd *cli;            /* JSON serializer, no key_prefix */
-
-/* ---- the map the messages build ----------------------------------------- */
-
-#define MAP_BUCKETS 16384
-
-typedef struct ment {
-    struct ment *next;
-    size_t kl, vl;
-    char *k, *v;             /* in the same allocation, after the entry */
-} ment;
-
-typedef struct kvmap {
-    ment **b;
-    size_t n;
-} kvmap;
-
-static size_t map_hash(const char *k, size_t kl)
-{
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-    for (i = 0; i < kl; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-    return (size_t)(h % MAP_BUCKETS);
-}
-
-static ment **map_find(kvmap *m, const char *k, size_t kl)
-{
-    ment **p = &m->b[map_hash(k, kl)];
-    while (*p && !((*p)->kl == kl && memcmp((*p)->k, k, kl) == 0)) p = &(*p)->next;
-    return p;
-}
-
-static void map_del(kvmap *m, const char *k, size_t kl)
-{
-    ment **p = map_find(m, k, kl), *e = *p;
-    if (!e) return;
-    *p = e->next;
-    free(e);
-    m->n--;
-}
-
-static void map_set(kvmap *m, const char *k, size_t kl, const char *v, size_t vl)
-{
-    ment **p, *e;
-    map_del(m, k, kl);
-    e = (ment *)malloc(sizeof *e + kl + vl + 2);
-    if (!e) { CHECK(!"out of memory"); return; }
-    e->k = (char *)(e + 1);
-    e->v = e->k + kl + 1;
-    memcpy(e->k, k, kl);
-    memcpy(e->v, v, vl);
-    e->kl = kl;
-    e->vl = vl;
-    p = &m->b[map_hash(k, kl)];
-    e->next = *p;
-    *p = e;
-    m->n++;
-}
-
-static void map_clear(kvmap *m)
-{
-    size_t i;
-    for (i = 0; i < MAP_BUCKETS; i++)
-        while (m->b[i]) {
-            ment *e = m->b[i];
-            m->b[i] = e->next;
-            free(e);
-        }
-    m->n = 0;
-}
 
 /* ---- applying the mirror's messages, checking each --------------------- */
 
@@ -116,16 +48,26 @@ typedef struct mstate {
 static void ms_init(mstate *ms)
 {
     memset(ms, 0, sizeof *ms);
-    ms->map.b = (ment **)calloc(MAP_BUCKETS, sizeof *ms->map.b);
 }
 
 static void ms_free(mstate *ms)
 {
-    if (ms->map.b) map_clear(&ms->map);
-    free(ms->map.b);
+    map_free(&ms->map);
     free(ms->lastkey);
     free(ms->crevs);
     memset(ms, 0, sizeof *ms);
+}
+
+/* ms_init(ms) and a mirror of dir on c with o; NULL (CHECKed, printed) if
+   it did not open. */
+static etcd_watcher *ms_open(mstate *ms, etcd *c, const char *dir, const etcd_watch_opts *o)
+{
+    etcd_watcher *w;
+    ms_init(ms);
+    w = etcd_mirror(c, dir, o);
+    CHECK(w != NULL);
+    if (!w) fprintf(stderr, "  etcd_mirror: %s\n", etcd_errstr(c));
+    return w;
 }
 
 static void ms_note_crev(mstate *ms, int64_t rev)
@@ -199,7 +141,7 @@ static void apply(mstate *ms, const etcd_res *r)
                 ms->lastkey_len = e->kv.key_len;
                 ms->have_last = true;
             }
-            map_set(&ms->map, e->kv.key, e->kv.key_len, e->kv.value, e->kv.value_len);
+            map_set(&ms->map, e->kv.key, e->kv.key_len, e->kv.value, e->kv.value_len, e->kv.mod_revision);
         }
         ms->page_events += (int)r->nevents;
         if (!r->more) {
@@ -222,7 +164,7 @@ static void apply(mstate *ms, const etcd_res *r)
                     (long long)rev, (long long)(i ? r->events[i - 1].kv.mod_revision : ms->applied));
             CHECK(!"no change older than one applied");
         }
-        if (e->type == ETCD_EVENT_PUT) map_set(&ms->map, e->kv.key, e->kv.key_len, e->kv.value, e->kv.value_len);
+        if (e->type == ETCD_EVENT_PUT) map_set(&ms->map, e->kv.key, e->kv.key_len, e->kv.value, e->kv.value_len, e->kv.mod_revision);
         else map_del(&ms->map, e->kv.key, e->kv.key_len);
         if (!ms->ncrevs || ms->crevs[ms->ncrevs - 1] != rev) ms_note_crev(ms, rev);
         ms->change_events++;
@@ -303,23 +245,14 @@ static bool read_for(mstate *ms, etcd_watcher *w, double secs)
 static void check_same(mstate *ms, etcd *c, const char *dir)
 {
     etcd_res *r = etcd_readdir(c, dir, NULL);
-    size_t i, missing = 0, differ = 0;
+    long missing = 0, differ = 0;
     CHECK(r != NULL && r->status == 200);
     if (!r || r->status != 200) {
         fprintf(stderr, "  readdir %s: %s\n", dir, r ? r->body : etcd_errstr(c));
         etcd_res_free(r);
         return;
     }
-    for (i = 0; i < r->nkvs; i++) {
-        const etcd_kv *kv = &r->kvs[i];
-        ment *e = *map_find(&ms->map, kv->key, kv->key_len);
-        if (!e) {
-            if (!missing++) fprintf(stderr, "  %s is in etcd, not in the map\n", kv->key);
-        } else if (e->vl != kv->value_len || memcmp(e->v, kv->value, e->vl) != 0) {
-            if (!differ++) fprintf(stderr, "  %s is %s in etcd, %.*s in the map\n", kv->key, kv->value,
-                                   (int)e->vl, e->v);
-        }
-    }
+    map_compare(&ms->map, r, &missing, &differ);
     CHECK_INT(missing, 0);
     CHECK_INT(differ, 0);
     CHECK_INT(ms->map.n, r->nkvs);          /* with the above: nothing extra in the map */
@@ -327,24 +260,6 @@ static void check_same(mstate *ms, etcd *c, const char *dir)
 }
 
 /* ---- writing ------------------------------------------------------------- */
-
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    etcd_res *r = etcd_set(c, key, val, NULL);
-    int64_t rev = r && r->status == 200 ? r->revision : 0;
-    if (!rev) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return rev;
-}
-
-static int64_t del(etcd *c, const char *key)
-{
-    etcd_res *r = etcd_delete(c, key, NULL);
-    int64_t rev = r && r->status == 200 && r->deleted == 1 ? r->revision : 0;
-    if (!rev) fprintf(stderr, "  delete %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return rev;
-}
 
 /* Keys dir + "k%05d" = "%d" for first <= i < first + n, 100 per txn. The
    revision of the last txn, 0 on failure. */
@@ -404,19 +319,6 @@ static etcd_watch_opts mopts(double timeout)
     return o;
 }
 
-static etcd *client_opts(const char *hosts, const char *key_prefix, double timeout, bool retry,
-                         double fail_timeout)
-{
-    etcd_opts o;
-    memset(&o, 0, sizeof o);
-    o.http_host = hosts;
-    o.key_prefix = key_prefix;
-    o.timeout = timeout;
-    o.retry = retry;
-    o.fail_timeout = fail_timeout;
-    return t_client(&o);
-}
-
 /* A writer thread: puts and deletes keys dir + "w%03d" on its own client
    until stopped; remembers the revision of every write it knows happened
    (a write that failed may or may not have). */
@@ -432,29 +334,16 @@ typedef struct writer {
     int ops, fails;
 } writer;
 
-static int writer_stopping(writer *wr)
-{
-    int s;
-    pthread_mutex_lock(&wr->mu);
-    s = wr->stop;
-    pthread_mutex_unlock(&wr->mu);
-    return s;
-}
+/* wr's counters, read under its lock. */
+typedef struct writer_counts { int stop, ops; size_t nrevs; } writer_counts;
 
-static int writer_ops(writer *wr)
+static writer_counts writer_now(writer *wr)
 {
-    int n;
+    writer_counts n;
     pthread_mutex_lock(&wr->mu);
-    n = wr->ops;
-    pthread_mutex_unlock(&wr->mu);
-    return n;
-}
-
-static size_t writer_nrevs(writer *wr)
-{
-    size_t n;
-    pthread_mutex_lock(&wr->mu);
-    n = wr->nrevs;
+    n.stop = wr->stop;
+    n.ops = wr->ops;
+    n.nrevs = wr->nrevs;
     pthread_mutex_unlock(&wr->mu);
     return n;
 }
@@ -478,7 +367,7 @@ static void *writer_main(void *p)
 {
     writer *wr = (writer *)p;
     int i;
-    for (i = 0; !writer_stopping(wr); i++) {
+    for (i = 0; !writer_now(wr).stop; i++) {
         char key[96], val[32];
         etcd_res *r;
         snprintf(key, sizeof key, "%sw%03d", wr->dir, (i * 7) % wr->nkeys);
@@ -537,17 +426,6 @@ static int writer_missing(const mstate *ms, const writer *wr)
             if (!missing++) fprintf(stderr, "  the write at revision %lld never came\n", (long long)wr->revs[i]);
         }
     return missing;
-}
-
-/* What an event loop does: poll() the fd unless a message is buffered. */
-static bool wait_readable(etcd_watcher *w, int ms)
-{
-    struct pollfd p;
-    if (etcd_watch_pending(w)) return true;
-    p.fd = etcd_watch_fd(w);
-    p.events = POLLIN;
-    p.revents = 0;
-    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 }
 
 /* ---- a scripted etcd: the exact compaction sequence ---------------------- */
@@ -642,6 +520,17 @@ static etcd *fake_client(const fs_server *s)
     return t_client(&o);
 }
 
+/* The counters zeroed, a fake server running h_mirror (*s) and a client
+   of it; NULL (the server stopped) on failure. */
+static etcd *fake_open(fs_server **s)
+{
+    etcd *c;
+    fk_nrange = fk_nwatch = fk_other = 0;
+    if (!(*s = fs_start(FS_TCP4, NULL, h_mirror, NULL))) return NULL;
+    if (!(c = fake_client(*s))) fs_stop(*s);
+    return c;
+}
+
 /* The i-th request (0-based) whose target contains path, or NULL. */
 static const fs_req *nth_req(fs_server *s, const char *path, int i)
 {
@@ -669,16 +558,8 @@ static void test_fake_compaction_resets(void)
     ment *e;
     int k;
 
-    fk_nrange = fk_nwatch = fk_other = 0;
-    s = fs_start(FS_TCP4, NULL, h_mirror, NULL);
-    REQUIRE(s);
-    c = fake_client(s);
-    if (!c) fs_stop(s);
-    REQUIRE(c);
-    ms_init(&ms);
-    w = etcd_mirror(c, "/f/", &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    REQUIRE((c = fake_open(&s)) != NULL);
+    if (!(w = ms_open(&ms, c, "/f/", &o))) goto out;
 
     /* the first snapshot, after a 503 the mirror tried again */
     CHECK_INT(step(&ms, w, &f), 1);
@@ -752,12 +633,7 @@ static void test_bad_input(void)
     etcd *c;
     etcd_watch_opts o = mopts(1.0);
     etcd_watcher *w;
-    fk_nrange = fk_nwatch = fk_other = 0;
-    s = fs_start(FS_TCP4, NULL, h_mirror, NULL);
-    REQUIRE(s);
-    c = fake_client(s);
-    if (!c) fs_stop(s);
-    REQUIRE(c);
+    REQUIRE((c = fake_open(&s)) != NULL);
 
     o.start_revision = 5;
     w = etcd_mirror(c, "/f/", &o);
@@ -791,7 +667,7 @@ static void test_bad_input(void)
 static void test_start(void)
 {
     REQUIRE(test_etcd_start(&srv, NULL) == 0);
-    cli = client_opts(srv.url, NULL, 5.0, false, 0);
+    cli = test_client_at(srv.url, NULL, 5.0, false, 0, 0);
     REQUIRE(cli != NULL);
 }
 
@@ -809,10 +685,7 @@ static void test_basic(void)
     int i;
 
     REQUIRE(load(cli, dir, 0, 2500) > 0);
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  etcd_mirror: %s\n", etcd_errstr(cli)); goto out; }
+    if (!(w = ms_open(&ms, cli, dir, &o))) goto out;
     for (i = 0; i < 3; i++) {
         CHECK_INT(step(&ms, w, &f), 1);
         CHECK(f.snapshot);
@@ -826,9 +699,9 @@ static void test_basic(void)
     CHECK_INT(ms.applied, snap);
     CHECK_INT(step(&ms, w, NULL), 0);          /* nothing changed: "timeout" */
 
-    CHECK(put(cli, "/mb/new", "\"fresh\"") > snap);
-    CHECK(put(cli, "/mb/k00007", "77") > 0);
-    CHECK(del(cli, "/mb/k01500") > 0);
+    CHECK(test_set(cli, "/mb/new", "\"fresh\"") > snap);
+    CHECK(test_set(cli, "/mb/k00007", "77") > 0);
+    CHECK(test_del(cli, "/mb/k01500") > 0);
     {
         etcd_compare cmp;
         etcd_op ops[3];
@@ -877,10 +750,7 @@ static void test_empty_dir(void)
     int64_t before, r1, r2;
 
     before = test_rev(cli);
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    if (!(w = ms_open(&ms, cli, dir, &o))) goto out;
     CHECK_INT(step(&ms, w, &f), 1);
     CHECK(f.snapshot && f.reset && !f.more);
     CHECK_INT(f.nevents, 0);
@@ -888,8 +758,8 @@ static void test_empty_dir(void)
     CHECK_INT(step(&ms, w, NULL), 0);
     CHECK_INT(etcd_watch_errcode(w), ETCD_ETIMEOUT);
 
-    r1 = put(cli, "/me/a", "1");
-    r2 = put(cli, "/me/b", "2");
+    r1 = test_set(cli, "/me/a", "1");
+    r2 = test_set(cli, "/me/b", "2");
     CHECK(r1 > 0 && r2 > r1);
     CHECK_INT(step(&ms, w, &f), 1);
     CHECK(!f.snapshot && !f.reset && !f.more && f.nevents >= 1);
@@ -920,21 +790,18 @@ static void test_writes_between_pages(void)
     int i, n = 0;
 
     REQUIRE(load(cli, dir, 0, 2500) > 0);
-    REQUIRE((c2 = client_opts(srv.url, NULL, 5.0, false, 0)) != NULL);
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    REQUIRE((c2 = test_client_at(srv.url, NULL, 5.0, false, 0, 0)) != NULL);
+    if (!(w = ms_open(&ms, cli, dir, &o))) goto out;
     CHECK_INT(step(&ms, w, &f), 1);            /* page 1: k00000 .. k00999 */
     CHECK(f.reset && f.more);
     snap = ms.snap_rev;
-    revs[n++] = del(c2, "/mw/k02300");         /* on page 3, not yet read */
-    revs[n++] = put(c2, "/mw/k00010", "\"changed\"");  /* on page 1, read */
-    revs[n++] = put(c2, "/mw/k00500x", "1");   /* a new key behind the cursor */
+    revs[n++] = test_del(c2, "/mw/k02300");         /* on page 3, not yet read */
+    revs[n++] = test_set(c2, "/mw/k00010", "\"changed\"");  /* on page 1, read */
+    revs[n++] = test_set(c2, "/mw/k00500x", "1");   /* a new key behind the cursor */
     CHECK_INT(step(&ms, w, &f), 1);            /* page 2 */
     CHECK(!f.reset && f.more);
-    revs[n++] = put(c2, "/mw/k02499x", "2");   /* a new key ahead of the cursor */
-    revs[n++] = del(c2, "/mw/k00000");
+    revs[n++] = test_set(c2, "/mw/k02499x", "2");   /* a new key ahead of the cursor */
+    revs[n++] = test_del(c2, "/mw/k00000");
     CHECK_INT(step(&ms, w, &f), 1);            /* page 3 */
     CHECK(!f.reset && !f.more);
     CHECK_INT(f.nevents, 500);
@@ -943,7 +810,7 @@ static void test_writes_between_pages(void)
     saw_added = *map_find(&ms.map, "/mw/k02499x", 11) != NULL || *map_find(&ms.map, "/mw/k00500x", 11) != NULL;
     CHECK(saw_deleted);
     CHECK(!saw_added);
-    revs[n++] = put(c2, "/mw/late", "3");
+    revs[n++] = test_set(c2, "/mw/late", "3");
     for (i = 0; i < n; i++) CHECK(revs[i] > snap);
     drain(&ms, w, revs[n - 1], 10);
     for (i = 0; i < n; i++) CHECK(ms_has_crev(&ms, revs[i]));
@@ -973,7 +840,7 @@ static void test_writer_thread_during_snapshot(void)
     size_t i;
 
     REQUIRE(load(cli, dir, 0, 3500) > 0);
-    REQUIRE((wc = client_opts(srv.url, NULL, 5.0, false, 0)) != NULL);
+    REQUIRE((wc = test_client_at(srv.url, NULL, 5.0, false, 0, 0)) != NULL);
     ms_init(&ms);
     if (!writer_start(&wr, wc, dir, 200, 2, 1)) { etcd_free(wc); ms_free(&ms); REQUIRE(false); }
     th__sleep_ms(100);
@@ -981,11 +848,11 @@ static void test_writer_thread_during_snapshot(void)
     CHECK(w != NULL);
     if (w) {
         do {
-            int before = writer_ops(&wr);
+            int before = writer_now(&wr).ops;
             if (step(&ms, w, &f) < 0) break;
             if (f.snapshot) pages++;
             th__sleep_ms(150);                 /* writes land between the pages */
-            if (f.snapshot && f.more && writer_ops(&wr) > before) wrote_during++;
+            if (f.snapshot && f.more && writer_now(&wr).ops > before) wrote_during++;
         } while (ms.in_snap || pages == 0);
         read_for(&ms, w, 0.5);
     }
@@ -1022,10 +889,7 @@ static void test_10k_keys(void)
     double t0 = test_now();
 
     REQUIRE(load(cli, dir, 0, 10000) > 0);
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    if (!(w = ms_open(&ms, cli, dir, &o))) goto out;
     for (i = 0; i < 10; i++) {
         CHECK_INT(step(&ms, w, &f), 1);
         CHECK(f.snapshot);
@@ -1036,9 +900,9 @@ static void test_10k_keys(void)
     CHECK_INT(ms.snap_pages, 10);
     CHECK_INT(ms.page_events, 10000);
     CHECK(!ms.in_snap);
-    last = put(cli, "/m10k/k10000", "10000");
-    CHECK(del(cli, "/m10k/k00000") > 0);
-    last = put(cli, "/m10k/k05000", "-1");
+    last = test_set(cli, "/m10k/k10000", "10000");
+    CHECK(test_del(cli, "/m10k/k00000") > 0);
+    last = test_set(cli, "/m10k/k05000", "-1");
     drain(&ms, w, last, 10);
     CHECK_INT(ms.snapshots, 1);
     CHECK_INT(ms.map.n, 10000);
@@ -1063,10 +927,7 @@ static void test_watcher_api_poll(void)
     double end;
 
     REQUIRE(load(cli, dir, 0, 2500) > 0);
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    if (!(w = ms_open(&ms, cli, dir, &o))) goto out;
     CHECK(etcd_watch_pending(w));              /* the snapshot is there to read */
     while (etcd_watch_pending(w) && pages < 20) {
         msgflags f;
@@ -1081,13 +942,13 @@ static void test_watcher_api_poll(void)
 
     /* changes, through poll() */
     fd = etcd_watch_fd(w);
-    last = put(cli, "/mapi/x", "1");
-    put(cli, "/mapi/y", "2");
-    last = put(cli, "/mapi/z", "3");
+    last = test_set(cli, "/mapi/x", "1");
+    test_set(cli, "/mapi/y", "2");
+    last = test_set(cli, "/mapi/z", "3");
     end = test_now() + 4.0;
     while (got < 3 && test_now() < end) {
         msgflags f;
-        if (!wait_readable(w, 500)) continue;
+        if (!test_watch_readable(w, 500)) continue;
         if (step(&ms, w, &f) < 0) break;
         got += (int)f.nevents;
     }
@@ -1101,12 +962,12 @@ static void test_watcher_api_poll(void)
     fd = etcd_watch_fd(w);
     CHECK(fd >= 0);
     CHECK(!etcd_watch_pending(w));
-    last = put(cli, "/mapi/w", "4");
+    last = test_set(cli, "/mapi/w", "4");
     got = 0;
     end = test_now() + 4.0;
     while (got < 1 && test_now() < end) {
         msgflags f;
-        if (!wait_readable(w, 500)) continue;
+        if (!test_watch_readable(w, 500)) continue;
         if (step(&ms, w, &f) < 0) break;
         got += (int)f.nevents;
     }
@@ -1136,9 +997,7 @@ static void test_cancel_any_point(void)
     CHECK(w != NULL);
     CHECK_INT(etcd_watchcancel(w), 0);
     /* in the middle of the snapshot */
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
+    w = ms_open(&ms, cli, dir, &o);
     if (w) {
         CHECK_INT(step(&ms, w, NULL), 1);
         CHECK(ms.in_snap);
@@ -1146,20 +1005,16 @@ static void test_cancel_any_point(void)
     CHECK_INT(etcd_watchcancel(w), 0);
     ms_free(&ms);
     /* after the last page, before the watch was opened */
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
+    w = ms_open(&ms, cli, dir, &o);
     for (i = 0; w && i < 2; i++) CHECK_INT(step(&ms, w, NULL), 1);
     CHECK(!ms.in_snap && ms.snapshots == 1);
     CHECK_INT(etcd_watchcancel(w), 0);
     ms_free(&ms);
     /* with the watch open and a change waiting unread */
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
+    w = ms_open(&ms, cli, dir, &o);
     if (w) {
         drain(&ms, w, 0, 5);
-        CHECK(put(cli, "/mcan/x", "1") > 0);
+        CHECK(test_set(cli, "/mcan/x", "1") > 0);
         th__sleep_ms(100);
     }
     CHECK_INT(etcd_watchcancel(w), 0);
@@ -1168,9 +1023,7 @@ static void test_cancel_any_point(void)
     w = etcd_mirror(cli, "/mcan-none/", &o);
     CHECK(w != NULL);
     CHECK_INT(etcd_watchcancel(w), 0);
-    ms_init(&ms);
-    w = etcd_mirror(cli, "/mcan-none/", &o);
-    CHECK(w != NULL);
+    w = ms_open(&ms, cli, "/mcan-none/", &o);
     if (w) CHECK_INT(step(&ms, w, NULL), 1);
     CHECK_INT(etcd_watchcancel(w), 0);
     ms_free(&ms);
@@ -1186,7 +1039,7 @@ static void test_cancel_any_point(void)
    mirrors everything under key_prefix. */
 static void test_key_prefix(void)
 {
-    etcd *pc = client_opts(srv.url, "/mpfx", 5.0, false, 0);
+    etcd *pc = test_client_at(srv.url, "/mpfx", 5.0, false, 0, 0);
     etcd_watch_opts o = mopts(0.5);
     etcd_watcher *w = NULL, *w2 = NULL;
     mstate ms, ms2;
@@ -1198,8 +1051,8 @@ static void test_key_prefix(void)
     ms_init(&ms);
     ms_init(&ms2);
     CHECK(load(pc, "/d/", 0, 1200) > 0);       /* /mpfx/d/k00000 ... */
-    CHECK(put(pc, "/top", "1") > 0);           /* /mpfx/top: under "" but not under /d/ */
-    CHECK(put(cli, "/other/d/k", "1") > 0);    /* outside the prefix altogether */
+    CHECK(test_set(pc, "/top", "1") > 0);           /* /mpfx/top: under "" but not under /d/ */
+    CHECK(test_set(cli, "/other/d/k", "1") > 0);    /* outside the prefix altogether */
     w = etcd_mirror(pc, "/d/", &o);
     CHECK(w != NULL);
     if (!w) goto out;
@@ -1208,10 +1061,10 @@ static void test_key_prefix(void)
     CHECK_INT(ms.map.n, 1200);
     CHECK(*map_find(&ms.map, "/mpfx/d/k00000", 14) != NULL);
     CHECK(*map_find(&ms.map, "/d/k00000", 9) == NULL);
-    CHECK(put(pc, "/d/new", "2") > 0);
-    CHECK(del(pc, "/d/k00001") > 0);
-    CHECK(put(cli, "/other/d/k", "2") > 0);    /* not ours */
-    last = put(cli, "/mpfx/d/raw", "3");       /* written without the prefix option: ours */
+    CHECK(test_set(pc, "/d/new", "2") > 0);
+    CHECK(test_del(pc, "/d/k00001") > 0);
+    CHECK(test_set(cli, "/other/d/k", "2") > 0);    /* not ours */
+    last = test_set(cli, "/mpfx/d/raw", "3");       /* written without the prefix option: ours */
     drain(&ms, w, last, 5);
     e = *map_find(&ms.map, "/mpfx/d/new", 11);
     CHECK(e && e->vl == 1 && e->v[0] == '2');
@@ -1228,7 +1081,7 @@ static void test_key_prefix(void)
         drain(&ms2, w2, 0, 5);
         CHECK(*map_find(&ms2.map, "/mpfx/top", 9) != NULL);
         CHECK(*map_find(&ms2.map, "/other/d/k", 10) == NULL);
-        last = put(pc, "/top", "4");
+        last = test_set(pc, "/top", "4");
         drain(&ms2, w2, last, 5);
         e = *map_find(&ms2.map, "/mpfx/top", 9);
         CHECK(e && e->vl == 1 && e->v[0] == '4');
@@ -1256,15 +1109,12 @@ static void test_compaction_during_snapshot(void)
     int64_t rev, first_snap;
 
     REQUIRE(load(cli, dir, 0, 2500) > 0);
-    ms_init(&ms);
-    w = etcd_mirror(cli, dir, &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    if (!(w = ms_open(&ms, cli, dir, &o))) goto out;
     CHECK_INT(step(&ms, w, &f), 1);
     CHECK(f.reset && f.more);
     first_snap = ms.snap_rev;
-    CHECK(del(cli, "/mz/k00003") > 0);
-    rev = put(cli, "/mz/k02600", "1");
+    CHECK(test_del(cli, "/mz/k00003") > 0);
+    rev = test_set(cli, "/mz/k02600", "1");
     CHECK(compact(cli, rev) == rev);
     CHECK_INT(step(&ms, w, &f), 1);            /* not page 2: a new snapshot's page 1 */
     CHECK(f.snapshot && f.reset && f.more);
@@ -1297,15 +1147,12 @@ static void test_compaction_past_resume_point(void)
     bool restarted;
 
     REQUIRE(load(cli, dir, 0, 1200) > 0);
-    REQUIRE((mc = client_opts(srv.url, NULL, 2.0, false, 0.5)) != NULL);
-    ms_init(&ms);
-    w = etcd_mirror(mc, dir, &o);
-    CHECK(w != NULL);
-    if (!w) goto out;
+    REQUIRE((mc = test_client_at(srv.url, NULL, 2.0, false, 0, 0.5)) != NULL);
+    if (!(w = ms_open(&ms, mc, dir, &o))) goto out;
     drain(&ms, w, 0, 5);
-    rev = put(cli, "/mx/a", "1");
-    CHECK(del(cli, "/mx/k00001") > 0);
-    rev = put(cli, "/mx/b", "2");
+    rev = test_set(cli, "/mx/a", "1");
+    CHECK(test_del(cli, "/mx/k00001") > 0);
+    rev = test_set(cli, "/mx/b", "2");
     drain(&ms, w, rev, 5);
     CHECK_INT(ms.snapshots, 1);
     CHECK(w->conn.fd >= 0);                    /* white-box: the stream is open */
@@ -1315,12 +1162,12 @@ static void test_compaction_past_resume_point(void)
     restarted = test_etcd_restart(&srv) == 0;
     CHECK(restarted);
     if (!restarted) goto out;
-    wc = client_opts(srv.url, NULL, 5.0, false, 0);
+    wc = test_client_at(srv.url, NULL, 5.0, false, 0, 0);
     CHECK(wc != NULL);
     if (!wc) goto out;
-    CHECK(put(wc, "/mx/c", "3") > 0);
-    CHECK(del(wc, "/mx/k00002") > 0);
-    rev = put(wc, "/mx/a", "4");
+    CHECK(test_set(wc, "/mx/c", "3") > 0);
+    CHECK(test_del(wc, "/mx/k00002") > 0);
+    rev = test_set(wc, "/mx/a", "4");
     CHECK(rev > resume);
     CHECK(compact(wc, rev) == rev);
 
@@ -1331,7 +1178,7 @@ static void test_compaction_past_resume_point(void)
     CHECK_INT(ms.map.n, 1200 + 3 - 2);
     check_same(&ms, wc, dir);
     /* and it follows on from the new snapshot */
-    rev = put(wc, "/mx/after", "5");
+    rev = test_set(wc, "/mx/after", "5");
     drain(&ms, w, rev, 5);
     CHECK(ms_has_crev(&ms, rev));
     CHECK_INT(ms.snapshots, 2);
@@ -1361,14 +1208,12 @@ static void test_cluster_member_kill(void)
     etcd_watch_opts o = mopts(0.5);
     mstate ms;
     int round, i;
-    size_t len;
 
     memset(m, 0, sizeof m);
     REQUIRE(test_cluster_start(m, 3, NULL) == 0);
     ms_init(&ms);
-    len = 0;
-    for (i = 0; i < 3; i++) len += (size_t)snprintf(hosts + len, sizeof hosts - len, "%s%s", i ? "," : "", m[i].url);
-    mc = client_opts(hosts, NULL, 2.0, true, 1.0);
+    test_cluster_hosts(m, 3, -1, hosts, sizeof hosts);
+    mc = test_client_at(hosts, NULL, 2.0, true, 0, 1.0);
     CHECK(mc != NULL);
     if (!mc) goto out;
     CHECK(load(mc, dir, 0, 1500) > 0);
@@ -1389,23 +1234,21 @@ static void test_cluster_member_kill(void)
         for (i = 0; i < 3 && w->ep; i++) if (!strcmp(w->ep->url, m[i].url)) served = i;
         CHECK(served >= 0);
         if (served < 0) break;
-        len = 0;
-        for (i = 0; i < 3; i++)
-            if (i != served) len += (size_t)snprintf(whosts + len, sizeof whosts - len, "%s%s", len ? "," : "", m[i].url);
-        wc = client_opts(whosts, NULL, 2.0, true, 1.0);
+        test_cluster_hosts(m, 3, served, whosts, sizeof whosts);
+        wc = test_client_at(whosts, NULL, 2.0, true, 0, 1.0);
         CHECK(wc != NULL);
         if (!wc) break;
         if (!writer_start(&wr, wc, dir, 60, 3, round + 2)) { CHECK(!"writer thread"); break; }
         read_for(&ms, w, 0.3);
         if (round == 1) test_etcd_kill(&m[served]);
         else test_etcd_kill_hard(&m[served]);
-        at_kill = writer_nrevs(&wr);
+        at_kill = writer_now(&wr).nrevs;
         end = test_now() + 8.0;                /* a write caught by a leader's death may hang a while */
         do read_for(&ms, w, 0.25);
-        while (writer_nrevs(&wr) - at_kill < 20 && test_now() < end);
+        while (writer_now(&wr).nrevs - at_kill < 20 && test_now() < end);
         read_for(&ms, w, 0.3);                 /* it moves to another member */
         CHECK(w->ep != NULL && strcmp(w->ep->url, m[served].url) != 0);
-        at_restart = writer_nrevs(&wr);
+        at_restart = writer_now(&wr).nrevs;
         up = test_etcd_restart(&m[served]) == 0;
         CHECK(up);
         read_for(&ms, w, 0.3);

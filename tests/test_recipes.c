@@ -67,19 +67,6 @@ static void wait_due(const etcd_lease *l, double max)
     if (d > 0) poll(NULL, 0, (int)(d * 1000.0) + 1);
 }
 
-static etcd *client_at(const char *hosts, const char *key_prefix, int max_fails, bool retry,
-                       double timeout)
-{
-    etcd_opts o;
-    memset(&o, 0, sizeof o);
-    o.http_host = hosts;
-    o.key_prefix = key_prefix;
-    o.max_fails = max_fails;
-    o.retry = retry;
-    o.timeout = timeout;
-    return t_client(&o);
-}
-
 /* Put keys fmt(i) = value for i in [from, to), 128 puts per txn. 0 ok. */
 static int load(etcd *c, const char *fmt, int from, int to, const char *value)
 {
@@ -111,20 +98,6 @@ static int load(etcd *c, const char *fmt, int from, int to, const char *value)
         etcd_res_free(r);
     }
     return 0;
-}
-
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    return test_put(c, key, val);
-}
-
-static bool del(etcd *c, const char *key)
-{
-    etcd_res *r = etcd_delete(c, key, NULL);
-    bool ok = r && r->status == 200 && r->deleted == 1;
-    if (!ok) fprintf(stderr, "  delete %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return ok;
 }
 
 /* Byte order of two keys, as etcd sorts them. */
@@ -342,6 +315,14 @@ static fs_server *fake_start(fake *f, int ttl)
     return s;
 }
 
+/* Undo fake_start, and free its client c. */
+static void fake_stop(fake *f, fs_server *s, etcd *c)
+{
+    etcd_free(c);
+    fs_stop(s);
+    pthread_mutex_destroy(&f->mu);
+}
+
 /* A client of the fake server(s) in hosts: no version probe. */
 static etcd *fake_client(const char *hosts, int max_fails, double timeout)
 {
@@ -392,21 +373,6 @@ static int64_t ttl_left(etcd *c, int64_t id)
     if (t == -2) fprintf(stderr, "  timetolive failed: %s\n", r ? r->body : etcd_errstr(c));
     etcd_res_free(r);
     return t;
-}
-
-/* Attach key=val to lease id on c. */
-static bool put_lease(etcd *c, const char *key, int64_t id)
-{
-    etcd_set_opts o;
-    etcd_res *r;
-    bool ok;
-    memset(&o, 0, sizeof o);
-    o.lease = id;
-    r = etcd_set(c, key, "\"here\"", &o);
-    ok = r && r->status == 200;
-    if (!ok) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return ok;
 }
 
 /* 1 the key exists, 0 not, -1 the read failed. */
@@ -475,16 +441,16 @@ static void test_pages_one_revision(void)
         /* between pages: new keys ahead of and behind the cursor, a delete
            and an update ahead, and a key after the whole range */
         snprintf(k, sizeof k, "/pg/snap/%06dx", (int)got.n + 10);
-        put(cli, k, "1");
+        test_put(cli, k, "1");
         snprintf(k, sizeof k, "/pg/snap/%06dx", (int)got.n - 10);
-        put(cli, k, "1");
+        test_put(cli, k, "1");
         if (got.n + 30 < 2500) {
             snprintf(k, sizeof k, "/pg/snap/%06d", (int)got.n + 20);
-            del(cli, k);
+            test_del(cli, k);
             snprintf(k, sizeof k, "/pg/snap/%06d", (int)got.n + 30);
-            later = put(cli, k, "2");
+            later = test_put(cli, k, "2");
         }
-        put(cli, "/pg/snap/zzz", "1");
+        test_put(cli, "/pg/snap/zzz", "1");
         if (!(r = next_page(p, &pages, 10))) break;
         bad += take_page(r, 1000, &got);
         etcd_res_free(r);
@@ -515,8 +481,8 @@ static void test_pages_order_and_end(void)
     REQUIRE(load(cli, "/pg/ord/%05d", 0, 2345, "\"v\"") == 0);
     REQUIRE(load(cli, "/pg/ord4/%05d", 0, 1000, "1") == 0);
     REQUIRE(load(cli, "/pg/ord3/%d", 0, 3, "1") == 0);
-    put(cli, "/pg/ord", "1");                   /* next to the dir, not in it */
-    put(cli, "/pg/ord0", "1");
+    test_put(cli, "/pg/ord", "1");                   /* next to the dir, not in it */
+    test_put(cli, "/pg/ord0", "1");
     for (ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         const char *dir = cases[ci].n == 1000 ? "/pg/ord4/" : cases[ci].n == 3 ? "/pg/ord3/" : "/pg/ord/";
         etcd_get_opts o;
@@ -581,7 +547,7 @@ static void test_pages_explicit_revision(void)
     for (i = 0; i < 50; i++) {
         char k[32];
         snprintf(k, sizeof k, "/pg/rev/%04d", i);
-        del(cli, k);
+        test_del(cli, k);
     }
     memset(&o, 0, sizeof o);
     o.limit = 100;
@@ -591,8 +557,8 @@ static void test_pages_explicit_revision(void)
     while ((r = next_page(p, &pages, 10)) != NULL) {
         bad += take_page(r, 100, &got);
         etcd_res_free(r);
-        put(cli, "/pg/rev/0250", "9");           /* and writes between pages */
-        put(cli, "/pg/rev/0250a", "9");
+        test_put(cli, "/pg/rev/0250", "9");           /* and writes between pages */
+        test_put(cli, "/pg/rev/0250a", "9");
     }
     CHECK_INT(etcd_errcode(cli), ETCD_OK);
     CHECK_INT(bad, 0);
@@ -631,7 +597,7 @@ static void test_pages_compacted(void)
     CHECK(r && r->nkvs == 100);
     rev0 = r ? r->revision : 0;
     etcd_res_free(r);
-    for (i = 0; i < 5; i++) now_rev = put(cli, "/pg/cmp-other", "1");
+    for (i = 0; i < 5; i++) now_rev = test_put(cli, "/pg/cmp-other", "1");
     if (!(now_rev > rev0)) { etcd_pager_free(p); REQUIRE(now_rev > rev0); }
     snprintf(body, sizeof body, "{\"revision\":\"%lld\"}", (long long)now_rev);
     r = test_ok200(cli, etcd_request(cli, "/kv/compaction", body, 0));
@@ -662,8 +628,8 @@ static void test_pages_empty(void)
 {
     etcd_pager *p;
     int i;
-    put(cli, "/pg/none", "1");                  /* next to it, not in it */
-    put(cli, "/pg/none0", "1");
+    test_put(cli, "/pg/none", "1");                  /* next to it, not in it */
+    test_put(cli, "/pg/none0", "1");
     p = etcd_readdir_pages(cli, "/pg/none/", NULL);
     REQUIRE(p);
     for (i = 0; i < 3; i++) {
@@ -752,14 +718,14 @@ static void test_pages_prefix_and_binary(void)
     int bad = 0;
 
     /* key_prefix: "/pg/kp" + "/a/" */
-    pc = client_at(srv.url, "/pg/kp", 0, false, 0);
+    pc = test_client_at(srv.url, "/pg/kp", 0, false, 0, 0);
     REQUIRE(pc);
     REQUIRE(load(pc, "/a/%03d", 0, 250, "1") == 0);
-    put(pc, "/a", "1");
-    put(pc, "/a0", "1");
-    put(pc, "/b/x", "1");
-    put(cli, "/pg/kpx/a/000", "1");              /* outside key_prefix */
-    put(cli, "/pg/a/000", "1");
+    test_put(pc, "/a", "1");
+    test_put(pc, "/a0", "1");
+    test_put(pc, "/b/x", "1");
+    test_put(cli, "/pg/kpx/a/000", "1");              /* outside key_prefix */
+    test_put(cli, "/pg/a/000", "1");
     pages_equal_readdir(pc, "/a/", 0, 100, 250);
     pages_equal_readdir(pc, "", 0, 64, 254);      /* "": every key starting with key_prefix,
                                                      "/pg/kpx/a/000" included (etcd's prefix rule) */
@@ -999,7 +965,7 @@ static void test_keep_20s(void)
     CHECK(id > 0);
     d = etcd_lease_due(l);
     CHECK(d > 0.5 && d <= 1.0);                 /* a third of the TTL from the grant */
-    REQUIRE(put_lease(cli, "/lk/alive", id));
+    REQUIRE(test_put_lease(cli, "/lk/alive", "\"here\"", id));
     while (test_now() - t0 < 20.0) {
         int rc;
         wait_due(l, 20.0 - (test_now() - t0));
@@ -1063,9 +1029,7 @@ static void test_keep_sends_nothing_early(void)
         CHECK_TIME(f.ka_at[i] - t0, 0.9 * (i + 1), 1.0 * (i + 1) + 0.2);
     etcd_lease_stop(l, false);
     CHECK_INT(fs_nreqs(s), 1 + nka);             /* stop without revoke sends nothing */
-    etcd_free(c);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, c);
 }
 
 /* Loss (a): the lease revoked from outside (etcdctl) is reported on the
@@ -1082,7 +1046,7 @@ static void test_keep_lost_revoked(void)
     int64_t id;
     REQUIRE(l);
     id = etcd_lease_id(l);
-    REQUIRE(put_lease(cli, "/lk/revoked", id));
+    REQUIRE(test_put_lease(cli, "/lk/revoked", "\"here\"", id));
     r = test_ok200(cli, etcd_leases(cli));
     if (r) nleases = r->nleases;
     etcd_res_free(r);
@@ -1184,7 +1148,7 @@ static void test_keep_short_outage(void)
     int rc = 0, stopped = 0, failed = 0;
     int64_t id, left;
     snprintf(url, sizeof url, "%s", srv.url);
-    c = client_at(url, NULL, 0, false, 0.5);
+    c = test_client_at(url, NULL, 0.5, false, 0, 0);
     REQUIRE(c);
     l = etcd_lease_keep(c, 4, 0);
     if (!l) { etcd_free(c); REQUIRE(l); }
@@ -1328,9 +1292,7 @@ static void test_keep_retries_503(void)
     CHECK(maxgap <= 1.15);                          /* again at least once a second */
     CHECK(nka >= 1 && f.ka_at[0] - t0 > 1.2);       /* the first one on the schedule */
     etcd_lease_stop(l, false);
-    etcd_free(c);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, c);
 }
 
 /* Loss is reported when the TTL of the last acknowledgement runs out, to
@@ -1363,9 +1325,7 @@ static void test_keep_lost_on_time(void)
     CHECK(zeros >= 4);                             /* tried at 1.67 s, then about once a second */
     CHECK_TIME(t_lost - t0, 5.0 - 0.05, 5.0 + 0.3);
     etcd_lease_stop(l, false);
-    etcd_free(c);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, c);
 }
 
 /* Bad input: ttl 0 / negative -> NULL with ETCD_EARG and nothing sent;
@@ -1389,9 +1349,7 @@ static void test_keep_bad_input(void)
     CHECK(etcd_lease_keep(c, INT64_MIN, 7) == NULL);
     CHECK_INT(etcd_errcode(c), ETCD_EARG);
     CHECK_INT(fs_nreqs(s), 0);
-    etcd_free(c);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, c);
 
     CHECK(etcd_lease_keep(NULL, 3, 0) == NULL);
     etcd_lease_stop(NULL, true);
@@ -1408,7 +1366,7 @@ static void test_keep_bad_input(void)
     CHECK_HAS(etcd_errstr(cli), "lease already exists");
 
     /* stop(l, false) leaves the lease and its key; stop(l, true) revokes */
-    CHECK(put_lease(cli, "/lk/stop0", 0x5eed0001));
+    CHECK(test_put_lease(cli, "/lk/stop0", "\"here\"", 0x5eed0001));
     etcd_lease_stop(l, false);
     CHECK(ttl_left(cli, 0x5eed0001) > 0);
     CHECK_INT(key_exists(cli, "/lk/stop0"), 1);
@@ -1417,7 +1375,7 @@ static void test_keep_bad_input(void)
     l = etcd_lease_keep(cli, 30, 0);
     REQUIRE(l);
     id = etcd_lease_id(l);
-    CHECK(put_lease(cli, "/lk/stop1", id));
+    CHECK(test_put_lease(cli, "/lk/stop1", "\"here\"", id));
     etcd_lease_stop(l, true);
     CHECK_INT(ttl_left(cli, id), -1);
     CHECK_INT(key_exists(cli, "/lk/stop1"), 0);
@@ -1435,14 +1393,9 @@ static bool cluster_up;
 
 static void test_cluster_up(void)
 {
-    int i;
     REQUIRE(test_cluster_start(m, NM, NULL) == 0);
     cluster_up = true;
-    hosts[0] = '\0';
-    for (i = 0; i < NM; i++) {
-        if (i) strcat(hosts, ",");
-        strcat(hosts, m[i].url);
-    }
+    test_cluster_hosts(m, NM, -1, hosts, sizeof hosts);
 }
 
 /* With retry on and every member in http_host, a 3 s lease ticked for
@@ -1456,7 +1409,7 @@ static void test_cluster_keep_member_killed(void)
     int leader, lost = 0, ticks = 0, failed = 0, i;
     int64_t id;
     REQUIRE(cluster_up);
-    c = client_at(hosts, NULL, 0, true, 0);
+    c = test_client_at(hosts, NULL, 0, true, 0, 0);
     REQUIRE(c);
     l = etcd_lease_keep(c, 3, 0);
     if (!l) { fprintf(stderr, "  keep: %s\n", etcd_errstr(c)); etcd_free(c); REQUIRE(l); }
@@ -1478,7 +1431,7 @@ static void test_cluster_keep_member_killed(void)
     CHECK_INT(lost, 0);
     CHECK(leader >= 0 && m[leader].pid <= 0);
     if (leader >= 0) CHECK(!etcd_endpoint_healthy(c, m[leader].url));   /* keepalives went there */
-    other = client_at(hosts, NULL, 0, true, 0);
+    other = test_client_at(hosts, NULL, 0, true, 0, 0);
     if (other) {
         int64_t t = ttl_left(other, id);
         CHECK(t > 0 && t <= 3);
@@ -1504,7 +1457,7 @@ static void test_cluster_pages_member_killed(void)
     int leader, victim = -1, i, bad = 0, pages = 1;
     REQUIRE(cluster_up);
     memset(&got, 0, sizeof got);
-    c = client_at(hosts, NULL, 0, true, 0);
+    c = test_client_at(hosts, NULL, 0, true, 0, 0);
     REQUIRE(c);
     if (load(c, "/cpg/%05d", 0, 2500, "0") != 0) { etcd_free(c); REQUIRE(0); }
     memset(&o, 0, sizeof o);
@@ -1516,7 +1469,7 @@ static void test_cluster_pages_member_killed(void)
     bad += take_page(r, 500, &got);
     etcd_res_free(r);
     CHECK_INT(load(c, "/cpg/%05d", 1000, 1100, "1"), 0);   /* writes ahead of the cursor */
-    put(c, "/cpg/zzz", "1");
+    test_put(c, "/cpg/zzz", "1");
     leader = test_cluster_leader(m, NM, 5.0);
     for (i = 0; i < NM; i++) if (i != leader && m[i].pid > 0) { victim = i; break; }
     CHECK(victim >= 0);

@@ -24,6 +24,7 @@
 #include "test.h"
 #include "harness.h"
 #include "fakeserver.h"
+#include "kvmap.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -188,6 +189,39 @@ static int only_timeouts(etcd_watcher *w, double until)
     return bad;
 }
 
+/* fake_init(f, ...) and a fake server running it; NULL if it did not start. */
+static fs_server *fake_start(fake *f, int busy, int version_hangs, int first_rev)
+{
+    fake_init(f, busy, version_hangs, first_rev);
+    return fs_start(FS_TCP4, NULL, h_fake, f);
+}
+
+/* A client of hosts (*cli, freed by the caller) and its watchdir of /s/
+   with wo, whose first message must be "created" (CHECKed); *t_open (when
+   not NULL) is taken just before the watch opens. NULL (CHECKed) when the
+   client or the watch could not be had. */
+static etcd_watcher *fake_watch(const char *hosts, double timeout, const etcd_watch_opts *wo, etcd **cli,
+                                double *t_open)
+{
+    etcd_watcher *w;
+    if (!(*cli = fake_client(hosts, timeout))) { CHECK(*cli != NULL); return NULL; }
+    if (t_open) *t_open = test_now();
+    w = etcd_watchdir(*cli, "/s/", wo);
+    CHECK(w != NULL);
+    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(*cli)); return NULL; }
+    CHECK(take_created(w));
+    return w;
+}
+
+/* Undo fake_start and fake_watch. */
+static void fake_stop(fake *f, fs_server *s, etcd *cli, etcd_watcher *w)
+{
+    etcd_watchcancel(w);
+    etcd_free(cli);
+    fs_stop(s);
+    pthread_mutex_destroy(&f->mu);
+}
+
 /* After fs_go(), the silent stream's event (rev) must come on it. */
 static void expect_go_event(fs_server *s, etcd_watcher *w, int rev)
 {
@@ -221,14 +255,8 @@ static void test_idle_one_check_per_period(void)
     double t_open, prev;
     int i, checks = 0;
 
-    fake_init(&f, 0, 0, 0);
-    REQUIRE((s = fs_start(FS_TCP4, NULL, h_fake, &f)) != NULL);
-    if (!(cli = fake_client(s->url, 1.0))) { CHECK(cli != NULL); goto out; }
-    t_open = test_now();
-    w = etcd_watchdir(cli, "/s/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(cli)); goto out; }
-    CHECK(take_created(w));
+    REQUIRE((s = fake_start(&f, 0, 0, 0)) != NULL);
+    if (!(w = fake_watch(s->url, 1.0, &wo, &cli, &t_open))) goto out;
     /* watch_next's own timeout (0.3 s) is shorter than stall_check: the
        silence is counted across calls, and each call says "timeout" */
     CHECK_INT(only_timeouts(w, t_open + 5.5), 0);
@@ -250,10 +278,7 @@ static void test_idle_one_check_per_period(void)
     CHECK_INT(count_since_watch(s, is_check), checks);
     CHECK_INT(count_since_watch(s, is_watch), 1);
 out:
-    etcd_watchcancel(w);
-    etcd_free(cli);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, cli, w);
 }
 
 /* ---- busy: no check while events flow ---------------------------------- */
@@ -269,13 +294,8 @@ static void test_busy_no_check(void)
     int events = 0, bad = 0;
     int64_t last = 5;
 
-    fake_init(&f, 1, 0, 0);
-    REQUIRE((s = fs_start(FS_TCP4, NULL, h_fake, &f)) != NULL);
-    if (!(cli = fake_client(s->url, 1.0))) { CHECK(cli != NULL); goto out; }
-    w = etcd_watchdir(cli, "/s/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(cli)); goto out; }
-    CHECK(take_created(w));
+    REQUIRE((s = fake_start(&f, 1, 0, 0)) != NULL);
+    if (!(w = fake_watch(s->url, 1.0, &wo, &cli, NULL))) goto out;
     until = test_now() + 5.0;
     while (test_now() < until) {
         etcd_res *r = etcd_watch_next(w);
@@ -300,10 +320,7 @@ static void test_busy_no_check(void)
     CHECK_INT(count_since_watch(s, is_check), 0);
     CHECK_INT(count_since_watch(s, is_watch), 1);
 out:
-    etcd_watchcancel(w);
-    etcd_free(cli);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, cli, w);
 }
 
 /* ---- answered: the stream stays ---------------------------------------- */
@@ -318,14 +335,8 @@ static void test_check_answered_keeps_stream(void)
     double t_open, span;
     int checks;
 
-    fake_init(&f, 0, 0, 0);
-    REQUIRE((s = fs_start(FS_TCP4, NULL, h_fake, &f)) != NULL);
-    if (!(cli = fake_client(s->url, 1.0))) { CHECK(cli != NULL); goto out; }
-    t_open = test_now();
-    w = etcd_watchdir(cli, "/s/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(cli)); goto out; }
-    CHECK(take_created(w));
+    REQUIRE((s = fake_start(&f, 0, 0, 0)) != NULL);
+    if (!(w = fake_watch(s->url, 1.0, &wo, &cli, &t_open))) goto out;
     CHECK_INT(only_timeouts(w, t_open + 3.0), 0);
     span = test_now() - t_open;        /* the last call may end up to 1 s later */
     checks = count_since_watch(s, is_check);
@@ -345,10 +356,7 @@ static void test_check_answered_keeps_stream(void)
     expect_go_event(s, w, 6);
     CHECK_INT(count_since_watch(s, is_watch), 1);
 out:
-    etcd_watchcancel(w);
-    etcd_free(cli);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, cli, w);
 }
 
 /* ---- unanswered: reopened on the next member from last + 1 ------------- */
@@ -465,13 +473,8 @@ static void no_checks(bool auto_resume, double stall, double watch_timeout, doub
     double t0;
     int k, calls = (int)(span / watch_timeout + 0.5);
 
-    fake_init(&f, 0, 1, 0);
-    REQUIRE((s = fs_start(FS_TCP4, NULL, h_fake, &f)) != NULL);
-    if (!(cli = fake_client(s->url, 0.5))) { CHECK(cli != NULL); goto out; }
-    w = etcd_watchdir(cli, "/s/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(cli)); goto out; }
-    CHECK(take_created(w));
+    REQUIRE((s = fake_start(&f, 0, 1, 0)) != NULL);
+    if (!(w = fake_watch(s->url, 0.5, &wo, &cli, NULL))) goto out;
     for (k = 0; k < calls; k++) {
         etcd_res *r;
         double dt;
@@ -493,10 +496,7 @@ static void no_checks(bool auto_resume, double stall, double watch_timeout, doub
     expect_go_event(s, w, 6);
     CHECK_INT(count_since_watch(s, is_watch), 1);
 out:
-    etcd_watchcancel(w);
-    etcd_free(cli);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, cli, w);
 }
 
 static void test_check_off(void) { no_checks(true, -1.0, 1.0, 3.0, "stall_check -1"); }
@@ -512,14 +512,8 @@ static void test_default_is_10s(void)
     double t_open;
     int i;
 
-    fake_init(&f, 0, 0, 0);
-    REQUIRE((s = fs_start(FS_TCP4, NULL, h_fake, &f)) != NULL);
-    if (!(cli = fake_client(s->url, 1.0))) { CHECK(cli != NULL); goto out; }
-    t_open = test_now();
-    w = etcd_watchdir(cli, "/s/", &wo);
-    CHECK(w != NULL);
-    if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(cli)); goto out; }
-    CHECK(take_created(w));
+    REQUIRE((s = fake_start(&f, 0, 0, 0)) != NULL);
+    if (!(w = fake_watch(s->url, 1.0, &wo, &cli, &t_open))) goto out;
     CHECK_INT(only_timeouts(w, t_open + 10.6), 0);
     CHECK_INT(count_since_watch(s, is_check), 1);
     for (i = 0; i < fs_nreqs(s); i++)
@@ -530,10 +524,7 @@ static void test_default_is_10s(void)
         }
     CHECK_INT(count_since_watch(s, is_watch), 1);
 out:
-    etcd_watchcancel(w);
-    etcd_free(cli);
-    fs_stop(s);
-    pthread_mutex_destroy(&f.mu);
+    fake_stop(&f, s, cli, w);
 }
 
 /* ------------------------------------------------------------------------
@@ -624,6 +615,30 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* A follower that is up, or -1 (printed) without a leader or one. */
+static int a_follower(void)
+{
+    int leader = test_cluster_leader(m, NM, 5.0), i;
+    if (leader < 0) { fprintf(stderr, "  no leader\n"); return -1; }
+    for (i = 0; i < NM; i++) if (i != leader && m[i].pid > 0) return i;
+    fprintf(stderr, "  no follower up\n");
+    return -1;
+}
+
+/* Freeze member victim, then start wr (*th) putting dir + "k%03d", one each
+   0.5 s from now, through writer_cli. 0, or -1 (CHECKed). */
+static int freeze_and_write(int victim, struct writer *wr, etcd *writer_cli, const char *dir, pthread_t *th)
+{
+    int i;
+    if (freeze(victim) != 0) { CHECK(!"SIGSTOP the victim"); return -1; }
+    fprintf(stderr, "  (info) froze member %s (pid %ld), a follower\n", m[victim].name, (long)m[victim].pid);
+    wr->cli = writer_cli;
+    wr->start = test_now();
+    for (i = 0; i < NPUTS; i++) snprintf(wr->keys[i], sizeof wr->keys[i], "%sk%03d", dir, i);
+    if (pthread_create(th, NULL, writer_main, wr) != 0) { CHECK(!"pthread_create"); return -1; }
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -643,21 +658,17 @@ static void frozen_member(void)
     char got_key[NPUTS + 8][32];
     int64_t got_rev[NPUTS + 8], warm;
     double got_at[NPUTS + 8], delays[NPUTS], deadline, maxd = 0;
-    int leader, victim = -1, i, n = 0, timeouts = 0, ended = 0, extra = 0;
+    int victim = -1, i, n = 0, timeouts = 0, ended = 0, extra = 0;
     size_t len = 0;
 
     memset(&wr, 0, sizeof wr);
-    REQUIRE((leader = test_cluster_leader(m, NM, 5.0)) >= 0);
-    for (i = 0; i < NM; i++) if (i != leader && m[i].pid > 0) { victim = i; break; }
-    REQUIRE(victim >= 0);                /* a follower: the cluster keeps its leader */
+    REQUIRE((victim = a_follower()) >= 0);   /* the cluster keeps its leader */
     /* the watcher's client lists the victim first; with api_prefix set the
        watch is its first request, so the stream is on the victim */
     len = (size_t)snprintf(hosts, sizeof hosts, "%s", m[victim].url);
     for (i = 0; i < NM; i++) if (i != victim)
         len += (size_t)snprintf(hosts + len, sizeof hosts - len, ",%s", m[i].url);
-    len = 0;
-    for (i = 0; i < NM; i++) if (i != victim)
-        len += (size_t)snprintf(whosts + len, sizeof whosts - len, "%s%s", len ? "," : "", m[i].url);
+    test_cluster_hosts(m, NM, victim, whosts, sizeof whosts);
     REQUIRE((wc = cluster_client(hosts, CLI_TIMEOUT, false)) != NULL);
     if (!(writer_cli = cluster_client(whosts, 3.0, true))) { CHECK(writer_cli != NULL); goto out; }
 
@@ -679,12 +690,7 @@ static void frozen_member(void)
     CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == warm);
     etcd_res_free(r);
 
-    if (freeze(victim) != 0) { CHECK(!"SIGSTOP the victim"); goto out; }
-    fprintf(stderr, "  (info) froze member %s (pid %ld), a follower\n", m[victim].name, (long)m[victim].pid);
-    wr.cli = writer_cli;
-    wr.start = test_now();
-    for (i = 0; i < NPUTS; i++) snprintf(wr.keys[i], sizeof wr.keys[i], "/stall/k%03d", i);
-    if (pthread_create(&th, NULL, writer_main, &wr) != 0) { CHECK(!"pthread_create"); goto out; }
+    if (freeze_and_write(victim, &wr, writer_cli, "/stall/", &th) != 0) goto out;
     running = true;
 
     deadline = wr.start + 0.5 * NPUTS + STALL + CLI_TIMEOUT + 2.0 + 3.0;
@@ -784,57 +790,28 @@ out:
 
 /* ---- a mirror across a frozen member ------------------------------------ */
 
-#define MIRROR_MAX 128
-
-typedef struct { int n; char key[MIRROR_MAX][32], val[MIRROR_MAX][32]; } kvmap;
-
-static int map_find(const kvmap *mp, const char *key)
-{
-    int i;
-    for (i = 0; i < mp->n; i++) if (!strcmp(mp->key[i], key)) return i;
-    return -1;
-}
-
 /* Apply one mirror message; returns its number of events. */
 static int map_apply(kvmap *mp, const etcd_res *r)
 {
     size_t e;
-    if (r->reset) mp->n = 0;
+    if (r->reset) map_clear(mp);
     for (e = 0; e < r->nevents; e++) {
         const etcd_kv *kv = &r->events[e].kv;
-        int i = map_find(mp, kv->key);
-        if (r->events[e].type == ETCD_EVENT_DELETE) {
-            if (i >= 0 && i != --mp->n) {           /* the last entry takes its place */
-                memcpy(mp->key[i], mp->key[mp->n], sizeof mp->key[i]);
-                memcpy(mp->val[i], mp->val[mp->n], sizeof mp->val[i]);
-            }
-            continue;
-        }
-        if (i < 0 && mp->n < MIRROR_MAX) i = mp->n++;
-        if (i < 0) continue;
-        snprintf(mp->key[i], sizeof mp->key[i], "%s", kv->key);
-        snprintf(mp->val[i], sizeof mp->val[i], "%.*s", (int)kv->value_len, kv->value);
+        if (r->events[e].type == ETCD_EVENT_DELETE) map_del(mp, kv->key, kv->key_len);
+        else map_set(mp, kv->key, kv->key_len, kv->value, kv->value_len, kv->mod_revision);
     }
     return (int)r->nevents;
 }
 
 /* The map against a fresh readdir of dir; returns the number of differences. */
-static int map_diff(etcd *c, const kvmap *mp, const char *dir)
+static int map_diff(etcd *c, kvmap *mp, const char *dir)
 {
     etcd_res *d = etcd_readdir(c, dir, NULL);
-    int bad = 0;
-    size_t k;
+    long missing, differ, bad;
     if (!d || d->status != 200) { etcd_res_free(d); return -1; }
-    if ((size_t)mp->n != d->nkvs) bad++;
-    for (k = 0; k < d->nkvs; k++) {
-        int i = map_find(mp, d->kvs[k].key);
-        if (i < 0 || strlen(mp->val[i]) != d->kvs[k].value_len ||
-            memcmp(mp->val[i], d->kvs[k].value, d->kvs[k].value_len)) {
-            if (bad++ < 3) fprintf(stderr, "  map differs at %s\n", d->kvs[k].key);
-        }
-    }
+    bad = map_compare(mp, d, &missing, &differ);
     etcd_res_free(d);
-    return bad;
+    return (int)bad;
 }
 
 /* Mirror /smir/ through a client whose watch stream lands on a follower,
@@ -851,25 +828,21 @@ static void frozen_mirror(void)
     pthread_t th;
     bool running = false;
     char hosts[300], whosts[300], key[32];
-    int leader, victim = -1, other = -1, i, seen = 0, ended = 0;
+    int victim = -1, other = -1, i, seen = 0, ended = 0;
     double deadline;
     int64_t warm;
     size_t len = 0;
 
     memset(&wr, 0, sizeof wr);
-    mp.n = 0;
-    REQUIRE((leader = test_cluster_leader(m, NM, 5.0)) >= 0);
-    for (i = 0; i < NM; i++) if (i != leader && m[i].pid > 0) { victim = i; break; }
-    REQUIRE(victim >= 0);
+    map_clear(&mp);
+    REQUIRE((victim = a_follower()) >= 0);
     for (i = 0; i < NM; i++) if (i != victim) { other = i; break; }
     /* white-box: the one snapshot page goes to the first endpoint, the
        stream opened after it to the second: the victim */
     len = (size_t)snprintf(hosts, sizeof hosts, "%s,%s", m[other].url, m[victim].url);
     for (i = 0; i < NM; i++) if (i != victim && i != other)
         snprintf(hosts + len, sizeof hosts - len, ",%s", m[i].url);
-    len = 0;
-    for (i = 0; i < NM; i++) if (i != victim)
-        len += (size_t)snprintf(whosts + len, sizeof whosts - len, "%s%s", len ? "," : "", m[i].url);
+    test_cluster_hosts(m, NM, victim, whosts, sizeof whosts);
     REQUIRE((writer_cli = cluster_client(whosts, 3.0, true)) != NULL);
     if (!(wc = cluster_client(hosts, CLI_TIMEOUT, false))) { CHECK(wc != NULL); goto out; }
     for (i = 0; i < 40; i++) {
@@ -901,11 +874,7 @@ static void frozen_mirror(void)
     if (r) map_apply(&mp, r);
     etcd_res_free(r);
 
-    if (freeze(victim) != 0) { CHECK(!"SIGSTOP the victim"); goto out; }
-    wr.cli = writer_cli;
-    wr.start = test_now();
-    for (i = 0; i < NPUTS; i++) snprintf(wr.keys[i], sizeof wr.keys[i], "/smir/k%03d", i);
-    if (pthread_create(&th, NULL, writer_main, &wr) != 0) { CHECK(!"pthread_create"); goto out; }
+    if (freeze_and_write(victim, &wr, writer_cli, "/smir/", &th) != 0) goto out;
     running = true;
     deadline = wr.start + 0.5 * NPUTS + STALL + CLI_TIMEOUT + 2.0 + 3.0;
     while (seen < NPUTS && test_now() < deadline) {
@@ -928,7 +897,7 @@ static void frozen_mirror(void)
     CHECK_INT(seen, NPUTS);
     CHECK(strcmp(w->ep->url, m[victim].url) != 0);    /* it left the frozen member */
     CHECK_INT(map_diff(writer_cli, &mp, "/smir/"), 0);
-    fprintf(stderr, "  (info) mirror across the frozen member: %d puts seen, map of %d keys equals readdir\n",
+    fprintf(stderr, "  (info) mirror across the frozen member: %d puts seen, map of %ld keys equals readdir\n",
             seen, mp.n);
 out:
     if (running) pthread_join(th, NULL);
@@ -936,6 +905,7 @@ out:
     etcd_watchcancel(w);
     etcd_free(writer_cli);
     etcd_free(wc);
+    map_free(&mp);
 }
 
 static void test_frozen_mirror(void)

@@ -35,24 +35,6 @@ static etcd *client(const char *key_prefix, etcd_serializer ser)
 
 /* Write a value (JSON text under the JSON serializer); the write's revision,
    0 on failure. */
-static int64_t put(etcd *c, const char *key, const char *val)
-{
-    etcd_res *r = etcd_set(c, key, val, NULL);
-    int64_t rev = r && r->status == 200 ? r->revision : 0;
-    if (!rev) fprintf(stderr, "  set %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return rev;
-}
-
-static int64_t del(etcd *c, const char *key)
-{
-    etcd_res *r = etcd_delete(c, key, NULL);
-    int64_t rev = r && r->status == 200 && r->deleted == 1 ? r->revision : 0;
-    if (!rev) fprintf(stderr, "  delete %s failed: %s\n", key, r ? r->body : etcd_errstr(c));
-    etcd_res_free(r);
-    return rev;
-}
-
 /* Open a watch (or watchdir) and consume its first message, which must say
    created. NULL (reported) on failure. */
 static etcd_watcher *open_w(etcd *c, const char *key, bool dir, const etcd_watch_opts *o)
@@ -157,7 +139,7 @@ static void test_put_and_delete_events(void)
     CHECK_HAS(r->body, "created");
     etcd_res_free(r);
 
-    r1 = put(cli, k, "\"one\"");
+    r1 = test_set(cli, k, "\"one\"");
     REQUIRE(r1 > 0);
     r = next_one(w);
     REQUIRE(r != NULL);
@@ -175,7 +157,7 @@ static void test_put_and_delete_events(void)
     CHECK(r->events[0].prev_kv == NULL);
     etcd_res_free(r);
 
-    r2 = put(cli, k, "2");
+    r2 = test_set(cli, k, "2");
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_INT(r->events[0].type, ETCD_EVENT_PUT);
@@ -186,7 +168,7 @@ static void test_put_and_delete_events(void)
     CHECK(r->events[0].prev_kv == NULL);     /* not asked for */
     etcd_res_free(r);
 
-    r3 = del(cli, k);
+    r3 = test_del(cli, k);
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_INT(r->events[0].type, ETCD_EVENT_DELETE);
@@ -211,13 +193,13 @@ static void test_prev_kv(void)
     w = open_w(cli, k, false, &o);
     REQUIRE(w != NULL);
 
-    r1 = put(cli, k, "1");
+    r1 = test_set(cli, k, "1");
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK(r->events[0].prev_kv == NULL);     /* a new key has none */
     etcd_res_free(r);
 
-    put(cli, k, "2");
+    test_set(cli, k, "2");
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_STR(r->events[0].kv.value, "2");
@@ -228,7 +210,7 @@ static void test_prev_kv(void)
     CHECK_INT(r->events[0].prev_kv->mod_revision, r1);
     etcd_res_free(r);
 
-    del(cli, k);
+    test_del(cli, k);
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_INT(r->events[0].type, ETCD_EVENT_DELETE);
@@ -249,8 +231,8 @@ static void test_filter_noput(void)
     o.filters = ETCD_FILTER_NOPUT;
     w = open_w(cli, k, false, &o);
     REQUIRE(w != NULL);
-    put(cli, k, "1");
-    rd = del(cli, k);
+    test_set(cli, k, "1");
+    rd = test_del(cli, k);
     r = next_one(w);                         /* the put never shows */
     REQUIRE(r != NULL);
     CHECK_INT(r->events[0].type, ETCD_EVENT_DELETE);
@@ -268,9 +250,9 @@ static void test_filter_nodelete(void)
     o.filters = ETCD_FILTER_NODELETE;
     w = open_w(cli, k, false, &o);
     REQUIRE(w != NULL);
-    put(cli, k, "1");
-    del(cli, k);
-    put(cli, k, "2");
+    test_set(cli, k, "1");
+    test_del(cli, k);
+    test_set(cli, k, "2");
     CHECK_INT(read_events(w, e, 2, NULL), 2);
     CHECK_INT(e[0].type, ETCD_EVENT_PUT);
     CHECK_STR(e[0].val, "1");
@@ -288,9 +270,9 @@ static void test_start_revision(void)
     ev e[3];
     etcd_watcher *w;
     int i;
-    rev[0] = put(cli, k, "10");
-    rev[1] = put(cli, k, "11");
-    rev[2] = put(cli, k, "12");
+    rev[0] = test_set(cli, k, "10");
+    rev[1] = test_set(cli, k, "11");
+    rev[2] = test_set(cli, k, "12");
     REQUIRE(rev[0] > 0 && rev[2] > 0);
     o.start_revision = rev[0];
     w = open_w(cli, k, false, &o);
@@ -315,24 +297,24 @@ static void test_watchdir(void)
     etcd_res *r;
     REQUIRE(w != NULL);
 
-    put(cli, "/tw/wd", "0");                 /* shorter than the prefix */
-    put(cli, "/tw/we/a", "0");               /* next range */
-    put(cli, "/tw/wd/a", "1");
+    test_set(cli, "/tw/wd", "0");                 /* shorter than the prefix */
+    test_set(cli, "/tw/we/a", "0");               /* next range */
+    test_set(cli, "/tw/wd/a", "1");
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_STR(r->events[0].kv.key, "/tw/wd/a");
     CHECK_STR(r->events[0].kv.value, "1");
     etcd_res_free(r);
 
-    put(cli, "/tw/wc/z", "0");               /* previous range */
-    put(cli, "/tw/wd/b/c", "2");
+    test_set(cli, "/tw/wc/z", "0");               /* previous range */
+    test_set(cli, "/tw/wd/b/c", "2");
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_STR(r->events[0].kv.key, "/tw/wd/b/c");
     etcd_res_free(r);
 
-    del(cli, "/tw/wd");
-    del(cli, "/tw/wd/a");
+    test_del(cli, "/tw/wd");
+    test_del(cli, "/tw/wd/a");
     r = next_one(w);
     REQUIRE(r != NULL);
     CHECK_INT(r->events[0].type, ETCD_EVENT_DELETE);
@@ -352,9 +334,9 @@ static void test_watchdir_key_prefix(void)
     wall = open_w(all, "", true, NULL);      /* empty dir: all of key_prefix */
     if (!w || !wall) goto out;
 
-    put(pc, "/e/x", "0");                    /* /tw/kp/e/x: outside /d/ */
-    put(cli, "/d/x", "0");                   /* no prefix: outside */
-    put(pc, "/d/x", "1");
+    test_set(pc, "/e/x", "0");                    /* /tw/kp/e/x: outside /d/ */
+    test_set(cli, "/d/x", "0");                   /* no prefix: outside */
+    test_set(pc, "/d/x", "1");
     r = next_one(w);
     CHECK(r != NULL);
     if (r) {
@@ -363,19 +345,19 @@ static void test_watchdir_key_prefix(void)
     }
     etcd_res_free(r);
 
-    put(cli, "/tw/kp/d/y", "2");             /* the same key space */
+    test_set(cli, "/tw/kp/d/y", "2");             /* the same key space */
     r = next_one(w);
     CHECK(r != NULL);
     if (r) CHECK_STR(r->events[0].kv.key, "/tw/kp/d/y");
     etcd_res_free(r);
 
-    put(cli, "/tw/kp", "0");
-    put(cli, "/tw/kq", "3");                 /* the prefix itself is inside */
+    test_set(cli, "/tw/kp", "0");
+    test_set(cli, "/tw/kq", "3");                 /* the prefix itself is inside */
     r = next_one(wall);
     CHECK(r != NULL);
     if (r) CHECK_STR(r->events[0].kv.key, "/tw/kq");
     etcd_res_free(r);
-    put(all, "/z", "4");
+    test_set(all, "/z", "4");
     r = next_one(wall);
     CHECK(r != NULL);
     if (r) CHECK_STR(r->events[0].kv.key, "/tw/kq/z");
@@ -404,7 +386,7 @@ static void test_watch_id(void)
     }
     CHECK(r != NULL);
     etcd_res_free(r);
-    put(cli, k, "1");
+    test_set(cli, k, "1");
     r = next_one(w);
     if (r) CHECK_INT(r->watch_id, 4242);
     CHECK(r != NULL);
@@ -419,7 +401,7 @@ static void watch_with(const char *k, const etcd_watch_opts *o)
     etcd_watcher *w = open_w(cli, k, false, o);
     etcd_res *r;
     REQUIRE(w != NULL);
-    put(cli, k, "7");
+    test_set(cli, k, "7");
     r = next_one(w);
     if (r) {
         CHECK_STR(r->events[0].kv.key, k);
@@ -468,7 +450,7 @@ static void test_next_timeout_keeps_stream(void)
     etcd_res_free(r);
     CHECK_STR(etcd_watch_errstr(w), "timeout");
 
-    put(cli, k, "1");
+    test_set(cli, k, "1");
     for (tries = 0, r = NULL; !r && tries < 25; tries++) {
         r = etcd_watch_next(w);
         if (!r && strcmp(etcd_watch_errstr(w), "timeout") != 0) break;
@@ -487,8 +469,8 @@ static void test_watchcancel(void)
     const char *k = "/tw/cancel/k";
     etcd_watcher *w = open_w(cli, k, false, NULL);
     REQUIRE(w != NULL);
-    put(cli, k, "1");
-    put(cli, k, "2");
+    test_set(cli, k, "1");
+    test_set(cli, k, "2");
     CHECK_INT(etcd_watchcancel(w), 0);
 
     w = etcd_watch(cli, k, NULL);
@@ -522,7 +504,7 @@ static void test_client_usable_while_watching(void)
     }
     etcd_res_free(r);
 
-    put(cli, k, "6");
+    test_set(cli, k, "6");
     for (i = 0; i < 2; i++) {
         r = next_one(i ? w2 : w1);
         CHECK(r != NULL);
@@ -586,12 +568,12 @@ static void test_many_puts_in_order(void)
     for (i = 0; i < N; i++) {
         int64_t rev;
         snprintf(val, sizeof val, "%zu", i);
-        rev = put(cli, k, val);
+        rev = test_set(cli, k, val);
         if (!rev) break;
         if (i == 0) first = rev;
     }
     CHECK_INT(i, N);
-    put(cli, k, "\"done\"");                 /* a sentinel: nothing after N */
+    test_set(cli, k, "\"done\"");                 /* a sentinel: nothing after N */
     got = read_events(w, e, N + 1, &nmsg);
     CHECK_INT(got, N + 1);
     for (i = 0; i < got && i < N; i++) {
@@ -643,19 +625,6 @@ out:
     free(val);
 }
 
-/* What an event loop does: poll() the fd unless a message is already
-   buffered. It must never wait on a quiet socket while a message sits in
-   the watcher's buffers. */
-static bool wait_readable(etcd_watcher *w, int ms)
-{
-    struct pollfd p;
-    if (etcd_watch_pending(w)) return true;
-    p.fd = etcd_watch_fd(w);
-    p.events = POLLIN;
-    p.revents = 0;
-    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
-}
-
 static void test_fd_poll(void)
 {
     const char *k = "/tw/poll/k";
@@ -668,8 +637,8 @@ static void test_fd_poll(void)
     CHECK(fcntl(fd, F_GETFD) != -1);
     CHECK(!etcd_watch_pending(w));           /* nothing written yet */
 
-    put(cli, k, "1");
-    CHECK(wait_readable(w, 5000));
+    test_set(cli, k, "1");
+    CHECK(test_watch_readable(w, 5000));
     r = next_one(w);
     CHECK(r != NULL);
     if (r) CHECK_STR(r->events[0].kv.value, "1");
@@ -688,12 +657,12 @@ static void test_poll_driven_loop(void)
     etcd_res *r;
     int i, got = 0;
     REQUIRE(w != NULL);
-    CHECK(wait_readable(w, 3000));
+    CHECK(test_watch_readable(w, 3000));
     r = next(w);
     CHECK(r != NULL && r->created);
     etcd_res_free(r);
-    for (i = 0; i < N; i++) put(cli, k, "1");
-    while (got < N && wait_readable(w, 3000)) {
+    for (i = 0; i < N; i++) test_set(cli, k, "1");
+    while (got < N && test_watch_readable(w, 3000)) {
         r = next(w);
         if (!r) break;
         got += (int)r->nevents;
@@ -767,13 +736,13 @@ static void test_auto_resume_restart(void)
     w = open_w(c, "/tw/resume/", true, &o);
     if (!w) etcd_free(c);
     REQUIRE(w);
-    put(c, "/tw/resume/a", "1");
+    test_set(c, "/tw/resume/a", "1");
     r = next_one(w);
     CHECK(r && !strcmp(r->events[0].kv.key, "/tw/resume/a"));
     etcd_res_free(r);
     if (!bounce()) { etcd_watchcancel(w); etcd_free(c); REQUIRE(false); }
-    rb = put(c, want[0], "2");             /* the watcher has not noticed yet */
-    put(c, want[1], "3");
+    rb = test_set(c, want[0], "2");             /* the watcher has not noticed yet */
+    test_set(c, want[1], "3");
     CHECK(rb > 0);
     while (got < 3) {
         r = next_event(w);
@@ -784,7 +753,7 @@ static void test_auto_resume_restart(void)
             CHECK_INT(r->events[i].kv.mod_revision, rb + got);
         }
         etcd_res_free(r);
-        if (got == 2) put(c, want[2], "4");     /* and after the reopening */
+        if (got == 2) test_set(c, want[2], "4");     /* and after the reopening */
     }
     CHECK_INT(got, 3);
     etcd_watchcancel(w);
@@ -807,12 +776,12 @@ static void test_auto_resume_compacted(void)
     w = open_w(c, "/tw/resumec/", true, &o);
     if (!w) etcd_free(c);
     REQUIRE(w);
-    put(c, "/tw/resumec/a", "1");
+    test_set(c, "/tw/resumec/a", "1");
     r = next_one(w);
     etcd_res_free(r);
     if (!bounce()) { etcd_watchcancel(w); etcd_free(c); REQUIRE(false); }
-    put(c, "/tw/resumec/b", "2");
-    rc = put(c, "/tw/resumec/c", "3");
+    test_set(c, "/tw/resumec/b", "2");
+    rc = test_set(c, "/tw/resumec/c", "3");
     snprintf(body, sizeof body, "{\"revision\":\"%" PRId64 "\"}", rc);
     r = etcd_request(c, "/kv/compaction", body, 0);
     CHECK(r != NULL && r->status == 200);
@@ -838,9 +807,9 @@ static void test_compacted_revision(void)
     char body[64];
     int i;
     bool canceled = false;
-    r1 = put(cli, k, "1");
-    put(cli, k, "2");
-    r3 = put(cli, k, "3");
+    r1 = test_set(cli, k, "1");
+    test_set(cli, k, "2");
+    r3 = test_set(cli, k, "3");
     REQUIRE(r1 > 0 && r3 > 0);
     snprintf(body, sizeof body, "{\"revision\":\"%" PRId64 "\"}", r3);
     r = etcd_request(cli, "/kv/compaction", body, 0);
