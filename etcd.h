@@ -3340,7 +3340,7 @@ static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *
         size_t hl = 0, avail = c->in.len - c->off, from = seen > 3 ? seen - 3 : 0;
         int rc = 0;
         long n;
-        if (avail >= ETCD__MAX_HEAD || etcd__find_crlfcrlf(etcd__conn_data(c) + from, avail - from))
+        if (!seen || avail >= ETCD__MAX_HEAD || etcd__find_crlfcrlf(etcd__conn_data(c) + from, avail - from))
             rc = etcd__http_parse_head(etcd__conn_data(c), avail, r, &hl, err);
         if (rc < 0) return -1;
         if (rc > 0) {
