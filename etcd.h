@@ -4490,6 +4490,19 @@ static void etcd__sleep(double seconds)
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
+/* Wait before trying again: pause, doubled up to 1 s each time. False
+   ("timeout" in err) when the wait would pass the deadline. */
+static bool etcd__backoff(double *pause, double deadline, etcd__error *err)
+{
+    if (deadline >= 0 && etcd__now() + *pause >= deadline) {
+        etcd__errf(err, ETCD_ETIMEOUT, "timeout");
+        return false;
+    }
+    etcd__sleep(*pause);
+    *pause = *pause * 2 > 1.0 ? 1.0 : *pause * 2;
+    return true;
+}
+
 /* Reopen a broken stream from the last seen revision + 1, trying again
    with backoff until deadline ("timeout": call again later). */
 static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
@@ -4516,12 +4529,7 @@ static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
         case ETCD__STEP_NEXT:
             break;
         }
-        if (deadline >= 0 && etcd__now() + pause >= deadline) {
-            etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout");
-            return false;
-        }
-        etcd__sleep(pause);
-        pause = pause * 2 > 1.0 ? 1.0 : pause * 2;
+        if (!etcd__backoff(&pause, deadline, &w->err)) return false;
     }
 }
 
@@ -4968,9 +4976,7 @@ static etcd_res *etcd__mirror_page(etcd_watcher *w, double deadline)
             break;
         }
         w->snap->done = false;                            /* a failed page is asked for again */
-        if (deadline >= 0 && etcd__now() + pause >= deadline) { etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout"); break; }
-        etcd__sleep(pause);
-        pause = pause * 2 > 1.0 ? 1.0 : pause * 2;
+        if (!etcd__backoff(&pause, deadline, &w->err)) break;
     }
     cli->err = saved;
     return r ? etcd__mirror_wrap(w, r) : NULL;
