@@ -1060,11 +1060,29 @@ static size_t read_ops(etcd_op *ops, const char *prompt)
     return n;
 }
 
+/* etcdctl's output changed in 3.5 (txn's JSON names, where `endpoint
+   health` writes); etcdctl_lite speaks like the etcdctl of the server's
+   release, asked once (a failure to ask means the newer one). */
+static bool speaks_35(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        etcd_res *r = etcd_version(cli);
+        int major = 3, minor = 5;
+        if (r && r->etcdserver && sscanf(r->etcdserver, "%d.%d", &major, &minor) != 2) minor = 5;
+        known = major > 3 || (major == 3 && minor >= 5);
+        etcd_res_free(r);
+    }
+    return known != 0;
+}
+
 /* One op's response inside a txn, as etcdctl prints it. */
 static void print_op_result(const etcd_op *op, const etcd_res *r)
 {
-    static const char *const names[] = { "ResponseRange", "ResponsePut", "ResponseDeleteRange" };
-    if (out_mode == OUT_JSON) printf("{\"Response\":{\"%s\":", names[op->type]);
+    static const char *const names[2][3] = {
+        { "ResponseRange", "ResponsePut", "ResponseDeleteRange" },
+        { "response_range", "response_put", "response_delete_range" } };
+    if (out_mode == OUT_JSON) printf("{\"Response\":{\"%s\":", names[speaks_35()][op->type]);
     if (op->type == ETCD_OP_PUT) print_put(r);
     else if (op->type == ETCD_OP_DELETE) print_del(r);
     else print_get(r, false);
@@ -1334,9 +1352,10 @@ static int health_one(const char *name, int i)
         print_duration(stdout, took);
         fputs(ok ? "\"}" : "\",\"error\":\"unhealthy\"}", stdout);
     } else if (ok) {
-        fprintf(stderr, "%s is healthy: successfully committed proposal: took = ", name);
-        print_duration(stderr, took);
-        fputc('\n', stderr);
+        FILE *f = speaks_35() ? stdout : stderr;
+        fprintf(f, "%s is healthy: successfully committed proposal: took = ", name);
+        print_duration(f, took);
+        fputc('\n', f);
     } else {
         fprintf(stderr, "%s is unhealthy: failed to commit proposal: %s\n", name,
                 r ? r->body : etcd_errstr(cli));
