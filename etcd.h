@@ -516,7 +516,9 @@ ETCDDEF void        etcd_lease_stop(etcd_lease *l, bool revoke);   /* frees l; N
    so does the lock or the leadership. etcd_leader with no leader: a
    result with nkvs 0 (etcd's HTTP 500 "election: no leader" kept in
    status/error, not an endpoint failure). etcd_observe's messages carry
-   the leader in kvs[0]. */
+   the leader in kvs[0]; etcd answers an observer only once there is a
+   leader, so etcd_observe returns when its request is sent and a refusal
+   shows at the first etcd_watch_next; waiting for a leader is timeouts. */
 ETCDDEF etcd_res *etcd_lock    (etcd *cli, const char *name, int64_t lease, double timeout);
 ETCDDEF etcd_res *etcd_unlock  (etcd *cli, const char *lock_key, size_t lock_key_len);
 ETCDDEF etcd_res *etcd_campaign(etcd *cli, const char *name, int64_t lease,
@@ -1831,8 +1833,10 @@ enum {
     ETCD__RQ_RETRY  = 16,        /* the client's retry option applies */
     ETCD__RQ_WAIT   = 32,        /* waits on purpose (lock, campaign): a timeout is no failure */
     ETCD__RQ_ELECT  = 64,        /* an HTTP 500 "election: ..." is etcd's answer, not a failure */
-    ETCD__RQ_ANY    = 128        /* with every endpoint marked down, try the first back anyway:
+    ETCD__RQ_ANY    = 128,       /* with every endpoint marked down, try the first back anyway:
                                     a lease does not wait for fail_timeout */
+    ETCD__RQ_LATE   = 256        /* a stream whose head comes with its first message (an
+                                    election observed with no leader yet): sent, not awaited */
 };
 
 typedef struct etcd__req {
@@ -3364,13 +3368,15 @@ static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *
 }
 
 
-/* Send a->out on c and read the answer's head. When a reused connection
-   turns out to be closed by the server, the request goes once more on a
-   fresh one: a read if no answer byte came back, a write only if none of
-   it was written. *wrote: a byte of the request may have reached etcd. */
-static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadline, bool idem,
+/* Send a->out on c and read the answer's head (ETCD__RQ_LATE: not; status
+   0 says so). When a reused connection turns out to be closed by the
+   server, the request goes once more on a fresh one: a read if no answer
+   byte came back, a write only if none of it was written. *wrote: a byte
+   of the request may have reached etcd. */
+static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadline, unsigned flags,
                       bool *wrote, etcd__error *err)
 {
+    bool idem = (flags & ETCD__RQ_IDEM) != 0;
     int attempt;
     *wrote = false;
     for (attempt = 0;; attempt++) {
@@ -3379,8 +3385,9 @@ static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadl
         if (c->fd >= 0 && c->io->stale(c)) etcd__conn_close(c);
         if (c->fd < 0 && etcd__ep_connect(cli, a->ep, c, deadline, err) < 0) return -1;
         reused = c->requests > 0;
+        a->head.status = 0;
         if (etcd__conn_write(c, a->out->p, a->out->len, deadline, &sent, err) == 0 &&
-            etcd__read_head(c, &a->head, deadline, &got, err) == 0) {
+            ((flags & ETCD__RQ_LATE) || etcd__read_head(c, &a->head, deadline, &got, err) == 0)) {
             etcd__err_clear(err);               /* a resend may follow a failure */
             return 0;
         }
@@ -3436,11 +3443,11 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
     etcd__http_request(a->out, rq, rq->flags & ETCD__RQ_PREFIX ? cli->prefix : "", a->ep->hostport,
                        cli->headers, rq->flags & ETCD__RQ_AUTH ? cli->token : NULL);
     if (a->out->oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    if (etcd__send(cli, a, c, deadline, idem, &wrote, err) < 0) {
+    if (etcd__send(cli, a, c, deadline, rq->flags, &wrote, err) < 0) {
         if ((rq->flags & ETCD__RQ_WAIT) && wrote && err->code == ETCD_ETIMEOUT) return ETCD__STEP_FAIL;
         return etcd__ep_broke(cli, a->ep, err, idem || !wrote);
     }
-    if ((rq->flags & ETCD__RQ_STREAM) && a->head.status == 200) return ETCD__STEP_OK;
+    if ((rq->flags & ETCD__RQ_STREAM) && (a->head.status == 200 || !a->head.status)) return ETCD__STEP_OK;
     etcd__buf_reset(a->in);
     etcd__body_init(&b, &a->head);
     if (etcd__body_pump(c, &b, a->in, cli->o.max_response, deadline, true, err) < 0) {
@@ -4156,6 +4163,7 @@ struct etcd_watcher {
     etcd__body body;             /* the stream's HTTP framing */
     etcd__buf msg;               /* stream bytes not yet returned as messages */
     etcd__split split;           /* how far msg has been scanned */
+    bool head_wait;              /* an observer's head is still to come (ETCD__RQ_LATE) */
     bool broken;                 /* the stream failed; auto_resume may reopen it */
     bool reauth;                 /* canceled for its token: reopen once with a new one */
     bool reauthed;               /* ... done, until events flow again */
@@ -4189,11 +4197,11 @@ static void etcd__j_watch(etcd *cli, etcd_str key, bool dir, const etcd_watch_op
 }
 
 /* A watch refused with a 4xx: its body says why. */
-static void etcd__watch_refused(const etcd__ans *a, etcd__error *err)
+static void etcd__watch_refused(int status, const etcd__buf *body, etcd__error *err)
 {
-    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, err);
-    etcd__errf(err, a->head.status == 401 ? ETCD_EAUTH : ETCD_ECANCELED, "watch refused: HTTP %d%s%s",
-               a->head.status, e && e->message ? ": " : "", e && e->message ? e->message : "");
+    etcd_res *e = etcd__decode(body->p ? body->p : etcd__empty, body->len, status, err);
+    etcd__errf(err, status == 401 ? ETCD_EAUTH : ETCD_ECANCELED, "watch refused: HTTP %d%s%s",
+               status, e && e->message ? ": " : "", e && e->message ? e->message : "");
     etcd_res_free(e);
 }
 
@@ -4221,7 +4229,8 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     rq.method = "POST";
     rq.path = w->observe ? "/election/observe" : "/watch";
     rq.body = &cli->req;
-    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags;
+    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags |
+               (w->observe ? (unsigned)ETCD__RQ_LATE : 0u);
     rq.timeout = timeout;
     rq.deadline = 0;
     memset(&a, 0, sizeof a);
@@ -4231,11 +4240,12 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     st = etcd__run(cli, &rq, &a, err);
     w->ep = a.ep;
     if (st != ETCD__STEP_OK) return st;
-    if (a.head.status != 200) { etcd__watch_refused(&a, err); return ETCD__STEP_FAIL; }
+    w->heard = etcd__now();
+    if ((w->head_wait = !a.head.status)) return ETCD__STEP_OK;   /* etcd__watch_head reads it */
+    if (a.head.status != 200) { etcd__watch_refused(a.head.status, a.in, err); return ETCD__STEP_FAIL; }
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
     etcd__body_init(&w->body, &a.head);
-    w->heard = etcd__now();
     if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, etcd__deadline(timeout), false,
                         err) < 0) {
         etcd__conn_close(&w->conn);
@@ -4375,11 +4385,50 @@ static bool etcd__watch_check(etcd_watcher *w)
     return false;
 }
 
+/* A stream silent until deadline: false (w->err "timeout", w usable) at
+   the deadline, or when its member failed a stall check (w->broken). */
+static bool etcd__watch_quiet(etcd_watcher *w, double deadline)
+{
+    if (etcd__watch_stalled(w) && !etcd__watch_check(w)) return false;
+    return deadline < 0 || etcd__now() < deadline;
+}
+
+/* An observer's head, which etcd sends only with its first message (none
+   while the election has no leader): until then the stream is silent like
+   any other. A 4xx ends the stream, a 5xx breaks it. */
+static bool etcd__watch_head(etcd_watcher *w, double deadline)
+{
+    etcd__ans a;
+    bool got = false;
+    memset(&a, 0, sizeof a);
+    while (etcd__read_head(&w->conn, &a.head, etcd__watch_until(w, deadline), &got, &w->err) < 0) {
+        if (w->err.code != ETCD_ETIMEOUT) goto broke;
+        if (!etcd__watch_quiet(w, deadline)) return false;
+    }
+    w->head_wait = false;
+    w->heard = etcd__now();
+    etcd__body_init(&w->body, &a.head);
+    if (a.head.status == 200) return true;
+    a.in = &w->msg;
+    if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, true, &w->err) < 0)
+        goto broke;
+    if (!etcd__sick(a.head.status)) {
+        etcd__watch_refused(a.head.status, &w->msg, &w->err);
+        etcd__watch_end(w, w->err.code, NULL);
+        return false;
+    }
+    etcd__server_error(&a, &w->err);
+broke:
+    etcd__watch_break(w, w->err.code, w->err.msg);
+    return false;
+}
+
 /* The next message of the open stream, or NULL: "timeout" (w usable),
    broken (w->broken) or ended (w->ended). */
 static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
 {
     size_t max = w->cli->o.max_response;
+    if (w->head_wait && !etcd__watch_head(w, deadline)) return NULL;
     for (;;) {
         size_t s = 0, e = 0, had, room;
         long n;
@@ -4401,8 +4450,7 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
         if (w->msg.len > had || w->body.done) continue;
         n = etcd__conn_fill(&w->conn, etcd__watch_until(w, deadline), &w->err);
         if (n < 0 && w->err.code == ETCD_ETIMEOUT) {
-            if (etcd__watch_stalled(w) && !etcd__watch_check(w)) return NULL;
-            if (deadline >= 0 && etcd__now() >= deadline) return NULL;   /* the stream stays usable */
+            if (!etcd__watch_quiet(w, deadline)) return NULL;   /* a timeout: the stream stays usable */
             continue;
         }
         if (n > 0) w->heard = etcd__now();
@@ -4571,6 +4619,7 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
     if (w->snap || (w->broken && !w->ended)) return true;   /* a page or a reopening: no fd to wait on */
     sp = w->split;                       /* a look, not a step */
     if (w->conn.fd >= 0 && w->conn.io->pending(&w->conn)) return true;   /* inside OpenSSL */
+    if (w->head_wait) return etcd__find_crlfcrlf(etcd__conn_data(&w->conn), w->conn.in.len - w->conn.off) != NULL;
     return etcd__json_next(&sp, w->msg.p, w->msg.len, &s, &e) > 0;
 }
 

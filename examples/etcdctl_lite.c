@@ -1465,10 +1465,9 @@ static void catch_signals(void)
 static void exit_now(int sig) { (void)sig; _exit(0); }
 
 /* elect -l: print each leader as it comes, until a signal (exit 0, as
-   etcdctl). The observe stream waits forever: etcd sends nothing while
-   there is no leader, and a short watch timeout would take the endpoint
-   out of the rotation, so the signal ends us at once (output is flushed
-   after each leader). */
+   etcdctl). The observe stream waits forever (etcd sends nothing while
+   there is no leader) and the signal ends us at once: output is flushed
+   after each leader. */
 static int elect_listen(const char *name)
 {
     etcd_watch_opts o;

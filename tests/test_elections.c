@@ -626,6 +626,69 @@ static fs_server *fake_start(etcd **cli)
     return s;
 }
 
+/* An observer's head comes late, with the first message (after a pause
+   here): a refusal in it (the status in arg) ends or breaks the stream at
+   etcd_watch_next, not at etcd_observe. */
+static void h_observe_refused(fs_conn *c)
+{
+    int i, status = *(const int *)c->srv->arg;
+    while ((i = fs_read_req(c)) >= 0) {
+        int rc;
+        if (strstr(fs_get(c->srv, i)->target, "/election/observe")) {
+            fs_sleep_ms(200);
+            rc = fs_respond(c, status, "", "{\"error\":\"etcdserver: permission denied\",\"code\":7,"
+                                           "\"message\":\"etcdserver: permission denied\"}");
+        } else {
+            rc = fs_respond(c, 200, "", "{" FS_HDR("42") "}");
+        }
+        if (rc != 0) return;
+    }
+}
+
+static void test_observe_late_refusal(void)
+{
+    static const int statuses[] = { 400, 503 };
+    size_t k;
+    for (k = 0; k < 2; k++) {
+        etcd_opts o;
+        etcd_watch_opts wo;
+        etcd *c;
+        etcd_watcher *w;
+        etcd_res *r;
+        fs_server *s = fs_start(FS_TCP4, NULL, h_observe_refused, &statuses[k]);
+        REQUIRE(s);
+        memset(&o, 0, sizeof o);
+        o.http_host = s->url;
+        o.api_prefix = "/v3";
+        o.timeout = 2;
+        c = t_client(&o);
+        memset(&wo, 0, sizeof wo);
+        wo.timeout = 1;
+        w = c ? etcd_observe(c, "/el/e", &wo) : NULL;
+        CHECK(w != NULL);
+        r = w ? etcd_watch_next(w) : NULL;
+        CHECK(r == NULL);
+        etcd_res_free(r);
+        if (w && k == 0) {                        /* a 4xx: etcd's reason, the end */
+            CHECK_INT(etcd_watch_errcode(w), ETCD_ECANCELED);
+            CHECK_HAS(etcd_watch_errstr(w), "HTTP 400");
+            CHECK_HAS(etcd_watch_errstr(w), "permission denied");
+            CHECK(etcd_endpoint_healthy(c, s->url));
+        } else if (w) {                           /* a 5xx: the member's trouble */
+            CHECK_INT(etcd_watch_errcode(w), ETCD_ESERVER);
+            CHECK_HAS(etcd_watch_errstr(w), "HTTP 503");
+            CHECK(!etcd_endpoint_healthy(c, s->url));
+        }
+        r = w ? etcd_watch_next(w) : NULL;        /* ended: at once, the same reason */
+        CHECK(r == NULL);
+        etcd_res_free(r);
+        if (w) CHECK_INT(etcd_watch_errcode(w), k == 0 ? ETCD_ECANCELED : ETCD_ESERVER);
+        etcd_watchcancel(w);
+        etcd_free(c);
+        fs_stop(s);
+    }
+}
+
 /* Locks: NULL or "" name, lease 0 or negative, unlock of a NULL or empty
    key: ETCD_EARG, and not even a connection is made. */
 static void test_lock_bad_input(void)
@@ -1162,6 +1225,59 @@ static void test_election_leader_killed(void)
 /* etcd_leader with no leader: a result with nkvs 0, status 500 and
    "election: no leader" kept, ETCD_OK; the endpoint stays healthy with
    max_fails 1 and the next call works at once. Also after a resign. */
+/* Observing an election with no leader: etcd sends the stream's head only
+   with its first message, so etcd_observe returns once the request is
+   sent, and the wait is the stream's: timeouts that leave the endpoint
+   healthy and the client usable, then the first leader when one is
+   elected. */
+static void test_observe_no_leader(void)
+{
+    etcd *c = client_on(&srv, NULL), *o = client_on(&srv, NULL);
+    etcd_lease *l = c ? keep(c, 15) : NULL;
+    etcd_res *cr = NULL, *r;
+    etcd_watcher *w = NULL;
+    etcd_watch_opts wo;
+    double t;
+    int i;
+    CHECK(c && o && l);
+    if (!c || !o || !l) goto out;
+    memset(&wo, 0, sizeof wo);
+    wo.timeout = 0.3;
+    t = test_now();
+    w = etcd_observe(o, "/el/unled", &wo);
+    if (!w) fprintf(stderr, "  etcd_observe: %s\n", etcd_errstr(o));
+    CHECK(w != NULL);
+    if (!w) goto out;
+    CHECK(test_now() - t < 0.3);
+    CHECK(etcd_watch_fd(w) >= 0);
+    CHECK(!etcd_watch_pending(w));
+    for (i = 0; i < 3; i++) {
+        t = test_now();
+        r = etcd_watch_next(w);
+        CHECK(r == NULL);
+        etcd_res_free(r);
+        CHECK_INT(etcd_watch_errcode(w), ETCD_ETIMEOUT);
+        CHECK(test_now() - t >= 0.25);
+        CHECK(etcd_endpoint_healthy(o, srv.url));
+    }
+    r = test_ok200(o, etcd_get(o, "/el/unled", NULL));    /* the client is fine */
+    CHECK(r != NULL);
+    etcd_res_free(r);
+    CHECK(!test_watch_readable(w, 0));                    /* nothing to read yet */
+    cr = test_ok200(c, etcd_campaign(c, "/el/unled", etcd_lease_id(l), "\"first\"", 0, 5));
+    CHECK(cr && cr->leader);
+    if (!cr || !cr->leader) goto out;
+    CHECK(test_watch_readable(w, 2000));                  /* the head and the leader */
+    CHECK(observed(w, cr->leader, "\"first\""));
+    etcd_res_free(test_ok200(c, etcd_resign(c, cr->leader)));
+out:
+    etcd_watchcancel(w);
+    etcd_res_free(cr);
+    etcd_lease_stop(l, true);
+    etcd_free(c);
+    etcd_free(o);
+}
+
 static void test_election_no_leader(void)
 {
     etcd *c = client_on(&srv, NULL);
@@ -1417,6 +1533,8 @@ int main(void)
     RUN(test_election_proclaim_observe);
     RUN(test_election_leader_killed);
     RUN(test_election_no_leader);
+    RUN(test_observe_no_leader);
+    RUN(test_observe_late_refusal);
     RUN(test_election_bad_input);
     RUN(test_key_prefix);
     test_etcd_stop(&srv);
