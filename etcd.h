@@ -2500,9 +2500,43 @@ static int etcd__dec_i64(etcd__dec *d, const char *name, int64_t *v)
     return etcd__parse_i64(d->s + t.start, t.end - t.start, v) ? 0 : etcd__dec_bad(d, name);
 }
 
+static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p);
+
+/* A kv as etcd writes it, in one sweep: no blanks, members in etcd's
+   order (any may be omitted), every value a string, each read by the
+   same scalar decoder as in the general walk. 1: not that layout, left to
+   the general walk from the start (kv untouched but for its fields). */
+static int etcd__dec_kv_fast(etcd__dec *d, etcd_kv *kv)
+{
+    const etcd__field *f = etcd__kv_fields, *end = f + ETCD__NFIELDS(etcd__kv_fields);
+    const char *s = d->s;
+    size_t i = d->i;
+    if (d->depth >= ETCD_JSON_MAX_DEPTH || d->n - i < 2 || s[i] != '{') return 1;
+    if (s[++i] == '}') { d->i = i + 1; return 0; }
+    for (;;) {                                   /* s[i]: a member's opening quote */
+        while (f < end && !(d->n - i > f->len + 3u && s[i] == '"' && s[i + 1 + f->len] == '"' &&
+                            s[i + 2 + f->len] == ':' && s[i + 3 + f->len] == '"' &&
+                            !memcmp(s + i + 1, f->name, f->len)))
+            f++;
+        if (f == end) return 1;
+        d->i = i + f->len + 3u;
+        if (etcd__dec_scalar(d, f, (char *)kv + f->off) < 0) return -1;
+        f++;
+        if ((i = d->i) >= d->n || (s[i] != ',' && s[i] != '}')) return 1;
+        if (s[i++] == '}') { d->i = i; return 0; }
+    }
+}
+
 static int etcd__dec_kv(etcd__dec *d, etcd_kv *kv)
 {
-    if (etcd__dec_obj(d, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
+    size_t at = d->i;
+    int rc = etcd__dec_kv_fast(d, kv);
+    if (rc < 0) return -1;
+    if (rc > 0) {
+        d->i = at;
+        memset(kv, 0, sizeof *kv);
+        if (etcd__dec_obj(d, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
+    }
     if (!kv->key) kv->key = etcd__empty;
     if (!kv->value) kv->value = etcd__empty;
     return 0;

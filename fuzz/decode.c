@@ -10,8 +10,13 @@
                through etcd__decode_buf (the path where the buffer becomes
                the result's without a copy): the same result
      bit 4     also run etcd__token_of on it
-   Seeds start with '0'..'7' (0x30-0x37: that status, etcd__token_of too)
-   or 'x'..'\x7f' (0x78-0x7f: that status, padded too, etcd__token_of too).
+     bit 5     a valid JSON object is also decoded with a blank after
+               every '{', '[', ',' and ':' outside strings: etcd writes
+               none, so the decoder's fast paths for etcd's own layout
+               step aside for the general walk; the same result
+   Seeds start with '0'..'7' (0x30-0x37: that status, etcd__token_of and
+   the blanks too) or 'x'..'\x7f' (0x78-0x7f: that status, padded too,
+   etcd__token_of and the blanks too).
 
    Checks, whatever the input: a result or an error code with a text,
    never both absent (and no error code with a result); no crash, leak,
@@ -261,6 +266,31 @@ static void decode_padded(fz_log *l, const char *body, size_t len, int status)
     etcd__buf_free(&in);
 }
 
+/* The body with a blank after each '{', '[', ',' and ':' outside strings
+   (malloc'd; *outlen its length). */
+static char *spaced(const char *body, size_t len, size_t *outlen)
+{
+    char *o = (char *)malloc(2 * len + 1);
+    size_t i, n = 0;
+    int in_str = 0;
+    FZ_CHECK(o);
+    for (i = 0; i < len; i++) {
+        char c = body[i];
+        o[n++] = c;
+        if (in_str) {
+            if (c == '\\' && i + 1 < len) o[n++] = body[++i];
+            else if (c == '"') in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[' || c == ',' || c == ':') {
+            o[n++] = ' ';
+        }
+    }
+    o[n] = 0;
+    *outlen = n;
+    return o;
+}
+
 static void token_of(const char *body, size_t len)
 {
     etcd__buf in;
@@ -277,7 +307,7 @@ static void token_of(const char *body, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fz_log owned = { 0 }, copied = { 0 }, padded = { 0 };
+    fz_log owned = { 0 }, copied = { 0 }, padded = { 0 }, blanks = { 0 };
     const char *body = (const char *)data + 1;
     size_t len;
     int status;
@@ -301,9 +331,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(!"padding changed the result");
         }
     }
+    if ((data[0] & 32) && code != ETCD_ETOOLARGE && json_object(body, len)) {
+        size_t slen;
+        char *sp = spaced(body, len, &slen);
+        decode_copied(&blanks, sp, slen, status);
+        free(sp);
+        if (!fz_log_same(&owned, &blanks)) {
+            fz_log_show("decode_in", &owned);
+            fz_log_show("decode, with blanks", &blanks);
+            FZ_CHECK(!"blanks changed the result");
+        }
+    }
     if (data[0] & 16) token_of(body, len);
     fz_log_free(&owned);
     fz_log_free(&copied);
     fz_log_free(&padded);
+    fz_log_free(&blanks);
     return 0;
 }
