@@ -1,7 +1,8 @@
 /* etcdctl_lite - a small etcdctl built on etcd.h: same syntax, same output.
 
    It takes etcdctl's (v3, 3.4) syntax and prints what etcdctl prints, with
-   -w simple (the default), json or fields, for its everyday commands:
+   -w simple (the default), json or fields, for its everyday commands
+   (and -w table for member list and endpoint health/status):
 
        get put del watch txn lock elect version
        lease grant|revoke|timetolive|list|keep-alive
@@ -29,7 +30,8 @@
    request), and --json (values are JSON text, checked before they are
    sent: etcd.h's JSON serializer; the default stores them byte for byte).
    Not here: watch KEY RANGE_END, watch -i, get --consistency other than
-   l/s, the table and protobuf formats, --cluster, auth/role/user/snapshot/
+   l/s, the protobuf format, table for other commands (etcdctl runs a write
+   and then refuses the format; this refuses first), --cluster, auth/role/user/snapshot/
    defrag/alarm/move-leader/compaction/make-mirror/check commands.
 
    Exit status, as etcdctl's: 0 ok, 1 a failed request or an unknown flag or
@@ -235,12 +237,90 @@ static void parse_command_line(int argc, char **argv)
 }
 
 /* ---- output ------------------------------------------------------------
-   Three of etcdctl's printers: simple (the default), json (Go's
-   encoding/json of the response: base64 bytes, omitted zero fields) and
-   fields ("Name" : value lines, strings quoted as Go's %q). */
+   Four of etcdctl's printers: simple (the default), json (Go's
+   encoding/json of the response: base64 bytes, omitted zero fields),
+   fields ("Name" : value lines, strings quoted as Go's %q) and, for the
+   cluster commands only, table. */
 
-enum { OUT_SIMPLE, OUT_JSON, OUT_FIELDS };
+enum { OUT_SIMPLE, OUT_JSON, OUT_FIELDS, OUT_TABLE };
 static int out_mode;
+
+/* Rows of cells: simple prints each row at once, ", " between cells;
+   table keeps them (malloc'd, row by row) for table_print. */
+enum { CELL_MAX = 256, TABLE_COLS = 10 };
+static char **cells;
+static size_t ncells, table_col;
+
+static void cell(const char *fmt, ...)
+{
+    char buf[CELL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (out_mode == OUT_SIMPLE) {
+        printf("%s%s", table_col++ ? ", " : "", buf);
+        return;
+    }
+    char **more = (char **)realloc(cells, (ncells + 1) * sizeof *cells);
+    if (!more || !(more[ncells] = strdup(buf))) die(EXIT_ERROR, "out of memory");
+    cells = more;
+    ncells++;
+}
+
+static void row_end(void)
+{
+    if (out_mode == OUT_SIMPLE) putchar('\n');
+    table_col = 0;
+}
+
+/* Display width: UTF-8 characters ("µs" is two). */
+static int width(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static void table_rule(const int *w, int ncols)
+{
+    for (int c = 0; c < ncols; c++) {
+        putchar('+');
+        for (int i = 0; i < w[c] + 2; i++) putchar('-');
+    }
+    puts("+");
+}
+
+/* As etcdctl's tablewriter: headers centered, cells right-aligned. */
+static void table_print(const char *const *headers, int ncols)
+{
+    int w[TABLE_COLS];
+    size_t rows = ncells / (size_t)ncols;
+    for (int c = 0; c < ncols; c++) {
+        w[c] = width(headers[c]);
+        for (size_t r = 0; r < rows; r++)
+            if (width(cells[r * (size_t)ncols + (size_t)c]) > w[c]) w[c] = width(cells[r * (size_t)ncols + (size_t)c]);
+    }
+    table_rule(w, ncols);
+    for (int c = 0; c < ncols; c++) {
+        int pad = w[c] - width(headers[c]);
+        printf("| %*s%s%*s ", pad / 2, "", headers[c], pad - pad / 2, "");
+    }
+    puts("|");
+    table_rule(w, ncols);
+    for (size_t r = 0; r < rows; r++) {
+        for (int c = 0; c < ncols; c++) {
+            const char *v = cells[r * (size_t)ncols + (size_t)c];
+            printf("| %*s%s ", w[c] - width(v), "", v);
+        }
+        puts("|");
+    }
+    table_rule(w, ncols);
+    for (size_t i = 0; i < ncells; i++) free(cells[i]);
+    free(cells);
+    cells = NULL;
+    ncells = 0;
+}
 
 static void put_bytes(const char *p, size_t n) { fwrite(p, 1, n, stdout); }
 
@@ -1189,14 +1269,23 @@ static void jdoc_parse(jdoc *d, const etcd_res *r)
     if (d->n < 1 || d->t[0].type != ETCD_JSON_OBJECT) die(EXIT_ERROR, "unexpected answer: %s", r->body);
 }
 
-/* A member's URL list: simple "a,b", json ["a","b"], fields one line each. */
+/* A member's URL list: json ["a","b"], fields one line each. */
 static void print_urls(const jdoc *d, long arr, const char *field)
 {
     for (size_t k = 0, j = (size_t)arr + 1; arr >= 0 && k < d->t[arr].size; k++, j++) {
-        if (out_mode == OUT_SIMPLE) printf("%s%.*s", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
-        else if (out_mode == OUT_JSON) printf("%s\"%.*s\"", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
+        if (out_mode == OUT_JSON) printf("%s\"%.*s\"", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
         else printf("\"%s\" : \"%.*s\"\n", field, tok_len(d, (long)j), tok_ptr(d, (long)j));
     }
+}
+
+/* The same for a cell: "a,b". */
+static const char *joined_urls(const jdoc *d, long arr, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t k = 0, j = (size_t)arr + 1; arr >= 0 && k < d->t[arr].size && n < size; k++, j++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%.*s", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
+    return buf;
 }
 
 static int cmd_member_list(const char **args, int nargs)
@@ -1219,13 +1308,15 @@ static int cmd_member_list(const char **args, int nargs)
         long name = tok_find(&d, (long)m, "name"), learner = tok_find(&d, (long)m, "isLearner");
         long peers = tok_find(&d, (long)m, "peerURLs"), clients = tok_find(&d, (long)m, "clientURLs");
         bool is_learner = learner >= 0 && d.t[learner].type == ETCD_JSON_TRUE;
-        if (out_mode == OUT_SIMPLE) {
-            printf("%" PRIx64 ", %s, %.*s, ", id, tok_len(&d, name) ? "started" : "unstarted",
-                   tok_len(&d, name), tok_ptr(&d, name));
-            print_urls(&d, peers, NULL);
-            fputs(", ", stdout);
-            print_urls(&d, clients, NULL);
-            printf(", %s\n", is_learner ? "true" : "false");
+        if (out_mode == OUT_SIMPLE || out_mode == OUT_TABLE) {
+            char urls[CELL_MAX];
+            cell("%" PRIx64, id);
+            cell("%s", tok_len(&d, name) ? "started" : "unstarted");
+            cell("%.*s", tok_len(&d, name), tok_ptr(&d, name));
+            cell("%s", joined_urls(&d, peers, urls, sizeof urls));
+            cell("%s", joined_urls(&d, clients, urls, sizeof urls));
+            cell("%s", is_learner ? "true" : "false");
+            row_end();
         } else if (out_mode == OUT_FIELDS) {
             printf("\"ID\" : %" PRIu64 "\n\"Name\" : \"%.*s\"\n", id, tok_len(&d, name), tok_ptr(&d, name));
             print_urls(&d, peers, "PeerURL");
@@ -1241,6 +1332,10 @@ static int cmd_member_list(const char **args, int nargs)
         }
     }
     if (out_mode == OUT_JSON) puts("]}");
+    if (out_mode == OUT_TABLE) {
+        static const char *const heads[] = { "ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER" };
+        table_print(heads, 6);
+    }
     etcd_res_free(r);
     return 0;
 }
@@ -1265,15 +1360,16 @@ static int each_endpoint(int (*fn)(const char *name, int i))
 }
 
 /* go-humanize's Bytes: SI units, "25 kB" */
-static void print_size(uint64_t n)
+static const char *fmt_size(uint64_t n, char *buf, size_t size)
 {
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
-    if (n < 10) { printf("%" PRIu64 " B", n); return; }
+    if (n < 10) { snprintf(buf, size, "%" PRIu64 " B", n); return buf; }
     double v = (double)n;
     int e = 0;
     while (v >= 1000 && e < 6) { v /= 1000; e++; }
     v = (double)(long long)(v * 10 + 0.5) / 10;
-    printf(v < 10 ? "%.1f %s" : "%.0f %s", v, units[e]);
+    snprintf(buf, size, v < 10 ? "%.1f %s" : "%.0f %s", v, units[e]);
+    return buf;
 }
 
 static int status_one(const char *name, int i)
@@ -1294,11 +1390,19 @@ static int status_one(const char *name, int i)
     uint64_t in_use = tok_u64(&d, tok_find(&d, 0, "dbSizeInUse"));
     long learner = tok_find(&d, 0, "isLearner");
     bool is_learner = learner >= 0 && d.t[learner].type == ETCD_JSON_TRUE;
-    if (out_mode == OUT_SIMPLE) {
-        printf("%s, %" PRIx64 ", %.*s, ", name, r->member_id, tok_len(&d, version), tok_ptr(&d, version));
-        print_size(db);
-        printf(", %s, %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", \n", leader == r->member_id ? "true" : "false",
-               is_learner ? "true" : "false", term, index, applied);
+    if (out_mode == OUT_SIMPLE || out_mode == OUT_TABLE) {
+        char size[32];
+        cell("%s", name);
+        cell("%" PRIx64, r->member_id);
+        cell("%.*s", tok_len(&d, version), tok_ptr(&d, version));
+        cell("%s", fmt_size(db, size, sizeof size));
+        cell("%s", leader == r->member_id ? "true" : "false");
+        cell("%s", is_learner ? "true" : "false");
+        cell("%" PRIu64, term);
+        cell("%" PRIu64, index);
+        cell("%" PRIu64, applied);
+        cell("%s", "");                                  /* errors: none */
+        row_end();
     } else if (out_mode == OUT_FIELDS) {
         fields_header(r);
         printf("\"Version\" : \"%.*s\"\n\"DBSize\" : %" PRIu64 "\n\"Leader\" : %" PRIu64
@@ -1324,19 +1428,24 @@ static int cmd_endpoint_status(const char **args, int nargs)
     (void)nargs;
     int rc = each_endpoint(status_one);
     if (out_mode == OUT_JSON) puts("]");
+    if (out_mode == OUT_TABLE) {
+        static const char *const heads[] = { "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
+                                             "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS" };
+        table_print(heads, 10);
+    }
     return rc ? EXIT_ERROR : 0;
 }
 
 /* Go's time.Duration String() for what a health check takes */
-static void print_duration(FILE *f, double s)
+static const char *fmt_duration(double s, char *buf, size_t size)
 {
-    char buf[64];
     const char *unit = s >= 1 ? "s" : s >= 1e-3 ? "ms" : "µs";
-    snprintf(buf, sizeof buf, "%.6f", s >= 1 ? s : s >= 1e-3 ? s * 1e3 : s * 1e6);
+    snprintf(buf, size, "%.6f", s >= 1 ? s : s >= 1e-3 ? s * 1e3 : s * 1e6);
     char *end = buf + strlen(buf) - 1;
     while (*end == '0') *end-- = '\0';
     if (*end == '.') *end = '\0';
-    fprintf(f, "%s%s", buf, unit);
+    strncat(buf, unit, size - strlen(buf) - 1);
+    return buf;
 }
 
 static int health_one(const char *name, int i)
@@ -1347,15 +1456,19 @@ static int health_one(const char *name, int i)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     bool ok = r && r->status == 200;
+    char d[64];
+    fmt_duration(took, d, sizeof d);
     if (out_mode == OUT_JSON) {
-        printf("%s{\"endpoint\":\"%s\",\"health\":%s,\"took\":\"", i ? "," : "[", name, ok ? "true" : "false");
-        print_duration(stdout, took);
-        fputs(ok ? "\"}" : "\",\"error\":\"unhealthy\"}", stdout);
+        printf("%s{\"endpoint\":\"%s\",\"health\":%s,\"took\":\"%s%s", i ? "," : "[", name,
+               ok ? "true" : "false", d, ok ? "\"}" : "\",\"error\":\"unhealthy\"}");
+    } else if (out_mode == OUT_TABLE) {
+        cell("%s", name);
+        cell("%s", ok ? "true" : "false");
+        cell("%s", d);
+        cell("%s", ok ? "" : r ? r->body : etcd_errstr(cli));
+        row_end();
     } else if (ok) {
-        FILE *f = speaks_35() ? stdout : stderr;
-        fprintf(f, "%s is healthy: successfully committed proposal: took = ", name);
-        print_duration(f, took);
-        fputc('\n', f);
+        fprintf(speaks_35() ? stdout : stderr, "%s is healthy: successfully committed proposal: took = %s\n", name, d);
     } else {
         fprintf(stderr, "%s is unhealthy: failed to commit proposal: %s\n", name,
                 r ? r->body : etcd_errstr(cli));
@@ -1370,6 +1483,10 @@ static int cmd_endpoint_health(const char **args, int nargs)
     (void)nargs;
     int rc = each_endpoint(health_one);
     if (out_mode == OUT_JSON) puts("]");
+    if (out_mode == OUT_TABLE) {
+        static const char *const heads[] = { "ENDPOINT", "HEALTH", "TOOK", "ERROR" };
+        table_print(heads, 4);
+    }
     if (rc) die(EXIT_ERROR, "unhealthy cluster");
     return 0;
 }
@@ -1589,9 +1706,13 @@ int main(int argc, char **argv)
     for (int f = G_TIMEOUT + 1; f < NFLAGS; f++)        /* another command's flag */
         if (flag_val[f] && !(c->flags & BIT(f))) die(EXIT_ERROR, "unknown flag: --%s", flags[f].name);
     const char *w = flag_val[G_WRITE_OUT] ? flag_val[G_WRITE_OUT] : "simple";
-    out_mode = !strcmp(w, "json") ? OUT_JSON : !strcmp(w, "fields") ? OUT_FIELDS : OUT_SIMPLE;
+    out_mode = !strcmp(w, "json") ? OUT_JSON : !strcmp(w, "fields") ? OUT_FIELDS :
+               !strcmp(w, "table") ? OUT_TABLE : OUT_SIMPLE;
     if (out_mode == OUT_SIMPLE && strcmp(w, "simple"))
         die(EXIT_BAD_FEAT, "unsupported output format %s", w);
+    if (out_mode == OUT_TABLE && c->run != cmd_member_list && c->run != cmd_endpoint_status &&
+        c->run != cmd_endpoint_health)
+        die(EXIT_BAD_FEAT, "table not supported as output format");
 
     connect_client();
     int words = c->sub ? 2 : 1;
