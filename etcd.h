@@ -2504,8 +2504,8 @@ static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p);
 
 /* A kv as etcd writes it, in one sweep: no blanks, members in etcd's
    order (any may be omitted), every value a string, each read by the
-   same scalar decoder as in the general walk. 1: not that layout, left to
-   the general walk from the start (kv untouched but for its fields). */
+   same scalar decoder as in the general walk. 1: not that layout (some
+   fields may be set already): the caller zeroes kv and walks it again. */
 static int etcd__dec_kv_fast(etcd__dec *d, etcd_kv *kv)
 {
     const etcd__field *f = etcd__kv_fields, *end = f + ETCD__NFIELDS(etcd__kv_fields);
