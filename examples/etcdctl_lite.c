@@ -1169,6 +1169,26 @@ static void print_op_result(const etcd_op *op, const etcd_res *r)
     if (out_mode == OUT_JSON) fputs("}}", stdout);
 }
 
+/* etcd_txn wants a compare and an op, as lua-resty-etcd does; etcd and
+   etcdctl take a txn without either. No compare: one that always holds
+   (an op's key at version > -1, and a version is never negative); no op
+   at all: the empty txn itself. */
+static etcd_res *run_txn(etcd_compare *cmp, size_t ncmp, etcd_op ops[2][TXN_MAX], const size_t nops[2])
+{
+    const etcd_op *any = nops[0] ? &ops[0][0] : nops[1] ? &ops[1][0] : NULL;
+    if (!any) return etcd_request(cli, "/kv/txn", "{}", 0);
+    if (!ncmp) {
+        memset(cmp, 0, sizeof *cmp);
+        cmp->target = ETCD_CMP_VERSION;
+        cmp->result = ETCD_CMP_GREATER;
+        cmp->version = -1;
+        cmp->key = any->key;
+        cmp->key_len = any->key_len;
+        ncmp = 1;
+    }
+    return etcd_txn(cli, cmp, ncmp, ops[0], nops[0], ops[1], nops[1], NULL);
+}
+
 static int cmd_txn(const char **args, int nargs)
 {
     static etcd_compare cmp[TXN_MAX];
@@ -1183,7 +1203,7 @@ static int cmd_txn(const char **args, int nargs)
     }
     nops[0] = read_ops(ops[0], "success");
     nops[1] = read_ops(ops[1], "failure");
-    etcd_res *r = check(etcd_txn(cli, cmp, ncmp, ops[0], nops[0], ops[1], nops[1], NULL), "");
+    etcd_res *r = check(run_txn(cmp, ncmp, ops, nops), "");
     const etcd_op *done = r->succeeded ? ops[0] : ops[1];
     if (out_mode == OUT_SIMPLE) {
         puts(r->succeeded ? "SUCCESS" : "FAILURE");

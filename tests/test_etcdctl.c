@@ -377,6 +377,10 @@ static void test_txn(void)
           { "txn -w json", MASK_REV, true, "mod(\"/t/a\") > \"0\"\nver(\"/t/b\") = \"1\"\n\nput /t/a x --prev-kv\nget /t/b\ndel /t/c\n\n\n", NULL, 0 },
           { "txn -w fields", MASK_REV, true, "create(\"/t/a\") < \"1\"\n\n\nget /t/a\ndel /t/ --prefix\n\n", NULL, 0 },
           { "txn -i", 0, true, "val(\"/t/c\") = \"3\"\n\ndel /t/c\n\n\n", NULL, 0 },
+          { "txn", 0, true, "\nput /t/a 5\nget /t/a\n\n\n", NULL, 0 },  /* no compare: success */
+          { "txn", 0, true, "\n\nput /t/a 6\n\n", NULL, 0 },      /* ... so no failure op runs */
+          { "txn -w json", MASK_REV, true, "\n\n\n", NULL, 0 },    /* nothing at all */
+          { "txn -w fields", MASK_REV, true, "\n\n\n", NULL, 0 },
           { "txn", 0, true, "bogus\n\n\n\n", NULL, 0 },           /* exit 3 */
           { "txn", 0, true, "value(\"/t/a\") = \"1\"\n\nput /t/n 1\n", NULL, 0 });  /* EOF */
 }
