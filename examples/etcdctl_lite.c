@@ -1442,18 +1442,23 @@ static int status_one(const char *name, int i)
     return 0;
 }
 
+/* An endpoint command: fn on each endpoint, then the end of its output
+   (json's closing bracket, or the table with these headers). */
+static int endpoints_out(int (*fn)(const char *name, int i), const char *const *heads, int ncols)
+{
+    int rc = each_endpoint(fn);
+    if (out_mode == OUT_JSON) puts("]");
+    if (out_mode == OUT_TABLE) table_print(heads, ncols);
+    return rc;
+}
+
 static int cmd_endpoint_status(const char **args, int nargs)
 {
+    static const char *const heads[] = { "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
+                                         "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS" };
     (void)args;
     (void)nargs;
-    int rc = each_endpoint(status_one);
-    if (out_mode == OUT_JSON) puts("]");
-    if (out_mode == OUT_TABLE) {
-        static const char *const heads[] = { "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
-                                             "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS" };
-        table_print(heads, 10);
-    }
-    return rc ? EXIT_ERROR : 0;
+    return endpoints_out(status_one, heads, 10) ? EXIT_ERROR : 0;
 }
 
 /* Go's time.Duration String() for what a health check takes */
@@ -1499,15 +1504,10 @@ static int health_one(const char *name, int i)
 
 static int cmd_endpoint_health(const char **args, int nargs)
 {
+    static const char *const heads[] = { "ENDPOINT", "HEALTH", "TOOK", "ERROR" };
     (void)args;
     (void)nargs;
-    int rc = each_endpoint(health_one);
-    if (out_mode == OUT_JSON) puts("]");
-    if (out_mode == OUT_TABLE) {
-        static const char *const heads[] = { "ENDPOINT", "HEALTH", "TOOK", "ERROR" };
-        table_print(heads, 4);
-    }
-    if (rc) die(EXIT_ERROR, "unhealthy cluster");
+    if (endpoints_out(health_one, heads, 4)) die(EXIT_ERROR, "unhealthy cluster");
     return 0;
 }
 
