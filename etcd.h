@@ -2527,11 +2527,14 @@ static int etcd__dec_kv_fast(etcd__dec *d, etcd_kv *kv)
     }
 }
 
+/* A repeated member ("kv" twice in an event) replaces the kv whole, on
+   either path: the sweep cannot leave a merge the walk would not make. */
 static int etcd__dec_kv(etcd__dec *d, etcd_kv *kv)
 {
     size_t at = d->i;
-    int rc = etcd__dec_kv_fast(d, kv);
-    if (rc < 0) return -1;
+    int rc;
+    memset(kv, 0, sizeof *kv);
+    if ((rc = etcd__dec_kv_fast(d, kv)) < 0) return -1;
     if (rc > 0) {
         d->i = at;
         memset(kv, 0, sizeof *kv);

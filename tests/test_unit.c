@@ -405,6 +405,13 @@ static void test_decode_txn_watch_lease(void)
     CHECK_INT(r->events[1].type, ETCD_EVENT_DELETE); CHECK_STR(r->events[1].prev_kv->value, "x");
     CHECK_STR(r->events[1].kv.value, "");
     etcd_res_free(r);
+    /* a repeated "kv" replaces the first whole, in etcd's layout or not */
+    r = decode("{\"events\":[{\"kv\":{\"key\":\"YQ==\",\"lease\":\"5\"},\"kv\":{\"value\":\"Yg==\"}},"
+               "{\"kv\":{\"key\":\"YQ==\",\"lease\":\"5\"},\"kv\": {\"value\":\"Yg==\"}}]}", 200, &err);
+    REQUIRE(r && r->nevents == 2);
+    CHECK_STR(r->events[0].kv.key, ""); CHECK_STR(r->events[0].kv.value, "b"); CHECK_INT(r->events[0].kv.lease, 0);
+    CHECK_STR(r->events[1].kv.key, ""); CHECK_STR(r->events[1].kv.value, "b"); CHECK_INT(r->events[1].kv.lease, 0);
+    etcd_res_free(r);
     r = decode(ttl, 200, &err);
     REQUIRE(r);
     CHECK(r->id == 2324035592731921672LL); CHECK_INT(r->ttl, -1); CHECK_INT(r->granted_ttl, 60);
