@@ -8,7 +8,8 @@
 #
 # The committed corpus fuzz/corpus/TARGET is only read: the fuzzer works in
 # build/fuzz/work/TARGET/corpus (plus tests/json_conformance for json) and
-# writes crashes there under artifacts/. Per target it prints the
+# writes crashes there under artifacts/ (and prints them in base64, so a CI
+# log alone is enough to replay one). Per target it prints the
 # executions and exec/s from libFuzzer's final stats; any crash, timeout
 # or out-of-memory makes it exit 1, after every target has run.
 secs=$1
@@ -39,7 +40,11 @@ for t in "$@"; do
     printf '%-8s %12s %9s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "$result"
     if [ $rc -ne 0 ]; then
         grep -E 'ERROR|FZ_CHECK|SUMMARY|failed' "$work/log" | head -n 10 | sed 's/^/    /'
-        ls "$work/artifacts" | sed 's/^/    artifact: /'
+        for a in "$work/artifacts"/*; do
+            [ -f "$a" ] || continue
+            echo "    artifact: ${a##*/} ($(wc -c <"$a") bytes), base64 (replay: base64 -d >FILE):"
+            head -c 3072 "$a" | base64 | sed 's/^/      /'
+        done
     fi
 done
 if [ -n "$failed" ]; then
