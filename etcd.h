@@ -2527,14 +2527,12 @@ static int etcd__dec_kv_fast(etcd__dec *d, etcd_kv *kv)
     }
 }
 
-/* A repeated member ("kv" twice in an event) replaces the kv whole, on
-   either path: the sweep cannot leave a merge the walk would not make. */
+/* kv: zeroed memory. */
 static int etcd__dec_kv(etcd__dec *d, etcd_kv *kv)
 {
     size_t at = d->i;
-    int rc;
-    memset(kv, 0, sizeof *kv);
-    if ((rc = etcd__dec_kv_fast(d, kv)) < 0) return -1;
+    int rc = etcd__dec_kv_fast(d, kv);
+    if (rc < 0) return -1;
     if (rc > 0) {
         d->i = at;
         memset(kv, 0, sizeof *kv);
@@ -2739,7 +2737,8 @@ static int etcd__dec_field(etcd__dec *d, const etcd__field *f, const etcd__field
         if (!(kv = (etcd_kv *)etcd__alloc(&d->a, sizeof *kv))) return etcd__dec_nomem(d);
         ETCD__STORE(p, const etcd_kv *, kv);
         return etcd__dec_kv(d, kv);
-    case ETCD__F_KVIN:
+    case ETCD__F_KVIN:         /* a repeated "kv" replaces the first whole, on either path */
+        memset(p, 0, sizeof(etcd_kv));
         return etcd__dec_kv(d, (etcd_kv *)(void *)p);
     case ETCD__F_KV1:          /* one kv (election leader, observe) as kvs[0] */
         if (c != '{') return etcd__dec_skip(d);       /* the same name in another answer */
