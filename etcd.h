@@ -1828,16 +1828,14 @@ static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const 
 enum {
     ETCD__RQ_PREFIX = 1,         /* the path goes under the api prefix */
     ETCD__RQ_IDEM   = 2,         /* a read: may reach etcd twice, so any failure is retried */
-    ETCD__RQ_STREAM = 4,         /* a watch: its own connection, Hasleader, the head only */
+    ETCD__RQ_STREAM = 4,         /* a stream: its own connection, Hasleader, no body read */
     ETCD__RQ_AUTH   = 8,         /* needs the token (fetched first) and sends it */
     ETCD__RQ_RETRY  = 16,        /* the client's retry option applies */
-    ETCD__RQ_WAIT   = 32,        /* waits on purpose (lock, campaign): a timeout is no failure */
-    ETCD__RQ_ELECT  = 64,        /* an HTTP 500 "election: ..." is etcd's answer, not a failure */
-    ETCD__RQ_ANY    = 128,       /* with every endpoint marked down, try the first back anyway:
-                                    a lease does not wait for fail_timeout */
-    ETCD__RQ_LATE   = 256        /* a stream whose head comes with its first message (an
-                                    election observed with no leader yet): sent, not awaited */
+    ETCD__RQ_NOHEAD = 32         /* a stream whose head its caller reads: sent, not awaited */
 };
+
+typedef struct etcd__ans etcd__ans;
+typedef struct etcd__ep etcd__ep;
 
 typedef struct etcd__req {
     const char *method;          /* "GET" or "POST" */
@@ -1846,7 +1844,27 @@ typedef struct etcd__req {
     unsigned flags;              /* ETCD__RQ_* */
     double timeout;              /* seconds per try; < 0: none */
     double deadline;             /* a sub-request's: its request's try's; 0: per try */
+    etcd__ep *ep;                /* this endpoint, healthy or not; NULL: the next healthy */
+    /* Is what looks like the endpoint's failure (a 5xx, or err) this call's
+       own answer? A call that waits on purpose, or whose service answers
+       with a 500, says so; then nothing is counted against the endpoint.
+       NULL: every such failure is the endpoint's. */
+    bool (*answer)(const etcd__ans *a, const etcd__error *err);
 } etcd__req;
+
+/* A request with the fields every request sets; the rest zero. */
+static etcd__req etcd__rq(const char *method, const char *path, const etcd__buf *body, unsigned flags,
+                          double timeout)
+{
+    etcd__req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.method = method;
+    rq.path = path;
+    rq.body = body;
+    rq.flags = flags;
+    rq.timeout = timeout;
+    return rq;
+}
 
 /* The request bytes. prefix: the api prefix ("" when not under it);
    token: the Authorization value, or NULL. */
@@ -2931,11 +2949,49 @@ static char *etcd__token_of(const etcd__buf *in, etcd__error *err)
 }
 
 /* ------------------------------------------------------------------------
+   >>status  what an answer other than 200 means, decided here only (the
+   header's ERRORS section shows the same table to users)
+   ------------------------------------------------------------------------ */
+
+/* etcd's words in a refusal: its message, else its error, else "". */
+static const char *etcd__res_why(const etcd_res *r)
+{
+    return !r ? "" : r->message ? r->message : r->error ? r->error : "";
+}
+
+/* A 5xx, or the gateway's 408 "the client connection is closing" from a
+   member shutting down: the member's trouble, another may answer. */
+static bool etcd__sick(int status) { return status >= 500 || status == 408; }
+
+/* The code of an answer a call cannot use:
+     408, 5xx                      ETCD_ESERVER     the endpoint's failure: counted
+     401, gRPC 16                  ETCD_EAUTH       the token or the user
+     gRPC 11, "compacted"          ETCD_ECOMPACTED  the revision is gone
+     200                           ETCD_EPROTO      not what the call asked for
+     any other 4xx                 refused          the call's own: ETCD_EARG for a
+                                                    request, ETCD_ECANCELED for a watch */
+static etcd_err etcd__status_code(int status, const etcd_res *r, etcd_err refused)
+{
+    if (etcd__sick(status)) return ETCD_ESERVER;
+    if (status == 401 || (r && r->code == 16)) return ETCD_EAUTH;
+    if ((r && r->code == 11) || strstr(etcd__res_why(r), "compacted")) return ETCD_ECOMPACTED;
+    if (status == 200) return ETCD_EPROTO;
+    return refused;
+}
+
+/* err: "<what>HTTP <status>: <etcd's words>", coded by etcd__status_code. */
+static void etcd__refusal(etcd__error *err, const etcd_res *r, int status, const char *what, etcd_err refused)
+{
+    const char *why = status == 200 && !*etcd__res_why(r) ? "not the answer asked for" : etcd__res_why(r);
+    etcd__errf(err, etcd__status_code(status, r, refused), "%sHTTP %d%s%s", what, status, *why ? ": " : "", why);
+}
+
+/* ------------------------------------------------------------------------
    >>options  the client: its options checked and copied, its endpoints
    parsed
    ------------------------------------------------------------------------ */
 
-typedef struct etcd__ep {
+struct etcd__ep {
     char *url;                   /* as written in http_host */
     char *host;                  /* to resolve: no brackets */
     char *hostport;              /* for the Host header */
@@ -2946,7 +3002,7 @@ typedef struct etcd__ep {
     double window, down_until;   /* out of the rotation until down_until */
     etcd__error last;            /* its last failure, "url: why" */
     etcd__conn conn;             /* the keep-alive connection */
-} etcd__ep;
+};
 
 struct etcd {
     etcd_opts o;                 /* caller's options, defaults filled, strings owned */
@@ -3277,30 +3333,34 @@ static bool etcd__any_healthy(const etcd *cli)
     return false;
 }
 
+/* The endpoint due back in the rotation first. */
+static etcd__ep *etcd__soonest(const etcd *cli)
+{
+    etcd__ep *first = &cli->eps[0];
+    size_t i;
+    for (i = 1; i < cli->neps; i++) if (cli->eps[i].down_until < first->down_until) first = &cli->eps[i];
+    return first;
+}
+
 /* Says which endpoint comes back first, why it went, and when. */
 static void etcd__no_healthy(const etcd *cli, etcd__error *err)
 {
-    const etcd__ep *first = &cli->eps[0];
-    size_t i;
-    for (i = 1; i < cli->neps; i++) if (cli->eps[i].down_until < first->down_until) first = &cli->eps[i];
+    const etcd__ep *first = etcd__soonest(cli);
     etcd__errf(err, ETCD_ENOHEALTHY, "has no healthy etcd endpoint available (last: %s; next try in %.1f s)",
                first->last.msg, first->down_until - etcd__now());
 }
 
 /* The endpoint for the next request: the next healthy one in http_host
    order, cyclically. */
-static etcd__ep *etcd__pick(etcd *cli, bool any, etcd__error *err)
+static etcd__ep *etcd__pick(etcd *cli, etcd__error *err)
 {
     double now = etcd__now();
-    etcd__ep *soonest = NULL;
     size_t i;
     for (i = 0; i < cli->neps; i++) {
         etcd__ep *ep = &cli->eps[cli->next];
         cli->next = (cli->next + 1) % cli->neps;
         if (ep->down_until <= now) return ep;
-        if (!soonest || ep->down_until < soonest->down_until) soonest = ep;
     }
-    if (any) return soonest;
     etcd__no_healthy(cli, err);
     return NULL;
 }
@@ -3342,13 +3402,14 @@ typedef enum { ETCD__STEP_OK, ETCD__STEP_NEXT, ETCD__STEP_FAIL } etcd__step;
 /* Where an exchange's bytes go. Sub-requests (the version probe,
    authenticate) bring their own out and in, so a call's are never
    overwritten under it. */
-typedef struct etcd__ans {
+struct etcd__ans {
     etcd__buf *out;              /* the request's bytes */
     etcd__buf *in;               /* the answer's body (a stream's only when refused) */
     etcd__conn *conn;            /* a stream's own connection; NULL: the endpoint's */
     etcd__ep *ep;                /* the endpoint of the last try */
     etcd__resp head;
-} etcd__ans;
+    bool wrote;                  /* a byte of the request may have reached etcd */
+};
 
 /* Feed what c holds into the body; read more when needed. Returns 1 when
    the body is complete, 0 when more may come later (stream), -1 on error. */
@@ -3404,17 +3465,16 @@ static int etcd__read_head(etcd__conn *c, etcd__resp *r, double deadline, bool *
 }
 
 
-/* Send a->out on c and read the answer's head (ETCD__RQ_LATE: not; status
-   0 says so). When a reused connection turns out to be closed by the
-   server, the request goes once more on a fresh one: a read if no answer
-   byte came back, a write only if none of it was written. *wrote: a byte
-   of the request may have reached etcd. */
+/* Send a->out on c and read the answer's head (ETCD__RQ_NOHEAD: not;
+   status 0 says so). When a reused connection turns out to be closed by
+   the server, the request goes once more on a fresh one: a read if no
+   answer byte came back, a write only if none of it was written. */
 static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadline, unsigned flags,
-                      bool *wrote, etcd__error *err)
+                      etcd__error *err)
 {
     bool idem = (flags & ETCD__RQ_IDEM) != 0;
     int attempt;
-    *wrote = false;
+    a->wrote = false;
     for (attempt = 0;; attempt++) {
         bool reused, got = false;
         size_t sent = 0;
@@ -3423,12 +3483,12 @@ static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadl
         reused = c->requests > 0;
         a->head.status = 0;
         if (etcd__conn_write(c, a->out->p, a->out->len, deadline, &sent, err) == 0 &&
-            ((flags & ETCD__RQ_LATE) || etcd__read_head(c, &a->head, deadline, &got, err) == 0)) {
+            ((flags & ETCD__RQ_NOHEAD) || etcd__read_head(c, &a->head, deadline, &got, err) == 0)) {
             etcd__err_clear(err);               /* a resend may follow a failure */
             return 0;
         }
         etcd__conn_close(c);
-        *wrote = sent > 0;
+        a->wrote = sent > 0;
         if (!reused || got || attempt > 0 || err->code == ETCD_ETIMEOUT || (!idem && sent > 0))
             return -1;
     }
@@ -3442,46 +3502,35 @@ static etcd__step etcd__ep_broke(const etcd *cli, etcd__ep *ep, etcd__error *err
     return again ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
 }
 
+/* The body of a refusal, as a result (NULL when even that fails). */
+static etcd_res *etcd__decode_ans(const etcd__ans *a, etcd__error *err)
+{
+    return etcd__decode(a->in->p ? a->in->p : etcd__empty, a->in->len, a->head.status, err);
+}
+
 /* A 5xx: "HTTP 503: <etcd's message>". */
 static void etcd__server_error(const etcd__ans *a, etcd__error *err)
 {
-    etcd_res *e = etcd__decode(a->in->p, a->in->len, a->head.status, err);
-    const char *msg = e ? (e->message ? e->message : e->error) : NULL;
-    if (msg) etcd__errf(err, ETCD_ESERVER, "HTTP %d: %s", a->head.status, msg);
-    else etcd__errf(err, ETCD_ESERVER, "HTTP %d", a->head.status);
+    etcd_res *e = etcd__decode_ans(a, err);
+    etcd__refusal(err, e, a->head.status, "", ETCD_ESERVER);
     etcd_res_free(e);
 }
-
-/* etcd's election service answers "no leader", "not leader" and "session
-   expired" with HTTP 500: answers, not a sick member. */
-static bool etcd__election_answer(const etcd__ans *a)
-{
-    etcd__error ignored;
-    etcd_res *e = etcd__decode(a->in->p ? a->in->p : etcd__empty, a->in->len, a->head.status, &ignored);
-    const char *m = e ? (e->message ? e->message : e->error) : NULL;
-    bool answer = m && !strncmp(m, "election:", 9);
-    etcd_res_free(e);
-    return answer;
-}
-
-/* A 5xx, or the gateway's 408 "the client connection is closing" from a
-   member shutting down: the member's trouble, another may answer. */
-static bool etcd__sick(int status) { return status >= 500 || status == 408; }
 
 /* One round trip of rq on a->ep: the head, and the body unless a stream
-   was accepted. Connect, transport and 5xx failures count against it. */
+   was accepted. Connect, transport and 5xx failures count against it,
+   unless rq->answer takes them as the call's answer. */
 static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, double deadline,
                                  etcd__error *err)
 {
     etcd__conn *c = a->conn ? a->conn : &a->ep->conn;
-    bool idem = (rq->flags & ETCD__RQ_IDEM) != 0, wrote;
+    bool idem = (rq->flags & ETCD__RQ_IDEM) != 0;
     etcd__body b;
     etcd__http_request(a->out, rq, rq->flags & ETCD__RQ_PREFIX ? cli->prefix : "", a->ep->hostport,
                        cli->headers, rq->flags & ETCD__RQ_AUTH ? cli->token : NULL);
     if (a->out->oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    if (etcd__send(cli, a, c, deadline, rq->flags, &wrote, err) < 0) {
-        if ((rq->flags & ETCD__RQ_WAIT) && wrote && err->code == ETCD_ETIMEOUT) return ETCD__STEP_FAIL;
-        return etcd__ep_broke(cli, a->ep, err, idem || !wrote);
+    if (etcd__send(cli, a, c, deadline, rq->flags, err) < 0) {
+        if (rq->answer && rq->answer(a, err)) return ETCD__STEP_FAIL;
+        return etcd__ep_broke(cli, a->ep, err, idem || !a->wrote);
     }
     if ((rq->flags & ETCD__RQ_STREAM) && (a->head.status == 200 || !a->head.status)) return ETCD__STEP_OK;
     etcd__buf_reset(a->in);
@@ -3492,8 +3541,7 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
     }
     c->requests++;
     if (a->conn || a->head.close || b.mode == ETCD__BODY_EOF) etcd__conn_close(c);
-    if (!etcd__sick(a->head.status) || ((rq->flags & ETCD__RQ_ELECT) && etcd__election_answer(a)))
-        return ETCD__STEP_OK;
+    if (!etcd__sick(a->head.status) || (rq->answer && rq->answer(a, NULL))) return ETCD__STEP_OK;
     etcd__server_error(a, err);
     etcd__ep_failed(cli, a->ep, err);
     return idem ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
@@ -3536,7 +3584,7 @@ static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__
     for (round = 0; round < 2; round++) {
         if ((st = etcd__prepare(cli, rq, deadline, err)) != ETCD__STEP_OK)   /* retried inside already */
             return st == ETCD__STEP_NEXT && etcd__retries(cli, rq) > 1 ? ETCD__STEP_FAIL : st;
-        if (!a->ep && !(a->ep = etcd__pick(cli, (rq->flags & ETCD__RQ_ANY) != 0, err)))
+        if (!a->ep && !(a->ep = rq->ep ? rq->ep : etcd__pick(cli, err)))
             return ETCD__STEP_NEXT;                                              /* may change */
         st = etcd__exchange(cli, rq, a, deadline, err);
         if (st != ETCD__STEP_OK || !etcd__token_rejected(cli, rq, a)) break;
@@ -3572,24 +3620,20 @@ static etcd_res *etcd__call(etcd *cli, const etcd__req *rq)
     return etcd__decode_buf(a.in, a.head.status, &cli->err);
 }
 
-/* POST cli->req to path under the api prefix; reads are ETCD__RQ_IDEM. */
-static etcd_res *etcd__post_req(etcd *cli, const char *path, unsigned flags, double timeout)
+/* The request that POSTs cli->req to path under the api prefix; reads
+   are ETCD__RQ_IDEM. */
+static etcd__req etcd__post_rq(const etcd *cli, const char *path, unsigned flags, double timeout)
 {
-    etcd__req rq;
-    rq.method = "POST";
-    rq.path = path;
-    rq.body = &cli->req;
-    rq.flags = flags | ETCD__RQ_PREFIX | ETCD__RQ_AUTH | ETCD__RQ_RETRY;
-    rq.timeout = timeout > 0 ? timeout : cli->o.timeout;
-    rq.deadline = 0;
-    return etcd__call(cli, &rq);
+    return etcd__rq("POST", path, &cli->req, flags | ETCD__RQ_PREFIX | ETCD__RQ_AUTH | ETCD__RQ_RETRY,
+                    timeout > 0 ? timeout : cli->o.timeout);
 }
 
-/* The same, closing the object that etcd__body_begin opened. */
+/* POST the body etcd__body_begin opened, closing it first. */
 static etcd_res *etcd__post(etcd *cli, const char *path, unsigned flags, double timeout)
 {
+    etcd__req rq = etcd__post_rq(cli, path, flags, timeout);
     etcd__buf_add(&cli->req, "}", 1);
-    return etcd__post_req(cli, path, flags, timeout);
+    return etcd__call(cli, &rq);
 }
 
 /* ------------------------------------------------------------------------
@@ -3648,15 +3692,11 @@ static etcd__step etcd__take_prefix(etcd *cli, const etcd__buf *in, int status, 
 /* GET /version, like every request on the next endpoint in the rotation. */
 static etcd__step etcd__detect_prefix(etcd *cli, double deadline, unsigned retry, etcd__error *err)
 {
-    etcd__req rq;
+    etcd__req rq = etcd__rq("GET", "/version", NULL, ETCD__RQ_IDEM | retry, -1);
     etcd__buf in;
     etcd__step st;
     int status;
     memset(&in, 0, sizeof in);
-    rq.method = "GET";
-    rq.path = "/version";
-    rq.body = NULL;
-    rq.flags = ETCD__RQ_IDEM | retry;
     st = etcd__sub(cli, &rq, deadline, &in, &status, err);
     if (st == ETCD__STEP_OK) st = etcd__take_prefix(cli, &in, status, err);
     etcd__buf_free(&in);
@@ -3687,8 +3727,7 @@ static etcd__step etcd__take_token(etcd *cli, const etcd__buf *in, int status, e
         return ETCD__STEP_FAIL;
     }
     e = etcd__decode(in->p, in->len, status, err);
-    etcd__errf(err, ETCD_EAUTH, "authentication failed: %s",
-               e && e->message ? e->message : e && e->error ? e->error : "no token in the answer");
+    etcd__errf(err, ETCD_EAUTH, "authentication failed: %s", *etcd__res_why(e) ? etcd__res_why(e) : "no token in the answer");
     etcd_res_free(e);
     return ETCD__STEP_FAIL;
 }
@@ -3702,14 +3741,11 @@ static etcd__step etcd__authenticate(etcd *cli, double deadline, unsigned retry,
     int status;
     memset(&body, 0, sizeof body);
     memset(&in, 0, sizeof in);
+    rq = etcd__rq("POST", "/auth/authenticate", &body, ETCD__RQ_PREFIX | ETCD__RQ_IDEM | retry, -1);
     etcd__buf_add(&body, "{", 1);
     etcd__j_str(&body, "name", cli->o.user);
     etcd__j_str(&body, "password", cli->o.password);
     etcd__buf_add(&body, "}", 1);
-    rq.method = "POST";
-    rq.path = "/auth/authenticate";
-    rq.body = &body;
-    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | retry;
     if (body.oom) etcd__errf(err, ETCD_ENOMEM, "out of memory");
     else if ((st = etcd__sub(cli, &rq, deadline, &in, &status, err)) == ETCD__STEP_OK)
         st = etcd__take_token(cli, &in, status, err);
@@ -3811,14 +3847,23 @@ static void etcd__j_key(etcd *cli, const char *name, etcd_str key)
     etcd__j_b64(&cli->req, name, cli->key.p, cli->key.len);
 }
 
-/* The end of the range of every key starting with key_prefix + key, on
-   bytes: the last byte that is not 0xff, plus one; "\0" if there is none. */
+/* b holds a whole key: make it the end of the range of the keys that
+   start with it, on bytes (the last byte that is not 0xff, plus one; "\0",
+   the end of the keyspace, when there is none). */
+static void etcd__prefix_end(etcd__buf *b)
+{
+    while (b->len && (unsigned char)b->p[b->len - 1] == 0xFF) b->len--;
+    if (b->len) b->p[b->len - 1]++;
+    else etcd__buf_add(b, "", 1);
+}
+
+/* The end of the range of every key starting with key_prefix + key. */
 static void etcd__j_prefix_end(etcd *cli, const char *name, etcd_str key)
 {
     etcd__full_key(cli, key);
-    while (cli->key.len && (unsigned char)cli->key.p[cli->key.len - 1] == 0xFF) cli->key.len--;
-    if (cli->key.len) cli->key.p[cli->key.len - 1]++;
-    etcd__j_b64(&cli->req, name, cli->key.len ? cli->key.p : "", cli->key.len ? cli->key.len : 1);
+    etcd__prefix_end(&cli->key);
+    if (cli->key.oom) cli->req.oom = true;
+    etcd__j_b64(&cli->req, name, cli->key.p, cli->key.len);
 }
 
 /* A key, or a dir: every key starting with key_prefix + dir ("" and no
@@ -3910,8 +3955,7 @@ static bool etcd__ttl_lease(etcd *cli, const etcd_set_opts *o, int64_t *lease)
     if (o->lease || o->ignore_lease || cli->o.ttl <= 0) return true;
     if (!(g = etcd_grant(cli, cli->o.ttl, 0))) return false;
     if (g->status != 200 || !g->id) {
-        etcd__errf(&cli->err, g->status >= 400 && g->status < 500 ? ETCD_EARG : ETCD_EPROTO,
-                   "ttl: lease grant failed: HTTP %d %s", g->status, g->message ? g->message : "");
+        etcd__refusal(&cli->err, g, g->status, "ttl: lease grant failed: ", ETCD_EARG);
         etcd_res_free(g);
         return false;
     }
@@ -4098,14 +4142,19 @@ ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompa
    >>lease >>version >>etcd_request
    ------------------------------------------------------------------------ */
 
-static etcd_res *etcd__lease_call(etcd *cli, const char *path, unsigned flags, int64_t ttl, int64_t id,
-                                  bool keys)
+static void etcd__j_lease(etcd *cli, int64_t ttl, int64_t id, bool keys)
 {
-    if (!cli) return NULL;
     etcd__body_begin(cli);
     if (ttl) etcd__j_i64(&cli->req, "TTL", ttl);
     etcd__j_nz(&cli->req, "ID", id);
     etcd__j_flag(&cli->req, "keys", keys);
+}
+
+static etcd_res *etcd__lease_call(etcd *cli, const char *path, unsigned flags, int64_t ttl, int64_t id,
+                                  bool keys)
+{
+    if (!cli) return NULL;
+    etcd__j_lease(cli, ttl, id, keys);
     return etcd__post(cli, path, flags, 0);
 }
 
@@ -4138,12 +4187,7 @@ ETCDDEF etcd_res *etcd_version(etcd *cli)
 {
     etcd__req rq;
     if (!cli) return NULL;
-    rq.method = "GET";
-    rq.path = "/version";
-    rq.body = NULL;
-    rq.flags = ETCD__RQ_IDEM | ETCD__RQ_AUTH | ETCD__RQ_RETRY;
-    rq.timeout = cli->o.timeout;
-    rq.deadline = 0;
+    rq = etcd__rq("GET", "/version", NULL, ETCD__RQ_IDEM | ETCD__RQ_AUTH | ETCD__RQ_RETRY, cli->o.timeout);
     return etcd__call(cli, &rq);
 }
 
@@ -4159,6 +4203,7 @@ static bool etcd__read_path(const char *path)
 
 ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_body, double timeout)
 {
+    etcd__req rq;
     size_t n;
     if (!cli) return NULL;
     if (!path || path[0] != '/' || strpbrk(path, " \t\r\n")) {
@@ -4173,7 +4218,8 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
     }
     etcd__buf_reset(&cli->req);
     etcd__buf_add(&cli->req, json_body, n);
-    return etcd__post_req(cli, path, etcd__read_path(path) ? ETCD__RQ_IDEM : 0, timeout);
+    rq = etcd__post_rq(cli, path, etcd__read_path(path) ? ETCD__RQ_IDEM : 0, timeout);
+    return etcd__call(cli, &rq);
 }
 
 /* ------------------------------------------------------------------------
@@ -4199,7 +4245,7 @@ struct etcd_watcher {
     etcd__body body;             /* the stream's HTTP framing */
     etcd__buf msg;               /* stream bytes not yet returned as messages */
     etcd__split split;           /* how far msg has been scanned */
-    bool head_wait;              /* an observer's head is still to come (ETCD__RQ_LATE) */
+    bool head_wait;              /* an observer's head is still to come (ETCD__RQ_NOHEAD) */
     bool broken;                 /* the stream failed; auto_resume may reopen it */
     bool reauth;                 /* canceled for its token: reopen once with a new one */
     bool reauthed;               /* ... done, until events flow again */
@@ -4236,8 +4282,7 @@ static void etcd__j_watch(etcd *cli, etcd_str key, bool dir, const etcd_watch_op
 static void etcd__watch_refused(int status, const etcd__buf *body, etcd__error *err)
 {
     etcd_res *e = etcd__decode(body->p ? body->p : etcd__empty, body->len, status, err);
-    etcd__errf(err, status == 401 ? ETCD_EAUTH : ETCD_ECANCELED, "watch refused: HTTP %d%s%s",
-               status, e && e->message ? ": " : "", e && e->message ? e->message : "");
+    etcd__refusal(err, e, status, "watch refused: ", ETCD_ECANCELED);
     etcd_res_free(e);
 }
 
@@ -4262,13 +4307,9 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
         etcd__j_watch(cli, w->key, w->dir, &o);
     }
     if (cli->req.oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    rq.method = "POST";
-    rq.path = w->observe ? "/election/observe" : "/watch";
-    rq.body = &cli->req;
-    rq.flags = ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags |
-               (w->observe ? (unsigned)ETCD__RQ_LATE : 0u);
-    rq.timeout = timeout;
-    rq.deadline = 0;
+    rq = etcd__rq("POST", w->observe ? "/election/observe" : "/watch", &cli->req,
+                  ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags |
+                  (w->observe ? (unsigned)ETCD__RQ_NOHEAD : 0u), timeout);
     memset(&a, 0, sizeof a);
     a.out = &cli->out;
     a.in = &cli->in;
@@ -4394,17 +4435,13 @@ static bool etcd__watch_stalled(const etcd_watcher *w)
 static bool etcd__watch_check(etcd_watcher *w)
 {
     etcd__buf out, in;
-    etcd__req rq;
+    etcd__req rq = etcd__rq("GET", "/version", NULL, ETCD__RQ_IDEM, -1);
     etcd__ans a;
     etcd__error e;
     etcd__step st;
     memset(&out, 0, sizeof out);
     memset(&in, 0, sizeof in);
-    memset(&rq, 0, sizeof rq);
     memset(&a, 0, sizeof a);
-    rq.method = "GET";
-    rq.path = "/version";
-    rq.flags = ETCD__RQ_IDEM;
     a.out = &out;
     a.in = &in;
     a.ep = w->ep;
@@ -4685,16 +4722,6 @@ struct etcd_pager {
     bool done;
 };
 
-/* b holds a whole key: make it the end of the range of the keys that
-   start with it, on bytes (the last byte that is not 0xff, plus one; "\0",
-   the end of the keyspace, when there is none). */
-static void etcd__range_end_of(etcd__buf *b)
-{
-    while (b->len && (unsigned char)b->p[b->len - 1] == 0xFF) b->len--;
-    if (b->len) b->p[b->len - 1]++;
-    else etcd__buf_add(b, "", 1);
-}
-
 ETCDDEF etcd_pager *etcd_readdir_pages(etcd *cli, const char *dir, const etcd_get_opts *opts)
 {
     etcd_pager *p;
@@ -4716,20 +4743,12 @@ ETCDDEF etcd_pager *etcd_readdir_pages(etcd *cli, const char *dir, const etcd_ge
     if (cli->o.key_prefix) etcd__buf_str(&p->next, cli->o.key_prefix);
     etcd__buf_add(&p->next, d.ptr, d.len);
     etcd__buf_add(&p->end, p->next.p ? p->next.p : "", p->next.len);
-    etcd__range_end_of(&p->end);
+    etcd__prefix_end(&p->end);
     if (!p->next.len) etcd__buf_add(&p->next, "", 1);      /* every key: from "\0" */
     if (!p->next.oom && !p->end.oom) return p;
     etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
     etcd_pager_free(p);
     return NULL;
-}
-
-/* A page etcd refused: a compacted revision, or another reason. */
-static void etcd__pager_refused(etcd *cli, const etcd_res *r)
-{
-    const char *m = r->message ? r->message : r->error ? r->error : "";
-    etcd__errf(&cli->err, strstr(m, "compacted") ? ETCD_ECOMPACTED : r->status < 500 ? ETCD_EARG : ETCD_ESERVER,
-               "readdir page: HTTP %d: %s", r->status, m);
 }
 
 ETCDDEF etcd_res *etcd_pager_next(etcd_pager *p)
@@ -4750,7 +4769,7 @@ ETCDDEF etcd_res *etcd_pager_next(etcd_pager *p)
     etcd__j_flag(&cli->req, "keys_only", p->o.keys_only);
     if (!(r = etcd__post(cli, "/kv/range", ETCD__RQ_IDEM, p->o.timeout))) return NULL;   /* may be called again */
     if (r->status != 200 || !r->nkvs) {
-        if (r->status != 200) etcd__pager_refused(cli, r);
+        if (r->status != 200) etcd__refusal(&cli->err, r, r->status, "readdir page: ", ETCD_EARG);
         else if (!p->rev) p->rev = r->revision;      /* an empty dir has a revision too */
         p->done = true;
         etcd_res_free(r);
@@ -4792,8 +4811,7 @@ ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id)
     if (ttl <= 0) { etcd__errf(&cli->err, ETCD_EARG, "etcd_lease_keep: ttl must be > 0 seconds"); return NULL; }
     if (!(g = etcd_grant(cli, ttl, id))) return NULL;
     if (g->status != 200 || !g->id || g->ttl <= 0) {
-        etcd__errf(&cli->err, g->status >= 500 ? ETCD_ESERVER : ETCD_EARG, "lease grant refused: HTTP %d: %s",
-                   g->status, g->message ? g->message : g->error ? g->error : "no lease in the answer");
+        etcd__refusal(&cli->err, g, g->status, "lease grant refused: ", ETCD_EARG);
         etcd_res_free(g);
         return NULL;
     }
@@ -4833,6 +4851,17 @@ static int etcd__lease_lost(etcd_lease *l, const char *why)
     return -1;
 }
 
+/* A keepalive that, with every endpoint out of the rotation, goes to the
+   one due back first anyway: a lease does not wait for fail_timeout. */
+static etcd_res *etcd__keepalive_once(etcd *cli, int64_t id)
+{
+    etcd__req rq = etcd__post_rq(cli, "/lease/keepalive", ETCD__RQ_IDEM, 0);
+    etcd__j_lease(cli, 0, id, false);
+    etcd__buf_add(&cli->req, "}", 1);
+    if (!etcd__any_healthy(cli)) rq.ep = etcd__soonest(cli);
+    return etcd__call(cli, &rq);
+}
+
 ETCDDEF int etcd_lease_tick(etcd_lease *l)
 {
     double now = etcd__now();
@@ -4842,7 +4871,7 @@ ETCDDEF int etcd_lease_tick(etcd_lease *l)
     etcd__err_clear(&l->cli->err);
     if (now >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
     if (etcd_lease_due(l) > 0) return 0;
-    r = etcd__lease_call(l->cli, "/lease/keepalive", ETCD__RQ_IDEM | ETCD__RQ_ANY, 0, l->id, false);
+    r = etcd__keepalive_once(l->cli, l->id);
     if (r && r->status == 200 && r->ttl > 0) {
         l->acked = now;
         l->ttl = r->ttl;
@@ -4851,8 +4880,7 @@ ETCDDEF int etcd_lease_tick(etcd_lease *l)
         etcd_res_free(r);
         return etcd__lease_lost(l, "etcd says it is gone (revoked or expired)");
     } else {
-        if (r) etcd__errf(&l->cli->err, ETCD_ESERVER, "keepalive: HTTP %d: %s", r->status,
-                          r->message ? r->message : r->error ? r->error : "");
+        if (r) etcd__refusal(&l->cli->err, r, r->status, "keepalive: ", ETCD_ESERVER);
         l->failed = now;
         etcd_res_free(r);
         if (etcd__now() >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
@@ -4902,13 +4930,50 @@ static etcd_res *etcd__waited(etcd *cli, etcd_res *r, const char *name, int64_t 
     return NULL;
 }
 
+/* etcd's election service answers "no leader", "not leader" and "session
+   expired" with HTTP 500: answers, not a sick member. */
+static bool etcd__election_answer(const etcd__ans *a, const etcd__error *err)
+{
+    etcd__error ignored;
+    etcd_res *e;
+    bool answer;
+    if (err) return false;
+    e = etcd__decode_ans(a, &ignored);
+    answer = !strncmp(etcd__res_why(e), "election:", 9);
+    etcd_res_free(e);
+    return answer;
+}
+
+/* A lock waits on purpose: its timeout, once the request is out, is no
+   failure of the endpoint. */
+static bool etcd__lock_answer(const etcd__ans *a, const etcd__error *err)
+{
+    return err && err->code == ETCD_ETIMEOUT && a->wrote;
+}
+
+static bool etcd__campaign_answer(const etcd__ans *a, const etcd__error *err)
+{
+    return etcd__lock_answer(a, err) || etcd__election_answer(a, err);
+}
+
+/* POST the body etcd__body_begin opened, as a recipe whose service has
+   answers that look like failures. */
+static etcd_res *etcd__post_answer(etcd *cli, const char *path, unsigned flags, double timeout,
+                                   bool (*answer)(const etcd__ans *, const etcd__error *))
+{
+    etcd__req rq = etcd__post_rq(cli, path, flags, timeout);
+    rq.answer = answer;
+    etcd__buf_add(&cli->req, "}", 1);
+    return etcd__call(cli, &rq);
+}
+
 ETCDDEF etcd_res *etcd_lock(etcd *cli, const char *name, int64_t lease, double timeout)
 {
     if (!cli || !etcd__check_name(cli, name, lease, true)) return NULL;
     etcd__body_begin(cli);
     etcd__j_key(cli, "name", etcd__span(name, 0));
     etcd__j_i64(&cli->req, "lease", lease);
-    return etcd__waited(cli, etcd__post(cli, "/lock/lock", ETCD__RQ_WAIT, timeout), name, lease);
+    return etcd__waited(cli, etcd__post_answer(cli, "/lock/lock", 0, timeout, etcd__lock_answer), name, lease);
 }
 
 ETCDDEF etcd_res *etcd_unlock(etcd *cli, const char *lock_key, size_t lock_key_len)
@@ -4934,7 +4999,7 @@ ETCDDEF etcd_res *etcd_campaign(etcd *cli, const char *name, int64_t lease,
     etcd__j_key(cli, "name", etcd__span(name, 0));
     etcd__j_i64(&cli->req, "lease", lease);
     etcd__j_value(cli, "value", value, n);
-    return etcd__waited(cli, etcd__post(cli, "/election/campaign", ETCD__RQ_WAIT | ETCD__RQ_ELECT, timeout),
+    return etcd__waited(cli, etcd__post_answer(cli, "/election/campaign", 0, timeout, etcd__campaign_answer),
                         name, lease);
 }
 
@@ -4965,7 +5030,7 @@ ETCDDEF etcd_res *etcd_proclaim(etcd *cli, const etcd_leader_key *leader, const 
     etcd__body_begin(cli);
     if (!etcd__j_leader(cli, leader)) return NULL;
     etcd__j_value(cli, "value", value, n);
-    return etcd__post(cli, "/election/proclaim", ETCD__RQ_ELECT, 0);
+    return etcd__post_answer(cli, "/election/proclaim", 0, 0, etcd__election_answer);
 }
 
 ETCDDEF etcd_res *etcd_leader(etcd *cli, const char *name)
@@ -4973,7 +5038,7 @@ ETCDDEF etcd_res *etcd_leader(etcd *cli, const char *name)
     if (!cli || !etcd__check_name(cli, name, 0, false)) return NULL;
     etcd__body_begin(cli);
     etcd__j_key(cli, "name", etcd__span(name, 0));
-    return etcd__post(cli, "/election/leader", ETCD__RQ_IDEM | ETCD__RQ_ELECT, 0);
+    return etcd__post_answer(cli, "/election/leader", ETCD__RQ_IDEM, 0, etcd__election_answer);
 }
 
 ETCDDEF etcd_res *etcd_resign(etcd *cli, const etcd_leader_key *leader)
@@ -4981,7 +5046,7 @@ ETCDDEF etcd_res *etcd_resign(etcd *cli, const etcd_leader_key *leader)
     if (!cli) return NULL;
     etcd__body_begin(cli);
     if (!etcd__j_leader(cli, leader)) return NULL;
-    return etcd__post(cli, "/election/resign", ETCD__RQ_ELECT, 0);
+    return etcd__post_answer(cli, "/election/resign", 0, 0, etcd__election_answer);
 }
 
 ETCDDEF etcd_watcher *etcd_observe(etcd *cli, const char *name, const etcd_watch_opts *opts)
