@@ -426,6 +426,18 @@ ETCDDEF int           etcd_watch_fd  (const etcd_watcher *w);
 ETCDDEF bool          etcd_watch_pending(const etcd_watcher *w);
 /* Close the stream at once and free w. NULL is fine. Returns 0. */
 ETCDDEF int           etcd_watchcancel(etcd_watcher *w);
+/* Whether w's stream is open, and for how long it has been in that state
+   (*seconds, if not NULL). ETCD_ETIMEOUT from etcd_watch_next means
+   "quiet" while LIVE, but "may be behind" while OPENING: e.g. a mirror
+   whose member is gone is OPENING until auto_resume finds another. */
+typedef enum {
+    ETCD_WATCH_LIVE = 0,         /* a stream is open: events arrive as etcd sends them */
+    ETCD_WATCH_SNAPSHOT = 1,     /* a mirror reads its snapshot: not yet current */
+    ETCD_WATCH_OPENING = 2,      /* no stream: the next etcd_watch_next (re)opens it from
+                                    the newest revision delivered + 1; nothing is lost */
+    ETCD_WATCH_ENDED = 3         /* over: etcd_watch_errcode says why */
+} etcd_stream_state;
+ETCDDEF etcd_stream_state etcd_watch_state(const etcd_watcher *w, double *seconds);
 
 /* ------------------------------------------------------------------------
    >>txn
@@ -4224,45 +4236,89 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
 
 /* ------------------------------------------------------------------------
    >>watch  a streaming POST on its own connection; the chunked body is
-   split into whole JSON messages however etcd (or a proxy) cut it
+   split into whole JSON messages however etcd (or a proxy) cut it.
+   A watcher is one state machine, stepped by etcd_watch_next:
+     SNAPSHOT  its kind's snapshot (the mirror's pages)        -> OPEN
+     OPEN      no stream: open one from the newest revision
+               delivered + 1 (after a break: auto_resume)       -> HEAD, STREAM, ENDED
+     HEAD      sent; the head is still to come (an observer's
+               comes with its first message)                    -> STREAM, OPEN, ENDED
+     STREAM    each message is classified, then applied         -> OPEN, SNAPSHOT, ENDED
+     ENDED     nothing more: err says why
    ------------------------------------------------------------------------ */
+
+typedef enum { ETCD__W_SNAPSHOT, ETCD__W_OPEN, ETCD__W_HEAD, ETCD__W_STREAM, ETCD__W_ENDED } etcd__wstate;
+
+/* What a kind of watcher adds to a plain watch (observe and mirror are
+   in >>recipes). */
+typedef struct etcd__wkind {
+    const char *path;                        /* the stream's POST */
+    bool late_head;                          /* etcd sends the head with the first message */
+    bool own_created;                        /* "created" messages are not the caller's */
+    void (*body)(etcd_watcher *w, int64_t start);   /* the request, into cli->req */
+    bool (*start)(etcd_watcher *w);          /* NULL: open the stream; else begin a SNAPSHOT
+                                                (again when the resume point is compacted) */
+    etcd_res *(*snapshot)(etcd_watcher *w, double deadline);  /* SNAPSHOT's next message */
+    void (*drop)(etcd_watcher *w);           /* free w->ext */
+} etcd__wkind;
+
+/* The open stream: where, its bytes, and when it was last heard. */
+typedef struct etcd__stream {
+    etcd__ep *ep;
+    etcd__conn conn;
+    etcd__body body;             /* the HTTP framing */
+    etcd__buf msg;               /* stream bytes not yet returned as messages */
+    etcd__split split;           /* how far msg has been scanned */
+    double heard;                /* when it last carried anything (or opened) */
+} etcd__stream;
+
+/* With fragment, a revision may come in parts; a break between them
+   reopens at that revision, which etcd then sends whole. */
+typedef struct etcd__frag {
+    int64_t rev;                 /* a revision delivered in part, or 0 */
+    size_t seen, skip;           /* its events delivered; to drop after a reopening */
+} etcd__frag;
 
 struct etcd_watcher {
     etcd *cli;
-    etcd__ep *ep;                /* where the stream is open */
-    etcd_str key;                /* key or dir (owned), kept to reopen the stream */
+    const etcd__wkind *kind;
+    void *ext;                   /* the kind's own state (the mirror's snapshot) */
+    etcd__wstate state;
+    double since;                /* when etcd_watch_state's answer last changed */
+    etcd_str key;                /* key, dir or election name (owned), kept to reopen */
     bool dir;
-    bool observe;                /* an election observer: /election/observe, key is the name */
-    bool mirror;                 /* etcd_mirror: snapshots, then the watch */
-    etcd_pager *snap;            /* the snapshot being read, or NULL */
-    bool snap_first;             /* its next page is the first: reset */
     etcd_watch_opts o;
     double timeout;              /* per etcd_watch_next; < 0: forever */
     int64_t last;                /* newest revision wholly delivered; 0: none yet */
-    int64_t frag_rev;            /* a revision delivered in part (fragment), or 0 */
-    size_t frag_seen, frag_skip; /* its events delivered; to drop after a reopening */
-    etcd__conn conn;
-    etcd__body body;             /* the stream's HTTP framing */
-    etcd__buf msg;               /* stream bytes not yet returned as messages */
-    etcd__split split;           /* how far msg has been scanned */
-    bool head_wait;              /* an observer's head is still to come (ETCD__RQ_NOHEAD) */
-    bool broken;                 /* the stream failed; auto_resume may reopen it */
-    bool reauth;                 /* canceled for its token: reopen once with a new one */
-    bool reauthed;               /* ... done, until events flow again */
-    bool resumed;                /* the open stream is a reopening: hide its "created" */
-    bool created_seen;           /* the caller has had a "created" message */
-    bool ended;
-    double heard;                /* when the stream last carried anything (or opened) */
+    etcd__frag frag;
+    etcd__stream s;
+    bool created_seen;           /* the caller had a "created": later ones are reopenings' */
+    bool reauthed;               /* reopened for a rejected token, until events flow again */
     etcd__error why;             /* what broke the stream */
     etcd__error err;             /* why etcd_watch_next returned NULL */
 };
 
-static void etcd__j_watch(etcd *cli, etcd_str key, bool dir, const etcd_watch_opts *o)
+static etcd_stream_state etcd__public_state(etcd__wstate s)
 {
+    static const etcd_stream_state pub[] = { ETCD_WATCH_SNAPSHOT, ETCD_WATCH_OPENING, ETCD_WATCH_LIVE,
+                                             ETCD_WATCH_LIVE, ETCD_WATCH_ENDED };
+    return pub[s];
+}
+
+static void etcd__watch_to(etcd_watcher *w, etcd__wstate st)
+{
+    if (etcd__public_state(st) != etcd__public_state(w->state)) w->since = etcd__now();
+    w->state = st;
+}
+
+static void etcd__j_watch(etcd_watcher *w, int64_t start)
+{
+    etcd *cli = w->cli;
+    const etcd_watch_opts *o = &w->o;
     etcd__body_begin(cli);
     etcd__j_open(&cli->req, "create_request", '{');
-    etcd__j_target(cli, key, dir);
-    etcd__j_nz(&cli->req, "start_revision", o->start_revision);
+    etcd__j_target(cli, w->key, w->dir);
+    etcd__j_nz(&cli->req, "start_revision", start);
     etcd__j_flag(&cli->req, "progress_notify", o->progress_notify);
     if (o->filters & (ETCD_FILTER_NOPUT | ETCD_FILTER_NODELETE)) {
         etcd__j_open(&cli->req, "filters", '[');
@@ -4278,6 +4334,8 @@ static void etcd__j_watch(etcd *cli, etcd_str key, bool dir, const etcd_watch_op
     etcd__j_close(&cli->req, '}');
 }
 
+static const etcd__wkind etcd__watch_kind = { "/watch", false, false, etcd__j_watch, NULL, NULL, NULL };
+
 /* A watch refused with a 4xx: its body says why. */
 static void etcd__watch_refused(int status, const etcd__buf *body, etcd__error *err)
 {
@@ -4286,119 +4344,146 @@ static void etcd__watch_refused(int status, const etcd__buf *body, etcd__error *
     etcd_res_free(e);
 }
 
-/* (Re)open w's stream from revision start; flags: ETCD__RQ_RETRY or 0. */
+static void etcd__stream_close(etcd__stream *s)
+{
+    etcd__conn_close(&s->conn);
+    etcd__buf_reset(&s->msg);
+    memset(&s->split, 0, sizeof s->split);
+}
+
+/* (Re)open w's stream from revision start; flags: ETCD__RQ_RETRY or 0.
+   The head is read here, unless its kind's comes late (HEAD). */
 static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned flags, double timeout,
                                       etcd__error *err)
 {
     etcd *cli = w->cli;
-    etcd_watch_opts o = w->o;
     etcd__req rq;
     etcd__ans a;
     etcd__step st;
-    o.start_revision = start;
-    etcd__conn_close(&w->conn);
-    etcd__buf_reset(&w->msg);
-    memset(&w->split, 0, sizeof w->split);
-    if (w->observe) {
-        etcd__body_begin(cli);
-        etcd__j_key(cli, "name", w->key);
-        etcd__j_close(&cli->req, '}');
-    } else {
-        etcd__j_watch(cli, w->key, w->dir, &o);
-    }
+    etcd__stream_close(&w->s);
+    w->kind->body(w, start);
     if (cli->req.oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    rq = etcd__rq("POST", w->observe ? "/election/observe" : "/watch", &cli->req,
-                  ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags |
-                  (w->observe ? (unsigned)ETCD__RQ_NOHEAD : 0u), timeout);
+    rq = etcd__rq("POST", w->kind->path, &cli->req, ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM |
+                  ETCD__RQ_AUTH | flags | (w->kind->late_head ? (unsigned)ETCD__RQ_NOHEAD : 0u), timeout);
     memset(&a, 0, sizeof a);
     a.out = &cli->out;
     a.in = &cli->in;
-    a.conn = &w->conn;
+    a.conn = &w->s.conn;
     st = etcd__run(cli, &rq, &a, err);
-    w->ep = a.ep;
+    w->s.ep = a.ep;
     if (st != ETCD__STEP_OK) return st;
-    w->heard = etcd__now();
-    if ((w->head_wait = !a.head.status)) return ETCD__STEP_OK;   /* etcd__watch_head reads it */
+    w->s.heard = etcd__now();
+    if (!a.head.status) { etcd__watch_to(w, ETCD__W_HEAD); return ETCD__STEP_OK; }
     if (a.head.status != 200) { etcd__watch_refused(a.head.status, a.in, err); return ETCD__STEP_FAIL; }
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
-    etcd__body_init(&w->body, &a.head);
-    if (etcd__body_pump(&w->conn, &w->body, &w->msg, cli->o.max_response, etcd__deadline(timeout), false,
-                        err) < 0) {
-        etcd__conn_close(&w->conn);
+    etcd__body_init(&w->s.body, &a.head);
+    if (etcd__body_pump(&w->s.conn, &w->s.body, &w->s.msg, cli->o.max_response, etcd__deadline(timeout),
+                        false, err) < 0) {
+        etcd__conn_close(&w->s.conn);
         return ETCD__STEP_FAIL;
     }
+    etcd__watch_to(w, ETCD__W_STREAM);
     return ETCD__STEP_OK;
 }
 
-static etcd_watcher *etcd__watch_open(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o,
-                                      bool observe)
+/* The one constructor: a watcher of kind on key, not yet started. */
+static etcd_watcher *etcd__watcher_new(etcd *cli, etcd_str key, bool dir, const etcd_watch_opts *o,
+                                       const etcd__wkind *kind)
 {
-    etcd_watcher *w;
-    etcd_str k;
-    char *copy;
-    if (!cli) return NULL;
-    k = etcd__span(key, o ? o->key_len : 0);
-    if (!dir && !etcd__check_key(cli, k)) return NULL;
-    if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    etcd_watcher *w = (etcd_watcher *)ETCD_MALLOC(sizeof *w);
+    char *copy = w ? etcd__strndup(key.ptr, key.len) : NULL;
+    if (!copy) {
+        ETCD_FREE(w);
+        etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+        return NULL;
+    }
     memset(w, 0, sizeof *w);
-    etcd__conn_init(&w->conn);
+    etcd__conn_init(&w->s.conn);
     w->cli = cli;
+    w->kind = kind;
+    w->state = ETCD__W_OPEN;
+    w->since = etcd__now();
+    w->key.ptr = copy;
+    w->key.len = key.len;
     w->dir = dir;
-    w->observe = observe;
     if (o) w->o = *o;
     w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
+    return w;
+}
+
+/* Make and start a watcher: its stream opened (or its snapshot begun).
+   NULL with cli's error on failure. */
+static etcd_watcher *etcd__watch_open(etcd *cli, etcd_str key, bool dir, const etcd_watch_opts *o,
+                                      const etcd__wkind *kind)
+{
+    etcd_watcher *w;
     etcd__err_clear(&cli->err);
-    w->key.ptr = copy = etcd__strndup(k.ptr, k.len);
-    w->key.len = k.len;
-    if (!copy) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
-    else if (etcd__watch_connect(w, w->o.start_revision, ETCD__RQ_RETRY, cli->o.timeout, &cli->err) ==
-             ETCD__STEP_OK)
+    if (!(w = etcd__watcher_new(cli, key, dir, o, kind))) return NULL;
+    if (kind->start ? kind->start(w)
+                    : etcd__watch_connect(w, w->o.start_revision, ETCD__RQ_RETRY, cli->o.timeout, &cli->err) ==
+                      ETCD__STEP_OK)
         return w;
+    if (kind->start) cli->err = w->err;
     etcd_watchcancel(w);
     return NULL;
 }
 
+static etcd_watcher *etcd__watch_key(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
+{
+    etcd_str k;
+    if (!cli) return NULL;
+    k = etcd__span(key, o ? o->key_len : 0);
+    if (!dir && !etcd__check_key(cli, k)) return NULL;
+    return etcd__watch_open(cli, k, dir, o, &etcd__watch_kind);
+}
+
 ETCDDEF etcd_watcher *etcd_watch(etcd *cli, const char *key, const etcd_watch_opts *opts)
 {
-    return etcd__watch_open(cli, key, false, opts, false);
+    return etcd__watch_key(cli, key, false, opts);
 }
 
 ETCDDEF etcd_watcher *etcd_watchdir(etcd *cli, const char *dir, const etcd_watch_opts *opts)
 {
-    return etcd__watch_open(cli, dir, true, opts, false);
+    return etcd__watch_key(cli, dir, true, opts);
 }
 
 /* The stream is over for good; why NULL: w->err already says why. */
 static etcd_res *etcd__watch_end(etcd_watcher *w, etcd_err code, const char *why)
 {
     if (why) etcd__errf(&w->err, code, "%s", why);
-    w->ended = true;
-    etcd__conn_close(&w->conn);
+    etcd__watch_to(w, ETCD__W_ENDED);
+    etcd__conn_close(&w->s.conn);
     return NULL;
 }
 
+/* The stream is gone (w->err says why): reopened with auto_resume, else
+   the end. */
+static void etcd__watch_lost(etcd_watcher *w)
+{
+    etcd__conn_close(&w->s.conn);
+    etcd__watch_to(w, w->o.auto_resume ? ETCD__W_OPEN : ETCD__W_ENDED);
+}
+
 /* The stream failed in a way a reopening can cure (EOF, reset, an error
-   message from etcd such as "no leader"). */
+   message from etcd such as "no leader"): counted against its member. */
 static etcd_res *etcd__watch_break(etcd_watcher *w, etcd_err code, const char *why)
 {
     if (why != w->why.msg) etcd__errf(&w->why, code, "%s", why);
     w->err = w->why;
-    w->broken = true;
-    etcd__conn_close(&w->conn);
-    if (w->ep) etcd__ep_failed(w->cli, w->ep, &w->why);   /* an idle timeout never gets here */
+    if (w->s.ep) etcd__ep_failed(w->cli, w->s.ep, &w->why);   /* an idle timeout never gets here */
+    etcd__watch_lost(w);
     return NULL;
 }
 
 /* Decode the whole message at msg[s, e) and drop it from the buffer. */
 static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
 {
-    etcd_res *res = etcd__decode(w->msg.p + s, e - s, 200, &w->err);
-    etcd__buf_consume(&w->msg, e);
+    etcd_res *res = etcd__decode(w->s.msg.p + s, e - s, 200, &w->err);
+    etcd__buf_consume(&w->s.msg, e);
     if (!res) return etcd__watch_end(w, ETCD_OK, NULL);
     if (res->error) {
-        etcd__errf(&w->why, ETCD_ESERVER, "watch stream error: %s (code %d)",
-                   res->message ? res->message : res->error, res->code);
+        etcd__errf(&w->why, ETCD_ESERVER, "watch stream error: %s (code %d)", etcd__res_why(res), res->code);
         etcd_res_free(res);
         return etcd__watch_break(w, ETCD_ESERVER, w->why.msg);
     }
@@ -4417,7 +4502,7 @@ static double etcd__watch_stall(const etcd_watcher *w)
 /* How long to wait for the stream: until deadline, or until a check is due. */
 static double etcd__watch_until(const etcd_watcher *w, double deadline)
 {
-    double stall = etcd__watch_stall(w), at = w->heard + stall;
+    double stall = etcd__watch_stall(w), at = w->s.heard + stall;
     if (stall < 0) return deadline;
     return deadline >= 0 && deadline < at ? deadline : at;
 }
@@ -4425,13 +4510,13 @@ static double etcd__watch_until(const etcd_watcher *w, double deadline)
 static bool etcd__watch_stalled(const etcd_watcher *w)
 {
     double stall = etcd__watch_stall(w);
-    return stall >= 0 && etcd__now() >= w->heard + stall;
+    return stall >= 0 && etcd__now() >= w->s.heard + stall;
 }
 
 /* GET /version on the stream's member, on its keep-alive connection. An
-   answer keeps the stream (and the silence is counted again); none breaks
+   answer keeps the stream (and the silence is counted again); none loses
    it, counted against the member by the exchange. Returns false when the
-   stream broke. */
+   stream is lost. */
 static bool etcd__watch_check(etcd_watcher *w)
 {
     etcd__buf out, in;
@@ -4444,162 +4529,182 @@ static bool etcd__watch_check(etcd_watcher *w)
     memset(&a, 0, sizeof a);
     a.out = &out;
     a.in = &in;
-    a.ep = w->ep;
-    st = w->ep ? etcd__exchange(w->cli, &rq, &a, etcd__deadline(w->cli->o.timeout), &e) : ETCD__STEP_OK;
+    a.ep = w->s.ep;
+    st = w->s.ep ? etcd__exchange(w->cli, &rq, &a, etcd__deadline(w->cli->o.timeout), &e) : ETCD__STEP_OK;
     etcd__buf_free(&out);
     etcd__buf_free(&in);
-    w->heard = etcd__now();
+    w->s.heard = etcd__now();
     if (st == ETCD__STEP_OK) return true;
     etcd__errf(&w->why, e.code, "watch stream silent for %.1f s and its member did not answer: %s",
                etcd__watch_stall(w), e.msg);
     w->err = w->why;
-    w->broken = true;                            /* counted by the exchange already */
-    etcd__conn_close(&w->conn);
+    etcd__watch_lost(w);
     return false;
 }
 
 /* A stream silent until deadline: false (w->err "timeout", w usable) at
-   the deadline, or when its member failed a stall check (w->broken). */
+   the deadline, or when its member failed a stall check (w lost it). */
 static bool etcd__watch_quiet(etcd_watcher *w, double deadline)
 {
     if (etcd__watch_stalled(w) && !etcd__watch_check(w)) return false;
     return deadline < 0 || etcd__now() < deadline;
 }
 
-/* An observer's head, which etcd sends only with its first message (none
-   while the election has no leader): until then the stream is silent like
-   any other. A 4xx ends the stream, a 5xx breaks it. */
-static bool etcd__watch_head(etcd_watcher *w, double deadline)
+/* HEAD: the head, which etcd sends an observer only with its first
+   message (none while the election has no leader): until then the stream
+   is silent like any other. A 4xx ends the stream, a 5xx breaks it. */
+static void etcd__watch_head(etcd_watcher *w, double deadline)
 {
     etcd__ans a;
     bool got = false;
     memset(&a, 0, sizeof a);
-    while (etcd__read_head(&w->conn, &a.head, etcd__watch_until(w, deadline), &got, &w->err) < 0) {
+    while (etcd__read_head(&w->s.conn, &a.head, etcd__watch_until(w, deadline), &got, &w->err) < 0) {
         if (w->err.code != ETCD_ETIMEOUT) goto broke;
-        if (!etcd__watch_quiet(w, deadline)) return false;
+        if (!etcd__watch_quiet(w, deadline)) return;
     }
-    w->head_wait = false;
-    w->heard = etcd__now();
-    etcd__body_init(&w->body, &a.head);
-    if (a.head.status == 200) return true;
-    a.in = &w->msg;
-    if (etcd__body_pump(&w->conn, &w->body, &w->msg, w->cli->o.max_response, deadline, true, &w->err) < 0)
+    w->s.heard = etcd__now();
+    etcd__body_init(&w->s.body, &a.head);
+    if (a.head.status == 200) { etcd__watch_to(w, ETCD__W_STREAM); return; }
+    a.in = &w->s.msg;
+    if (etcd__body_pump(&w->s.conn, &w->s.body, &w->s.msg, w->cli->o.max_response, deadline, true, &w->err) < 0)
         goto broke;
     if (!etcd__sick(a.head.status)) {
-        etcd__watch_refused(a.head.status, &w->msg, &w->err);
+        etcd__watch_refused(a.head.status, &w->s.msg, &w->err);
         etcd__watch_end(w, w->err.code, NULL);
-        return false;
+        return;
     }
     etcd__server_error(&a, &w->err);
 broke:
     etcd__watch_break(w, w->err.code, w->err.msg);
-    return false;
 }
 
-/* The next message of the open stream, or NULL: "timeout" (w usable),
-   broken (w->broken) or ended (w->ended). */
+/* STREAM: the next message, or NULL: "timeout" (still STREAM), or the
+   stream broke or ended (the state says which). */
 static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
 {
     size_t max = w->cli->o.max_response;
-    if (w->head_wait && !etcd__watch_head(w, deadline)) return NULL;
+    etcd__stream *st = &w->s;
     for (;;) {
         size_t s = 0, e = 0, had, room;
         long n;
-        int k = etcd__json_next(&w->split, w->msg.p, w->msg.len, &s, &e);
+        int k = etcd__json_next(&st->split, st->msg.p, st->msg.len, &s, &e);
         if (k > 0 && e - s <= max) return etcd__watch_take(w, s, e);
         if (k < 0) return etcd__watch_end(w, ETCD_EPROTO, "malformed watch stream: not a JSON object");
-        if (k > 0 || (w->split.depth && w->msg.len - w->split.start > max)) {   /* the cap is per message */
+        if (k > 0 || (st->split.depth && st->msg.len - st->split.start > max)) {   /* the cap is per message */
             etcd__too_big(&w->err, max);
             return etcd__watch_end(w, ETCD_OK, NULL);
         }
-        if (w->body.done) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream ended by the server");
-        had = w->msg.len;
+        if (st->body.done) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream ended by the server");
+        had = st->msg.len;
         /* what one read brought may hold several whole messages: let them
            all in, plus up to max of the next */
-        room = w->conn.in.len - w->conn.off + had;
+        room = st->conn.in.len - st->conn.off + had;
         room = room > SIZE_MAX - max ? SIZE_MAX : room + max;
-        if (etcd__body_pump(&w->conn, &w->body, &w->msg, room, deadline, false, &w->err) < 0)
+        if (etcd__body_pump(&st->conn, &st->body, &st->msg, room, deadline, false, &w->err) < 0)
             return etcd__watch_end(w, ETCD_OK, NULL);
-        if (w->msg.len > had || w->body.done) continue;
-        n = etcd__conn_fill(&w->conn, etcd__watch_until(w, deadline), &w->err);
+        if (st->msg.len > had || st->body.done) continue;
+        n = etcd__conn_fill(&st->conn, etcd__watch_until(w, deadline), &w->err);
         if (n < 0 && w->err.code == ETCD_ETIMEOUT) {
             if (!etcd__watch_quiet(w, deadline)) return NULL;   /* a timeout: the stream stays usable */
             continue;
         }
-        if (n > 0) w->heard = etcd__now();
+        if (n > 0) st->heard = etcd__now();
         if (n < 0) return etcd__watch_break(w, w->err.code, w->err.msg);
-        if (n == 0 && w->body.mode == ETCD__BODY_EOF) w->body.done = true;
+        if (n == 0 && st->body.mode == ETCD__BODY_EOF) st->body.done = true;
         else if (n == 0) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream closed by the server");
     }
 }
 
-/* With fragment, a revision may come in parts. A break between its parts
-   reopens the stream at that revision, which etcd then sends whole: drop
-   the events of it the caller already has. Returns false when nothing of
-   m is left to deliver. */
-static bool etcd__watch_fragment(etcd_watcher *w, etcd_res *m)
+/* After a break between the parts of a revision, drop the events of it
+   the caller already has. Returns false when nothing of m is left. */
+static bool etcd__watch_fragment(etcd__frag *f, etcd_res *m)
 {
     size_t k = 0, same = 0, i;
     int64_t rev;
-    while (w->frag_skip && k < m->nevents && m->events[k].kv.mod_revision == w->frag_rev) {
+    while (f->skip && k < m->nevents && m->events[k].kv.mod_revision == f->rev) {
         k++;
-        w->frag_skip--;
+        f->skip--;
     }
     m->events += k;
     m->nevents -= k;
     if (!m->nevents) return false;
-    w->frag_skip = 0;
+    f->skip = 0;
     rev = m->events[m->nevents - 1].kv.mod_revision;
     for (i = m->nevents; i > 0 && m->events[i - 1].kv.mod_revision == rev; i--) same++;
-    w->frag_seen = rev == w->frag_rev ? w->frag_seen + same : same;
-    w->frag_rev = m->fragment ? rev : 0;
+    f->seen = rev == f->rev ? f->seen + same : same;
+    f->rev = m->fragment ? rev : 0;
     return true;
 }
 
-/* Bookkeeping for auto_resume: the newest revision the caller has wholly
-   seen, advanced only by delivered events and progress notifications (an
-   idle timeout says nothing about the store). Returns false for the
-   "created" message of a reopened stream, which the caller must not see. */
-static bool etcd__mirror_again(etcd_watcher *w);
-static etcd_res *etcd__mirror_page(etcd_watcher *w, double deadline);
+/* What a message is to the watcher. */
+typedef enum {
+    ETCD__M_REAUTH,              /* canceled for its token: reopen once with a new one */
+    ETCD__M_COMPACTED,           /* canceled: the resume point is compacted */
+    ETCD__M_CANCELED,            /* canceled for another reason */
+    ETCD__M_CREATED,
+    ETCD__M_EVENTS,
+    ETCD__M_PROGRESS             /* no events: a progress notification (or an empty message) */
+} etcd__mclass;
 
-static bool etcd__watch_track(etcd_watcher *w, const etcd_res *m)
+/* Classify m; changes nothing. */
+static etcd__mclass etcd__watch_classify(const etcd_watcher *w, const etcd_res *m)
+{
+    const char *r = m->cancel_reason ? m->cancel_reason : "";
+    if (m->canceled && w->cli->token && !w->reauthed &&
+        (strstr(r, "invalid auth token") || strstr(r, "auth store is old")))
+        return ETCD__M_REAUTH;
+    if (m->canceled) return m->compact_revision ? ETCD__M_COMPACTED : ETCD__M_CANCELED;
+    if (m->created) return ETCD__M_CREATED;
+    return m->nevents ? ETCD__M_EVENTS : ETCD__M_PROGRESS;
+}
+
+/* Advance the newest revision the caller has wholly seen: only by
+   delivered events and progress notifications (an idle timeout says
+   nothing about the store). */
+static void etcd__watch_advance(etcd_watcher *w, const etcd_res *m)
 {
     size_t i;
-    if (m->canceled && m->cancel_reason && w->cli->token && !w->reauthed &&
-        (strstr(m->cancel_reason, "invalid auth token") || strstr(m->cancel_reason, "auth store is old"))) {
-        etcd__auth_drop(w->cli);
-        w->reauth = w->reauthed = w->broken = true;      /* not the endpoint's fault */
-        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s", m->cancel_reason);
-        etcd__conn_close(&w->conn);
-        return false;
-    }
-    if (m->nevents) w->reauthed = false;
-    if (m->canceled && m->compact_revision && w->mirror) return etcd__mirror_again(w);
-    if (m->canceled) {           /* etcd keeps the stream open and silent: end it here */
-        if (m->compact_revision)
-            etcd__errf(&w->why, ETCD_ECOMPACTED, "watch canceled: revision compacted (compact_revision %lld)",
-                       (long long)m->compact_revision);
-        else
-            etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s",
-                       m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
-        etcd__watch_end(w, w->why.code, w->why.msg);
-        return true;
-    }
-    if (m->created && w->mirror) return false;       /* its messages are pages and changes */
-    if (m->created && !m->canceled) {
-        bool seen = w->created_seen;
-        if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
-        w->created_seen = true;
-        if (w->resumed && seen) { w->resumed = false; return false; }
-        w->resumed = false;
-        return true;
-    }
-    if (m->nevents && !etcd__watch_fragment(w, (etcd_res *)m)) return false;
     for (i = 0; i < m->nevents; i++)
         if (m->events[i].kv.mod_revision > w->last) w->last = m->events[i].kv.mod_revision;
-    if (m->fragment && w->frag_rev && w->last >= w->frag_rev) w->last = w->frag_rev - 1;   /* not whole yet */
-    if (!m->nevents && !w->frag_rev && m->revision > w->last) w->last = m->revision;
+    if (m->fragment && w->frag.rev && w->last >= w->frag.rev) w->last = w->frag.rev - 1;   /* not whole yet */
+    if (!m->nevents && !w->frag.rev && m->revision > w->last) w->last = m->revision;
+}
+
+/* Apply m, classified as c. Returns whether the caller gets it. */
+static bool etcd__watch_apply(etcd_watcher *w, etcd_res *m, etcd__mclass c)
+{
+    bool seen = w->created_seen;
+    switch (c) {
+    case ETCD__M_REAUTH:                 /* not the endpoint's fault, and reopened even without auto_resume */
+        etcd__auth_drop(w->cli);
+        w->reauthed = true;
+        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s", m->cancel_reason);
+        etcd__conn_close(&w->s.conn);
+        etcd__watch_to(w, ETCD__W_OPEN);
+        return false;
+    case ETCD__M_COMPACTED:
+        if (w->kind->start) { etcd__stream_close(&w->s); w->kind->start(w); return false; }
+        etcd__errf(&w->why, ETCD_ECOMPACTED, "watch canceled: revision compacted (compact_revision %lld)",
+                   (long long)m->compact_revision);
+        etcd__watch_end(w, w->why.code, w->why.msg);      /* etcd keeps the stream open and silent */
+        return true;
+    case ETCD__M_CANCELED:
+        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s",
+                   m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
+        etcd__watch_end(w, w->why.code, w->why.msg);
+        return true;
+    case ETCD__M_CREATED:
+        if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
+        w->created_seen = true;
+        return !seen && !w->kind->own_created;
+    case ETCD__M_EVENTS:
+        w->reauthed = false;
+        if (!etcd__watch_fragment(&w->frag, m)) return false;
+        break;
+    case ETCD__M_PROGRESS:
+        break;
+    }
+    etcd__watch_advance(w, m);
     return true;
 }
 
@@ -4624,57 +4729,71 @@ static bool etcd__backoff(double *pause, double deadline, etcd__error *err)
     return true;
 }
 
-/* Reopen a broken stream from the last seen revision + 1, trying again
-   with backoff until deadline ("timeout": call again later). */
-static bool etcd__watch_reopen(etcd_watcher *w, double deadline)
+/* OPEN: a stream from the last seen revision + 1, tried again with
+   backoff until deadline ("timeout": call again later). */
+static void etcd__watch_reopen(etcd_watcher *w, double deadline)
 {
     double pause = 0.05, timeout;
     etcd__error e;
     for (;;) {
         if (deadline >= 0 && etcd__now() >= deadline) {     /* a 1 ms try would blame a healthy member */
             etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout");
-            return false;
+            return;
         }
         timeout = w->cli->o.timeout;
         if (deadline >= 0 && etcd__left(deadline) < timeout) timeout = etcd__left(deadline);
-        w->frag_skip = w->frag_rev ? w->frag_seen : 0;
+        w->frag.skip = w->frag.rev ? w->frag.seen : 0;
         switch (etcd__watch_connect(w, w->last ? w->last + 1 : w->o.start_revision, 0, timeout, &e)) {
         case ETCD__STEP_OK:
-            w->broken = false;
-            w->resumed = true;
-            return true;
+            return;
         case ETCD__STEP_FAIL:
-            w->ended = true;
-            etcd__errf(&w->err, e.code, "%s; reopening it failed: %s", w->why.msg, e.msg);
-            return false;
+            if (w->why.msg[0]) etcd__errf(&w->err, e.code, "%s; reopening it failed: %s", w->why.msg, e.msg);
+            else etcd__errf(&w->err, e.code, "opening the watch stream failed: %s", e.msg);
+            etcd__watch_to(w, ETCD__W_ENDED);
+            return;
         case ETCD__STEP_NEXT:
             break;
         }
-        if (!etcd__backoff(&pause, deadline, &w->err)) return false;
+        if (!etcd__backoff(&pause, deadline, &w->err)) return;
     }
+}
+
+/* One step of the state machine. A message for the caller, or NULL: see
+   w->state (unchanged after a timeout, in w->err). */
+static etcd_res *etcd__watch_step(etcd_watcher *w, double deadline, bool *again)
+{
+    etcd__wstate was = w->state;
+    etcd_res *m = NULL;
+    switch (w->state) {
+    case ETCD__W_SNAPSHOT: return w->kind->snapshot(w, deadline);
+    case ETCD__W_OPEN:     etcd__watch_reopen(w, deadline); break;
+    case ETCD__W_HEAD:     etcd__watch_head(w, deadline); break;
+    case ETCD__W_STREAM:
+        if ((m = etcd__watch_read(w, deadline)) != NULL) {
+            *again = !etcd__watch_apply(w, m, etcd__watch_classify(w, m));
+            if (*again) { etcd_res_free(m); m = NULL; }
+            return m;
+        }
+        break;
+    case ETCD__W_ENDED:    return NULL;
+    }
+    *again = w->state != was && w->state != ETCD__W_ENDED;    /* not a timeout: go on */
+    return NULL;
 }
 
 ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
 {
     double deadline;
     etcd_res *res = NULL;
+    bool again = true;
     if (!w) return NULL;
     deadline = etcd__deadline(w->timeout);
-    if (!w->ended) etcd__err_clear(&w->err);
-    while (!w->ended && !res) {
-        if (w->snap) { res = etcd__mirror_page(w, deadline); break; }
-        if (w->broken) {
-            if (!w->o.auto_resume && !w->reauth) { w->ended = true; break; }
-            if (!etcd__watch_reopen(w, deadline)) break;
-            w->reauth = false;
-        }
-        res = etcd__watch_read(w, deadline);
-        if (res && etcd__watch_track(w, res)) break;
-        if (!res && !w->broken) break;                    /* timeout or ended */
-        etcd_res_free(res);
-        res = NULL;
+    if (w->state != ETCD__W_ENDED) etcd__err_clear(&w->err);
+    while (!res && again) {
+        again = false;
+        res = etcd__watch_step(w, deadline, &again);
     }
-    if (res && !w->ended) etcd__err_clear(&w->err);     /* a break cured on the way is no error */
+    if (res && w->state != ETCD__W_ENDED) etcd__err_clear(&w->err);   /* a break cured on the way is no error */
     return res;
 }
 
@@ -4682,27 +4801,34 @@ ETCDDEF const char *etcd_watch_errstr(const etcd_watcher *w) { return w ? w->err
 
 ETCDDEF etcd_err etcd_watch_errcode(const etcd_watcher *w) { return w ? w->err.code : ETCD_EARG; }
 
-ETCDDEF int etcd_watch_fd(const etcd_watcher *w) { return w ? w->conn.fd : -1; }
+ETCDDEF int etcd_watch_fd(const etcd_watcher *w) { return w ? w->s.conn.fd : -1; }
+
+ETCDDEF etcd_stream_state etcd_watch_state(const etcd_watcher *w, double *seconds)
+{
+    if (seconds) *seconds = w ? etcd__now() - w->since : 0;
+    return w ? etcd__public_state(w->state) : ETCD_WATCH_ENDED;
+}
 
 ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
 {
     size_t s, e;
     etcd__split sp;
-    if (!w) return false;
-    if (w->snap || (w->broken && !w->ended)) return true;   /* a page or a reopening: no fd to wait on */
-    sp = w->split;                       /* a look, not a step */
-    if (w->conn.fd >= 0 && w->conn.io->pending(&w->conn)) return true;   /* inside OpenSSL */
-    if (w->head_wait) return etcd__find_crlfcrlf(etcd__conn_data(&w->conn), w->conn.in.len - w->conn.off) != NULL;
-    return etcd__json_next(&sp, w->msg.p, w->msg.len, &s, &e) > 0;
+    if (!w || w->state == ETCD__W_ENDED) return false;
+    if (w->state == ETCD__W_SNAPSHOT || w->state == ETCD__W_OPEN) return true;   /* no fd to wait on */
+    if (w->s.conn.fd >= 0 && w->s.conn.io->pending(&w->s.conn)) return true;   /* inside OpenSSL */
+    if (w->state == ETCD__W_HEAD)
+        return etcd__find_crlfcrlf(etcd__conn_data(&w->s.conn), w->s.conn.in.len - w->s.conn.off) != NULL;
+    sp = w->s.split;                     /* a look, not a step */
+    return etcd__json_next(&sp, w->s.msg.p, w->s.msg.len, &s, &e) > 0;
 }
 
 ETCDDEF int etcd_watchcancel(etcd_watcher *w)
 {
     if (!w) return 0;
-    etcd_pager_free(w->snap);
+    if (w->kind->drop) w->kind->drop(w);
     ETCD_FREE((void *)w->key.ptr);
-    etcd__conn_free(&w->conn);
-    etcd__buf_free(&w->msg);
+    etcd__conn_free(&w->s.conn);
+    etcd__buf_free(&w->s.msg);
     ETCD_FREE(w);
     return 0;
 }
@@ -5049,10 +5175,23 @@ ETCDDEF etcd_res *etcd_resign(etcd *cli, const etcd_leader_key *leader)
     return etcd__post_answer(cli, "/election/resign", 0, 0, etcd__election_answer);
 }
 
+static void etcd__j_observe(etcd_watcher *w, int64_t start)
+{
+    (void)start;                 /* an observer starts with the leader of now */
+    etcd__body_begin(w->cli);
+    etcd__j_key(w->cli, "name", w->key);
+    etcd__j_close(&w->cli->req, '}');
+}
+
+/* etcd answers an observer only once there is a leader: its head comes
+   with its first message. */
+static const etcd__wkind etcd__observe_kind = { "/election/observe", true, false, etcd__j_observe, NULL, NULL,
+                                                NULL };
+
 ETCDDEF etcd_watcher *etcd_observe(etcd *cli, const char *name, const etcd_watch_opts *opts)
 {
     if (!cli || !etcd__check_name(cli, name, 0, false)) return NULL;
-    return etcd__watch_open(cli, name, false, opts, true);
+    return etcd__watch_open(cli, etcd__span(name, 0), false, opts, &etcd__observe_kind);
 }
 
 /* A block of n zeroed bytes that lives as long as r. */
@@ -5066,25 +5205,45 @@ static void *etcd__res_more(etcd_res *r, size_t n)
     return (char *)b + ETCD__HDR;
 }
 
-/* Read the dir anew: the next messages are a snapshot, the first with reset. */
-static bool etcd__mirror_again(etcd_watcher *w)
+/* The mirror: a watchdir whose kind begins with a snapshot of the dir,
+   and begins again when its resume point is compacted. */
+typedef struct etcd__mirror {
+    etcd_pager *pager;           /* the snapshot being read */
+    bool first;                  /* its next page is the first: reset */
+} etcd__mirror;
+
+static void etcd__mirror_drop(etcd_watcher *w)
 {
+    etcd__mirror *m = (etcd__mirror *)w->ext;
+    if (m) etcd_pager_free(m->pager);
+    ETCD_FREE(m);
+    w->ext = NULL;
+}
+
+/* Read the dir anew: the next messages are a snapshot, the first with
+   reset. False (w ended) when the pager cannot be made. */
+static bool etcd__mirror_start(etcd_watcher *w)
+{
+    etcd *cli = w->cli;
+    etcd__error saved = cli->err;
+    etcd__mirror *m = (etcd__mirror *)w->ext;
     etcd_get_opts o;
-    etcd__error saved = w->cli->err;
+    w->o.auto_resume = true;
+    if (!m && (m = (etcd__mirror *)ETCD_MALLOC(sizeof *m)) != NULL) m->pager = NULL;
+    if (!(w->ext = m)) { etcd__watch_end(w, ETCD_ENOMEM, "out of memory"); return false; }
     memset(&o, 0, sizeof o);
     o.key_len = w->key.len;
-    etcd__conn_close(&w->conn);
-    etcd_pager_free(w->snap);
-    w->snap = etcd_readdir_pages(w->cli, w->key.len ? w->key.ptr : "", &o);
-    w->snap_first = true;
-    w->broken = false;
-    if (!w->snap) etcd__watch_end(w, w->cli->err.code, w->cli->err.msg);
-    w->cli->err = saved;
-    return false;
+    etcd_pager_free(m->pager);
+    m->pager = etcd_readdir_pages(cli, w->key.len ? w->key.ptr : "", &o);
+    m->first = true;
+    if (m->pager) etcd__watch_to(w, ETCD__W_SNAPSHOT);
+    else etcd__watch_end(w, cli->err.code, cli->err.msg);
+    cli->err = saved;
+    return m->pager != NULL;
 }
 
 /* A snapshot page as a message: the kvs as PUT events. */
-static etcd_res *etcd__mirror_wrap(etcd_watcher *w, etcd_res *r)
+static etcd_res *etcd__mirror_wrap(etcd_watcher *w, etcd__mirror *m, etcd_res *r)
 {
     etcd_event *ev = r->nkvs ? (etcd_event *)etcd__res_more(r, r->nkvs * sizeof *ev) : NULL;
     size_t i;
@@ -5093,15 +5252,15 @@ static etcd_res *etcd__mirror_wrap(etcd_watcher *w, etcd_res *r)
     r->events = ev;
     r->nevents = r->nkvs;
     r->snapshot = true;
-    r->reset = w->snap_first;
-    r->more = !w->snap->done;
-    w->snap_first = false;
+    r->reset = m->first;
+    r->more = !m->pager->done;
+    m->first = false;
     if (!r->more) {              /* the snapshot is whole: the changes from its revision + 1 */
-        w->last = w->snap->rev ? w->snap->rev : r->revision;
-        etcd_pager_free(w->snap);
-        w->snap = NULL;
-        w->broken = true;        /* opened by etcd_watch_next's reopening */
-        etcd__errf(&w->why, ETCD_OK, "snapshot read");
+        w->last = m->pager->rev ? m->pager->rev : r->revision;
+        etcd_pager_free(m->pager);
+        m->pager = NULL;
+        etcd__err_clear(&w->why);
+        etcd__watch_to(w, ETCD__W_OPEN);
     }
     return r;
 }
@@ -5112,53 +5271,38 @@ static etcd_res *etcd__mirror_page(etcd_watcher *w, double deadline)
 {
     etcd *cli = w->cli;
     etcd__error saved = cli->err;
+    etcd__mirror *m = (etcd__mirror *)w->ext;
     double pause = 0.05;
     etcd_res *r;
     for (;;) {
-        if ((r = etcd_pager_next(w->snap)) != NULL) break;
+        if ((r = etcd_pager_next(m->pager)) != NULL) break;
         if (cli->err.code == ETCD_OK) {                   /* an empty dir: one page, no events */
-            if ((r = etcd__decode("{}", 2, 200, &w->err)) != NULL) r->revision = w->snap->rev;
+            if ((r = etcd__decode("{}", 2, 200, &w->err)) != NULL) r->revision = m->pager->rev;
             break;
         }
-        if (cli->err.code == ETCD_ECOMPACTED) { etcd__mirror_again(w); if (w->ended) break; continue; }
+        if (cli->err.code == ETCD_ECOMPACTED) { if (!etcd__mirror_start(w)) break; continue; }
         if (cli->err.code == ETCD_EARG || cli->err.code == ETCD_EAUTH || cli->err.code == ETCD_ENOMEM) {
             etcd__watch_end(w, cli->err.code, cli->err.msg);
             break;
         }
-        w->snap->done = false;                            /* a failed page is asked for again */
+        m->pager->done = false;                           /* a failed page is asked for again */
         if (!etcd__backoff(&pause, deadline, &w->err)) break;
     }
     cli->err = saved;
-    return r ? etcd__mirror_wrap(w, r) : NULL;
+    return r ? etcd__mirror_wrap(w, m, r) : NULL;
 }
+
+static const etcd__wkind etcd__mirror_kind = { "/watch", false, true, etcd__j_watch, etcd__mirror_start,
+                                               etcd__mirror_page, etcd__mirror_drop };
 
 ETCDDEF etcd_watcher *etcd_mirror(etcd *cli, const char *dir, const etcd_watch_opts *opts)
 {
-    etcd_watcher *w;
-    etcd_str d;
-    char *copy;
     if (!cli) return NULL;
-    etcd__err_clear(&cli->err);
     if (opts && opts->start_revision) {
         etcd__errf(&cli->err, ETCD_EARG, "etcd_mirror: no start_revision: it starts from what is there");
         return NULL;
     }
-    d = etcd__span(dir, opts ? opts->key_len : 0);
-    if (!(w = (etcd_watcher *)ETCD_MALLOC(sizeof *w))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
-    memset(w, 0, sizeof *w);
-    etcd__conn_init(&w->conn);
-    w->cli = cli;
-    w->dir = w->mirror = true;
-    if (opts) w->o = *opts;
-    w->o.auto_resume = true;
-    w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
-    w->key.ptr = copy = etcd__strndup(d.ptr, d.len);
-    w->key.len = d.len;
-    if (!copy) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
-    else if (etcd__mirror_again(w), !w->ended) return w;
-    else cli->err = w->err;
-    etcd_watchcancel(w);
-    return NULL;
+    return etcd__watch_open(cli, etcd__span(dir, opts ? opts->key_len : 0), true, opts, &etcd__mirror_kind);
 }
 
 #endif /* ETCD_IMPLEMENTATION */

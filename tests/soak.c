@@ -540,8 +540,8 @@ static int64_t final_rev(void)
 static int ep_index(const etcd_watcher *w)
 {
     int i;
-    if (!w || !w->ep) return -1;
-    for (i = 0; i < NMEM; i++) if (!strcmp(w->ep->url, g_url[i])) return i;
+    if (!w || !w->s.ep) return -1;
+    for (i = 0; i < NMEM; i++) if (!strcmp(w->s.ep->url, g_url[i])) return i;
     return -1;
 }
 

@@ -354,7 +354,7 @@ static void test_watch_open_retry(void)
         etcd_res *r;
         CHECK(w != NULL);
         if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(c)); continue; }
-        CHECK(strcmp(w->ep->url, m[dead].url) != 0);
+        CHECK(strcmp(w->s.ep->url, m[dead].url) != 0);
         r = etcd_watch_next(w);
         CHECK(r && r->created && member_of(r->member_id) != dead);
         etcd_res_free(r);
@@ -456,7 +456,7 @@ static void watch_resume_across(bool hard)
     wo.auto_resume = true;
     wo.timeout = 1.0;
     if ((served = watch_served(wc, dir, &wo, &w)) < 0) goto out;
-    CHECK_STR(w->ep->url, m[served].url);      /* white-box: where the stream is */
+    CHECK_STR(w->s.ep->url, m[served].url);      /* white-box: where the stream is */
 
     /* writes go to the other two members only */
     test_cluster_hosts(m, NM, served, whosts, sizeof whosts);
@@ -510,7 +510,7 @@ static void watch_resume_across(bool hard)
     CHECK(r == NULL && !strcmp(etcd_watch_errstr(w), "timeout"));
     CHECK_INT(dup_or_extra, 0);
     etcd_res_free(r);
-    CHECK(strcmp(w->ep->url, m[served].url) != 0);   /* reopened elsewhere */
+    CHECK(strcmp(w->s.ep->url, m[served].url) != 0);   /* reopened elsewhere */
 
     /* and it keeps following once its member is back */
     CHECK(test_etcd_restart(&m[served]) == 0);

@@ -1155,7 +1155,7 @@ static void test_compaction_past_resume_point(void)
     rev = test_set(cli, "/mx/b", "2");
     drain(&ms, w, rev, 5);
     CHECK_INT(ms.snapshots, 1);
-    CHECK(w->conn.fd >= 0);                    /* white-box: the stream is open */
+    CHECK(w->s.conn.fd >= 0);                  /* white-box: the stream is open */
     resume = ms.applied + 1;
 
     test_etcd_kill(&srv);
@@ -1230,8 +1230,8 @@ static void test_cluster_member_kill(void)
         size_t at_kill, at_restart;
         double end;
         bool up;
-        CHECK(w->ep != NULL && w->conn.fd >= 0);           /* white-box: where the stream is */
-        for (i = 0; i < 3 && w->ep; i++) if (!strcmp(w->ep->url, m[i].url)) served = i;
+        CHECK(w->s.ep != NULL && w->s.conn.fd >= 0);       /* white-box: where the stream is */
+        for (i = 0; i < 3 && w->s.ep; i++) if (!strcmp(w->s.ep->url, m[i].url)) served = i;
         CHECK(served >= 0);
         if (served < 0) break;
         test_cluster_hosts(m, 3, served, whosts, sizeof whosts);
@@ -1247,7 +1247,7 @@ static void test_cluster_member_kill(void)
         do read_for(&ms, w, 0.25);
         while (writer_now(&wr).nrevs - at_kill < 20 && test_now() < end);
         read_for(&ms, w, 0.3);                 /* it moves to another member */
-        CHECK(w->ep != NULL && strcmp(w->ep->url, m[served].url) != 0);
+        CHECK(w->s.ep != NULL && strcmp(w->s.ep->url, m[served].url) != 0);
         at_restart = writer_now(&wr).nrevs;
         up = test_etcd_restart(&m[served]) == 0;
         CHECK(up);
@@ -1275,6 +1275,56 @@ out:
     test_cluster_stop(m, 3);
 }
 
+/* etcd_watch_state tells a stale mirror from a quiet one: both give
+   "timeout", but while its member is down the mirror is OPENING (and
+   since when), LIVE again once the member is back. */
+static void test_stream_state(void)
+{
+    const char *dir = "/mst/";
+    etcd_watch_opts o = mopts(0.2);
+    etcd *c = test_client_at(srv.url, NULL, 1.0, false, -1, 0);
+    etcd_watcher *w = NULL;
+    mstate ms;
+    double secs = -1, end;
+    int64_t last;
+    etcd_stream_state st;
+
+    ms_init(&ms);
+    CHECK_INT(etcd_watch_state(NULL, &secs), ETCD_WATCH_ENDED);
+    REQUIRE(c != NULL);
+    REQUIRE(load(c, dir, 0, 5) > 0);
+    if (!(w = ms_open(&ms, c, dir, &o))) goto out;
+    CHECK_INT(etcd_watch_state(w, &secs), ETCD_WATCH_SNAPSHOT);
+    CHECK(secs >= 0 && secs < 5);
+    CHECK_INT(step(&ms, w, NULL), 1);            /* the one page: the stream opens at the next call */
+    CHECK_INT(etcd_watch_state(w, NULL), ETCD_WATCH_OPENING);
+    CHECK_INT(step(&ms, w, NULL), 0);            /* quiet */
+    CHECK_INT(etcd_watch_state(w, &secs), ETCD_WATCH_LIVE);
+    CHECK(secs >= 0 && secs < 1);
+
+    test_etcd_kill(&srv);
+    end = test_now() + 5;
+    while ((st = etcd_watch_state(w, NULL)) == ETCD_WATCH_LIVE && test_now() < end) step(&ms, w, NULL);
+    CHECK_INT(st, ETCD_WATCH_OPENING);
+    CHECK_INT(step(&ms, w, NULL), 0);            /* a timeout, as when quiet ... */
+    CHECK_INT(etcd_watch_state(w, &secs), ETCD_WATCH_OPENING);   /* ... but not live, for a while now */
+    CHECK(secs >= 0.15);
+    CHECK_INT(etcd_watch_fd(w), -1);
+    CHECK(etcd_watch_pending(w));
+
+    REQUIRE(test_etcd_restart(&srv) == 0);
+    last = test_set(c, "/mst/after", "1");
+    drain(&ms, w, last, 10);
+    CHECK_INT(etcd_watch_state(w, &secs), ETCD_WATCH_LIVE);
+    CHECK(secs >= 0 && secs < 10);
+    CHECK_INT(ms.applied >= last, 1);
+    CHECK_INT(ms.bad_codes, 0);
+out:
+    CHECK_INT(etcd_watchcancel(w), 0);
+    ms_free(&ms);
+    etcd_free(c);
+}
+
 int main(void)
 {
     double t0 = test_now();
@@ -1294,6 +1344,7 @@ int main(void)
         RUN(test_key_prefix);
         RUN(test_compaction_during_snapshot);
         RUN(test_compaction_past_resume_point);
+        RUN(test_stream_state);
     }
     etcd_free(cli);
     test_etcd_stop(&srv);

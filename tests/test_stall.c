@@ -401,7 +401,7 @@ static void unanswered(double watch_timeout)
     w = etcd_watchdir(cli, "/s/", &wo);
     CHECK(w != NULL);
     if (!w) { fprintf(stderr, "  watchdir: %s\n", etcd_errstr(cli)); goto out; }
-    CHECK_STR(w->ep->url, a->url);      /* white-box: rotation starts at the first */
+    CHECK_STR(w->s.ep->url, a->url);      /* white-box: rotation starts at the first */
     CHECK(take_created(w));
     r = etcd_watch_next(w);
     CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == 6);
@@ -430,7 +430,7 @@ static void unanswered(double watch_timeout)
         if (r->nevents == 1) CHECK_INT(r->events[0].kv.mod_revision, 7);
         CHECK(dt >= 0.45);              /* not before stall_check */
         CHECK(dt < 0.5 + 0.5 + 1.0);    /* stall_check + the check's timeout + slack */
-        CHECK_STR(w->ep->url, b->url);
+        CHECK_STR(w->s.ep->url, b->url);
         for (i = 0; i < fs_nreqs(b); i++)
             if (is_watch(fs_get(b, i))) CHECK_INT(start_revision(fs_get(b, i)), 7);
     }
@@ -683,7 +683,7 @@ static void frozen_member(void)
     /* the member itself says who serves the stream */
     CHECK(r && member_of(r->member_id) == victim);
     etcd_res_free(r);
-    CHECK_STR(w->ep->url, m[victim].url);
+    CHECK_STR(w->s.ep->url, m[victim].url);
     /* the stream flows before the freeze */
     CHECK((warm = test_put(writer_cli, "/stall/warm", "0")) > 0);
     r = etcd_watch_next(w);
@@ -739,7 +739,7 @@ static void frozen_member(void)
                 timeouts);
     }
     /* the stream left the frozen member, whose failure was counted */
-    CHECK(strcmp(w->ep->url, m[victim].url) != 0);
+    CHECK(strcmp(w->s.ep->url, m[victim].url) != 0);
     CHECK(!etcd_endpoint_healthy(wc, m[victim].url));
     /* ... and only its: the live members were not blamed for it */
     for (i = 0; i < NM; i++)
@@ -865,7 +865,7 @@ static void frozen_mirror(void)
     CHECK(r && r->nevents == 1 && r->events[0].kv.mod_revision == warm);
     if (r) map_apply(&mp, r);
     etcd_res_free(r);
-    CHECK(w->ep && !strcmp(w->ep->url, m[victim].url));
+    CHECK(w->s.ep && !strcmp(w->s.ep->url, m[victim].url));
     r = etcd_delete(writer_cli, "/smir/pre00", NULL);   /* a delete in flight too */
     CHECK(r && r->status == 200 && r->deleted == 1);
     etcd_res_free(r);
@@ -895,7 +895,7 @@ static void frozen_mirror(void)
     CHECK_INT(ended, 0);
     CHECK_INT(wr.fails, 0);
     CHECK_INT(seen, NPUTS);
-    CHECK(strcmp(w->ep->url, m[victim].url) != 0);    /* it left the frozen member */
+    CHECK(strcmp(w->s.ep->url, m[victim].url) != 0);    /* it left the frozen member */
     CHECK_INT(map_diff(writer_cli, &mp, "/smir/"), 0);
     fprintf(stderr, "  (info) mirror across the frozen member: %d puts seen, map of %ld keys equals readdir\n",
             seen, mp.n);

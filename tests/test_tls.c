@@ -94,7 +94,7 @@ static bool watch_ready(etcd_watcher *w, int ms)
    poll()-driven loop would sleep on a socket that has nothing more. */
 static void check_pending_sees_openssl(etcd_watcher *w)
 {
-    SSL *ssl = (SSL *)w->conn.tls;
+    SSL *ssl = (SSL *)w->s.conn.tls;
     if (ssl && SSL_pending(ssl) > 0 && !etcd_watch_pending(w)) {
         fprintf(stderr, "  SSL_pending is %d but etcd_watch_pending is false\n", SSL_pending(ssl));
         t__cur_failed = 1;
@@ -353,8 +353,8 @@ static void test_watch_over_tls(void)
     wo.timeout = 0.3;
     w = etcd_watch(g_tls, k, &wo);
     REQUIRE(w != NULL);
-    CHECK(w->conn.tls != NULL);
-    CHECK(w->conn.tls != g_tls->eps[0].conn.tls);   /* its own connection */
+    CHECK(w->s.conn.tls != NULL);
+    CHECK(w->s.conn.tls != g_tls->eps[0].conn.tls);   /* its own connection */
     r = etcd_watch_next(w);
     CHECK(r != NULL && r->created);
     etcd_res_free(r);
@@ -420,7 +420,7 @@ static void test_watch_pending_sees_openssl_buffer(void)
     r = etcd_watch_next(w);
     CHECK(r != NULL && r->created);
     etcd_res_free(r);
-    ssl = (SSL *)w->conn.tls;
+    ssl = (SSL *)w->s.conn.tls;
     if (!ssl) etcd_watchcancel(w);
     REQUIRE(ssl != NULL);
     CHECK(!etcd_watch_pending(w));
