@@ -2322,12 +2322,18 @@ static int etcd__dec_bad(etcd__dec *d, const char *name)
     return -1;
 }
 
-/* The next byte after blanks, not consumed; 0 at the end. */
-static char etcd__dec_peek(etcd__dec *d)
+static char etcd__dec_blanks(etcd__dec *d)
 {
-    if (d->i < d->n && (unsigned char)d->s[d->i] > ' ') return d->s[d->i];   /* etcd writes no blanks */
     etcd__ws(d->s, d->n, &d->i);
     return d->i < d->n ? d->s[d->i] : 0;
+}
+
+/* The next byte after blanks, not consumed; 0 at the end. etcd writes no
+   blanks: the first test is the one that counts, and small enough to be
+   inlined everywhere. */
+static inline char etcd__dec_peek(etcd__dec *d)
+{
+    return d->i < d->n && (unsigned char)d->s[d->i] > ' ' ? d->s[d->i] : etcd__dec_blanks(d);
 }
 
 static int etcd__dec_eat(etcd__dec *d, char c)
@@ -2516,13 +2522,15 @@ static int etcd__dec_digits(etcd__dec *d, const char *name, etcd_json_tok *t)
 static int etcd__dec_i64(etcd__dec *d, const char *name, int64_t *v)
 {
     etcd_json_tok t;
-    size_t j = d->i + 1;
+    const char *s = d->s + d->i;
+    size_t room = d->n - d->i, k = 1, most = room < 19 ? room : 19;
     uint64_t u = 0;
-    if (d->i < d->n && d->s[d->i] == '"') {   /* etcd's "123": up to 18 digits need no check */
-        for (; j < d->n && j - d->i <= 18 && etcd__isdigit(d->s[j]); j++) u = u * 10 + (unsigned)(d->s[j] - '0');
-        if (j < d->n && d->s[j] == '"' && j > d->i + 1) {
+    unsigned dg;
+    if (room && s[0] == '"') {                /* etcd's "123": up to 18 digits need no check */
+        while (k < most && (dg = (unsigned)(unsigned char)s[k] - '0') < 10) { u = u * 10 + dg; k++; }
+        if (k > 1 && k < room && s[k] == '"') {
             *v = (int64_t)u;
-            d->i = j + 1;
+            d->i += k + 1;
             return 0;
         }
     }
@@ -2530,44 +2538,10 @@ static int etcd__dec_i64(etcd__dec *d, const char *name, int64_t *v)
     return etcd__parse_i64(d->s + t.start, t.end - t.start, v) ? 0 : etcd__dec_bad(d, name);
 }
 
-static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p);
-
-/* A kv as etcd writes it, in one sweep: no blanks, members in etcd's
-   order (any may be omitted), every value a string, each read by the
-   same scalar decoder as in the general walk. 1: not that layout (some
-   fields may be set already): the caller zeroes kv and walks it again. */
-static int etcd__dec_kv_fast(etcd__dec *d, etcd_kv *kv)
-{
-    const etcd__field *f = etcd__kv_fields, *end = f + ETCD__NFIELDS(etcd__kv_fields);
-    const char *s = d->s;
-    size_t i = d->i;
-    if (d->depth >= ETCD_JSON_MAX_DEPTH || d->n - i < 2 || s[i] != '{') return 1;
-    if (s[++i] == '}') { d->i = i + 1; return 0; }
-    for (;;) {                                   /* s[i]: a member's opening quote */
-        while (f < end && !(d->n - i > f->len + 3u && s[i] == '"' && s[i + 1 + f->len] == '"' &&
-                            s[i + 2 + f->len] == ':' && s[i + 3 + f->len] == '"' &&
-                            !memcmp(s + i + 1, f->name, f->len)))
-            f++;
-        if (f == end) return 1;
-        d->i = i + f->len + 3u;
-        if (etcd__dec_scalar(d, f, (char *)kv + f->off) < 0) return -1;
-        f++;
-        if ((i = d->i) >= d->n || (s[i] != ',' && s[i] != '}')) return 1;
-        if (s[i++] == '}') { d->i = i; return 0; }
-    }
-}
-
 /* kv: zeroed memory. */
 static int etcd__dec_kv(etcd__dec *d, etcd_kv *kv)
 {
-    size_t at = d->i;
-    int rc = etcd__dec_kv_fast(d, kv);
-    if (rc < 0) return -1;
-    if (rc > 0) {
-        d->i = at;
-        memset(kv, 0, sizeof *kv);
-        if (etcd__dec_obj(d, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
-    }
+    if (etcd__dec_obj(d, etcd__kv_fields, ETCD__NFIELDS(etcd__kv_fields), kv) < 0) return -1;
     if (!kv->key) kv->key = etcd__empty;
     if (!kv->value) kv->value = etcd__empty;
     return 0;
@@ -2800,35 +2774,65 @@ static const etcd__field *etcd__dec_lookup(const etcd__field *tab, size_t ntab, 
     return NULL;
 }
 
-/* Decode the object at d->i into base using tab; unknown members are
-   skipped (and checked). */
-static int etcd__dec_obj(etcd__dec *d, const etcd__field *tab, size_t ntab, void *base)
+/* The member at d->i is the field etcd writes next, f, and its colon
+   follows at once: step past both. */
+static bool etcd__dec_member_is(etcd__dec *d, const etcd__field *f)
+{
+    const char *s = d->s + d->i;
+    if (d->n - d->i <= f->len + 2u || s[0] != '"' || s[f->len + 1] != '"' || s[f->len + 2] != ':' ||
+        memcmp(s + 1, f->name, f->len))
+        return false;
+    d->i += f->len + 3u;
+    return true;
+}
+
+/* A field's value, straight to its decoder when it is what etcd sends
+   most: an int64 or base64 string. */
+static int etcd__dec_plain(etcd__dec *d, const etcd__field *f, const etcd__field *tab, size_t ntab, char *base)
+{
+    if (d->s[d->i] != '"') return etcd__dec_field(d, f, tab, ntab, base);
+    if (f->kind == ETCD__F_I64) return etcd__dec_i64(d, f->name, (int64_t *)(void *)(base + f->off));
+    if (f->kind == ETCD__F_B64)
+        return etcd__dec_b64(d, f->name, (const char **)(void *)(base + f->off), (size_t *)(void *)(base + f->off2));
+    return etcd__dec_field(d, f, tab, ntab, base);
+}
+
+/* Any other member name: its field (NULL: unknown), and the colon. */
+static int etcd__dec_member(etcd__dec *d, const etcd__field *tab, size_t ntab, size_t *next,
+                            const etcd__field **f)
 {
     etcd_json_tok k;
-    size_t at = d->i, hint = 0;
+    if (etcd__dec_peek(d) != '"' || etcd__dec_next(d, &k) < 0) return etcd__dec_syntax(d);
+    *f = k.end > k.start ? etcd__dec_lookup(tab, ntab, d->s + k.start, k.end - k.start, next) : NULL;
+    if (!*f && !etcd__dec_plain_ok(d, &k)) return etcd__dec_syntax(d);   /* a known name is plain */
+    return etcd__dec_eat(d, ':');
+}
+
+/* Decode the object at d->i into base using tab; unknown members are
+   skipped (and checked). Members come in etcd's order, so the name to
+   try first is the one after the last found. */
+static int etcd__dec_obj(etcd__dec *d, const etcd__field *tab, size_t ntab, void *base)
+{
+    const etcd__field *next = tab, *f;
+    size_t at = d->i, hint;
     char c;
     if (etcd__dec_peek(d) != '{') return etcd__dec_wrong(d, at, ntab ? tab[0].name : "?");
     if (++d->depth > ETCD_JSON_MAX_DEPTH) return etcd__dec_syntax(d);
     d->i++;
-    if (etcd__dec_peek(d) != '}') {
-        for (;;) {
-            const etcd__field *f = &tab[hint % ntab];
-            if (etcd__dec_peek(d) != '"') return etcd__dec_syntax(d);
-            if (d->n - d->i > f->len + 1u && d->s[d->i + 1 + f->len] == '"' &&
-                !memcmp(d->s + d->i + 1, f->name, f->len)) {        /* the member etcd writes next */
-                d->i += f->len + 2u;
-                hint = (size_t)(f - tab) + 1;
-            } else {
-                if (etcd__dec_next(d, &k) < 0) return -1;
-                f = k.end > k.start ? etcd__dec_lookup(tab, ntab, d->s + k.start, k.end - k.start, &hint) : NULL;
-                if (!f && !etcd__dec_plain_ok(d, &k)) return etcd__dec_syntax(d);   /* a known name is plain */
-            }
-            if (etcd__dec_eat(d, ':') < 0) return -1;
-            if ((f ? etcd__dec_field(d, f, tab, ntab, (char *)base) : etcd__dec_skip(d)) < 0) return -1;
-            if ((c = etcd__dec_peek(d)) == '}') break;
-            if (c != ',') return etcd__dec_syntax(d);
-            d->i++;
+    for (c = etcd__dec_peek(d); c != '}';) {
+        int rc;
+        if (etcd__dec_member_is(d, f = next)) {
+            next = f + 1 == tab + ntab ? tab : f + 1;
+            rc = etcd__dec_plain(d, f, tab, ntab, (char *)base);
+        } else {
+            hint = (size_t)(next - tab);
+            if (etcd__dec_member(d, tab, ntab, &hint, &f) < 0) return -1;
+            next = hint == ntab ? tab : tab + hint;
+            rc = f ? etcd__dec_field(d, f, tab, ntab, (char *)base) : etcd__dec_skip(d);
         }
+        if (rc < 0) return -1;
+        if ((c = etcd__dec_peek(d)) == ',') { d->i++; continue; }
+        if (c != '}') return etcd__dec_syntax(d);
     }
     d->i++;
     d->depth--;
