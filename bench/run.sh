@@ -9,6 +9,14 @@
 #                              every bench program once with tiny sizes;
 #                              checks that they run and that a table comes
 #                              out, judges no speed; exits 1 on any failure
+#   sh bench/run.sh --ir       only the callgrind figures of etcd.h (section b
+#                              without libcurl: instructions per get, per put
+#                              and per readdir-1k, at the full mode's run
+#                              lengths), as a small table on stdout, in about
+#                              10 s; builds only rt, loads only the small
+#                              keys; writes nothing into the tree (no
+#                              bench/last-run.md, no build/bench/ copies);
+#                              exits 1 if a figure could not be measured
 #
 # Starts its own etcd (Debian's etcd-server) on 127.0.0.1 with free ports and
 # its data dir on tmpfs (/dev/shm), and stops it by PID at the end. Every
@@ -23,14 +31,15 @@ cd "$(dirname "$0")/.." || exit 1
 MODE=full
 case "${1:-}" in
     --smoke) MODE=smoke ;;
+    --ir) MODE=ir ;;
     "") [ "${BENCH_QUICK:-0}" = 1 ] && MODE=quick ;;
-    *) echo "usage: sh bench/run.sh [--smoke]" >&2; exit 2 ;;
+    *) echo "usage: sh bench/run.sh [--smoke | --ir]" >&2; exit 2 ;;
 esac
 
 # Sizes and repetitions. N_*: timed calls per batch, W_*: warm-up calls;
 # CG_*: the two run lengths under callgrind; BIG: keys of the large answer.
 case $MODE in
-full)  REPS=11; N_SMALL=1000; W_SMALL=50; N_RD=40; W_RD=5
+full|ir)  REPS=11; N_SMALL=1000; W_SMALL=50; N_RD=40; W_RD=5
        CG_S1=100; CG_S2=200; CG_R1=10; CG_R2=20
        BIG=100000; BIG_REPS=9; RSS_REPS=3; DEC_REPS=9
        W_REPS=5; W_SEQ=3000; W_TXN=25600 ;;
@@ -133,13 +142,15 @@ bg() { n=$1; shift; ( "$@" >"$B/$n.log" 2>&1; echo $? >"$B/$n.rc" ) & }
 built() { [ "$(cat "$B/$1.rc" 2>/dev/null)" = 0 ]; }
 why_not() { echo "build of $1 failed: $(grep -m1 -E 'error|fatal' "$B/$1.log" 2>/dev/null | cut -c1-120)"; }
 
-say "mode $MODE: building (copies go to $OUTB/)"
+if [ "$MODE" = ir ]; then say "mode ir: building impl.o and rt"
+else say "mode $MODE: building (copies go to $OUTB/)"; fi
 CURL_FLAGS=-lcurl
 if ! echo '#include <curl/curl.h>' | "$CC" -E - >/dev/null 2>&1; then
     CURL_FLAGS=-DBENCH_NO_CURL
     CURL_WHY="libcurl not installed (libcurl4-openssl-dev; make deps)"
 fi
 bg impl    "$CC" $WARN -O2 -g -c -o "$B/impl.o" bench/impl.c
+if [ "$MODE" != ir ]; then     # --ir: impl.o and rt only
 DECINT="$CC $WARN -Werror -O2 -g -o $B/decode_internal bench/decode.c -pthread -DBENCH_INTERNAL_DECODE"
 bg decint  sh -c "$DECINT=1 || $DECINT=2"      # each known signature of the internal call
 bg decapi  "$CC" $WARN -O2 -g -o "$B/decode_api" bench/decode.c -pthread
@@ -149,10 +160,11 @@ bg ostls   "$CC" $WARN -Os -DETCD_USE_OPENSSL -c -o "$B/impl_os_tls.o" bench/imp
 if command -v musl-gcc >/dev/null 2>&1; then
     bg musl sh -c "musl-gcc -std=c99 -Os -static -I. -o '$B/etcdctl_lite_musl' examples/etcdctl_lite.c && strip '$B/etcdctl_lite_musl'"
 fi
+fi
 wait
 if built impl; then
     bg rt    "$CC" $WARN -O2 -g -o "$B/rt" bench/rt.c "$B/impl.o" $CURL_FLAGS
-    bg watch "$CC" $WARN -O2 -g -o "$B/watch" bench/watch.c "$B/impl.o"
+    [ "$MODE" = ir ] || bg watch "$CC" $WARN -O2 -g -o "$B/watch" bench/watch.c "$B/impl.o"
     wait
 fi
 for n in impl decapi allocs os ostls musl rt watch; do
@@ -162,11 +174,13 @@ for n in impl decapi allocs os ostls musl rt watch; do
         echo "bench: warnings building $n:" >&2; cat "$B/$n.log" >&2
     fi
 done
+if [ "$MODE" != ir ]; then
 mkdir -p "$OUTB"
 for f in rt watch decode_internal decode_api allocs etcdctl_lite_musl; do   # rename: atomic
     [ -f "$B/$f" ] && cp "$B/$f" "$OUTB/.$f.$$" && mv -f "$OUTB/.$f.$$" "$OUTB/$f"
 done
-if ! built decint; then
+fi
+if [ "$MODE" != ir ] && ! built decint; then
     say "the internal decode call does not compile (etcd.h changed?): decode measured through the public API"
 fi
 
@@ -242,6 +256,7 @@ CCLIENTS="etcdh raw curl"
 [ -n "${CURL_WHY:-}" ] && CCLIENTS="etcdh raw"
 CLIST=$(echo $CCLIENTS | tr ' ' ,)
 r=0
+[ "$MODE" = ir ] && r=$REPS      # --ir: no round trips
 while [ $r -lt $REPS ]; do
     say "round trips: run $((r + 1)) of $REPS"
     for op in get put readdir; do
@@ -276,9 +291,12 @@ cg_ir() {   # cg_ir CLIENT OP N EXPECT: total Ir of a run with N timed calls
     [ -n "$IR" ] || { WHY="no summary in callgrind's output"; return 1; }
 }
 say "instructions per call under callgrind"
+CG_CLIENTS="etcdh curl"
+[ "$MODE" = ir ] && CG_CLIENTS=etcdh
 for op in get put readdir; do
     case $op in readdir) n1=$CG_R1; n2=$CG_R2; e=1000 ;; *) n1=$CG_S1; n2=$CG_S2; e=1 ;; esac
-    for c in etcdh curl; do
+    [ "$MODE" = ir ] && say "callgrind: etcdh $op, $n1 and $n2 calls"
+    for c in $CG_CLIENTS; do
         if [ $ready = 0 ]; then na cg.$op $c "$RT_WHY"; continue; fi
         if ! command -v valgrind >/dev/null 2>&1; then na cg.$op $c "valgrind not installed (make deps)"; continue; fi
         if [ $c = curl ] && [ -n "${CURL_WHY:-}" ]; then na cg.$op curl "$CURL_WHY"; continue; fi
@@ -289,6 +307,38 @@ for op in get put readdir; do
         na cg.$op $c "$WHY"
     done
 done
+
+# ---- --ir: the three figures, and done ---------------------------------------------------
+if [ "$MODE" = ir ]; then
+    stop_etcd
+    ELAPSED=$(( $(date +%s) - T0 ))
+    irmeta() { awk -v k="$1" '$1 == "meta" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); v = $0 } END { print v }' "$RES"; }
+    echo
+    echo "etcd.h, instructions per call (callgrind Ir, libc included: (Ir(N2) - Ir(N1)) / (N2 - N1)" \
+         "with N = $CG_S1 and $CG_S2 for get and put, $CG_R1 and $CG_R2 for readdir-1k); --ir mode, ${ELAPSED} s," \
+         "etcd $(irmeta etcd) on 127.0.0.1, $(irmeta cc)."
+    echo
+    echo "| figure | etcd.h |"
+    echo "|---|---|"
+    missing=0
+    for op in get put readdir; do
+        case $op in readdir) label="instructions per readdir-1k" ;; *) label="instructions per $op" ;; esac
+        v=$(awk -v k=cg.$op '$1 == k && $2 == "etcdh" { v = $3 } END { print v }' "$RES")
+        if [ -n "$v" ]; then   # thousands separated by commas, as in the full table
+            v=$(echo "$v" | awk '{ s = $1; o = ""; while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }')
+        else
+            missing=$((missing + 1))
+            v="n/a ($(awk -v k=cg.$op '$1 == "na" && $2 == k && $3 == "etcdh" { $1 = $2 = $3 = ""; sub(/^ +/, ""); w = $0 } END { print w }' "$RES"))"
+        fi
+        echo "| $label | $v |"
+    done
+    echo
+    if [ $missing -gt 0 ]; then
+        echo "bench --ir: $missing of the 3 figures n/a (log follows)" >&2; tail -n 60 "$LOG" >&2
+        exit 1
+    fi
+    exit 0
+fi
 
 # ---- c. large answers --------------------------------------------------------------------
 say "large answers: loading $BIG keys (txns of 128 puts)"
