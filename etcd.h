@@ -83,30 +83,25 @@
        After a call that gave a result the code is ETCD_OK and the text "".
        Any HTTP status below 500 is a result: check res->status and
        res->error / res->message / res->code (etcd's body, any version's
-       shape). Watchers have etcd_watch_errcode / etcd_watch_errstr.
+       shape). Watchers have etcd_watch_errcode / etcd_watch_errstr. The
+       codes, and what to do about each, are the table at etcd_err
+       (>>client).
 
-           ETCD_EARG        bad argument or option; nothing was sent. Fix the call.
-           ETCD_ENOMEM      an allocation failed.
-           ETCD_ECONNECT    refused, unreachable, not resolved; nothing was sent,
-                            so any call may be tried again.
-           ETCD_ETIMEOUT    "timeout": the deadline passed. A write may or may not
-                            have happened. For a watch: nothing yet, call again.
-           ETCD_ETRANSPORT  reset, EOF, write error after connecting; as above.
-           ETCD_EPROTO      malformed HTTP or JSON, a body of the wrong shape: a
-                            proxy or something that is not etcd answered.
-           ETCD_ETOOLARGE   over max_response or a decoding cap (see LIMITS):
-                            raise max_response, or page (limit) the read.
-           ETCD_ETLS        TLS handshake or certificate verification failed:
-                            check ssl_ca_*, sni, the clock.
-           ETCD_EAUTH       wrong user/password, or auth not enabled; calls fail
-                            the same way for a second without asking etcd again.
-           ETCD_ENOHEALTHY  every endpoint is out of the rotation; the text says
-                            which comes back first, why it went, and when.
-           ETCD_ESERVER     a 5xx ("HTTP 503: <etcd's message>"), or an error
-                            inside a watch stream: transient; retry or wait.
-           ETCD_ECOMPACTED  the revision asked for is compacted: read anew.
-           ETCD_ECANCELED   etcd canceled or refused the watch (cancel_reason).
-           ETCD_ELOST       a kept lease expired or was revoked.
+       Where a call needs an answer that is not a 200 turned into a code
+       (a 5xx, a watch refused, a recipe's grant), one table decides:
+           408, 5xx                ETCD_ESERVER; counted against the endpoint
+           401, gRPC code 16       ETCD_EAUTH
+           gRPC code 11, or a
+           message with "compacted" ETCD_ECOMPACTED
+           200 without what the
+           call asked for          ETCD_EPROTO
+           any other 4xx           the call's refusal: ETCD_EARG, for a
+                                   watch ETCD_ECANCELED
+       Connect, transport and timeout failures and 5xx answers count
+       against an endpoint (max_fails); a 4xx never does, nor a watch's
+       idle timeout, the timeout of a call that waits on purpose (a lock,
+       a campaign), or etcd's election answers ("election: no leader"
+       comes as a 500).
 
    MEMORY AND OWNERSHIP
        Each etcd_res is one arena: free it (and everything it points to) with
@@ -134,6 +129,42 @@
        - JSON nesting: ETCD_JSON_MAX_DEPTH (512) levels. etcd_json_parse
          returns ETCD_JSON_EINVAL; in a response: ETCD_EPROTO.
        - Error texts: 255 bytes, cut beyond.
+
+   CONTENTS
+       Every section starts with a banner holding its tag: grep for it. A
+       tag names a part's declarations and its implementation alike.
+       Declarations
+         >>client     etcd_new and its options, errors, endpoint health
+         >>results    etcd_res, etcd_kv, etcd_event: what calls return
+         >>kv         get, readdir, set, setnx, setx, delete, rmdir
+         >>watch      watch, watchdir, the watcher's calls and states
+         >>txn        etcd_txn: compares and ops
+         >>lease      grant, revoke, keepalive, timetolive, leases, version
+         >>recipes    paged readdir, lease keeper, locks, elections, mirror
+         >>request    etcd_request, the escape hatch; >>json, the tokenizer
+       Implementation (behind ETCD_IMPLEMENTATION), in dependency order
+         >>config     includes, the allocator, caps, the one error setter
+         >>buf        growable byte buffer whose out-of-memory is sticky
+         >>base64     encoder into a buffer; decoder in place
+         >>json       the tokenizer, scanning helpers, number parsing, the
+                      writer, the stream splitter
+         >>body       a request body being written, with its own failure
+         >>net        non-blocking sockets, each wait a poll() to a deadline
+         >>tls        OpenSSL behind the same transport table
+         >>http       request bytes, response head, chunked body: pure
+         >>decode     one walk of a body into a result arena, by field tables
+         >>status     what an answer other than 200 means (ERRORS' table)
+         >>options    etcd_new: options checked and copied, endpoints parsed
+         >>endpoints  round-robin over the healthy, max_fails, fail_timeout
+         >>exchange   one request on one endpoint: connect, send, read
+         >>request    the one retry loop every request goes through
+         >>auth       the api prefix and the token, each a sub-request
+         >>kv         request bodies of the key-value calls
+         >>txn        compares and ops into a txn body
+         >>lease      lease calls, etcd_version, etcd_request
+         >>watch      the watcher: one state machine over a stream
+         >>recipes    pager, lease keeper, locks, elections and observe,
+                      mirror (a watcher kind)
 
    LICENSE
        MIT, see the end of this file.
@@ -176,24 +207,36 @@ extern "C" {
 
 typedef struct etcd etcd;   /* opaque; owns its connections and last error */
 
-/* The class of a failure; the README's "Errors" table says what to do. */
+/* The class of a failure, and what to do about it: the one table (the
+   README links here). */
 typedef enum etcd_err {
     ETCD_OK = 0,       /* the last call gave a result (any HTTP status), or did not fail */
-    ETCD_EARG,         /* bad argument or option; nothing was sent */
-    ETCD_ENOMEM,       /* an allocation failed */
-    ETCD_ECONNECT,     /* no connection (refused, unreachable, not resolved); nothing sent */
-    ETCD_ETIMEOUT,     /* the deadline passed ("timeout"); a watch: nothing came in time,
-                          the stream is still usable */
-    ETCD_ETRANSPORT,   /* the connection failed after it was made: reset, EOF, write error */
-    ETCD_EPROTO,       /* malformed HTTP or JSON, or a body of the wrong shape */
-    ETCD_ETOOLARGE,    /* a response or watch message over max_response (or a decoding cap) */
-    ETCD_ETLS,         /* TLS handshake or certificate verification failed */
-    ETCD_EAUTH,        /* authentication failed: wrong credentials, auth not enabled */
-    ETCD_ENOHEALTHY,   /* every endpoint is out of the rotation */
-    ETCD_ESERVER,      /* etcd answered 5xx (or sent an error inside a watch stream) */
-    ETCD_ECOMPACTED,   /* the revision asked for is compacted */
-    ETCD_ECANCELED,    /* etcd canceled or refused the watch for another reason */
-    ETCD_ELOST         /* a kept lease expired or was revoked */
+    ETCD_EARG,         /* bad argument or option; nothing was sent. Fix the call */
+    ETCD_ENOMEM,       /* an allocation failed; the client stays usable */
+    ETCD_ECONNECT,     /* refused, unreachable, not resolved; nothing was sent, so any
+                          call may be tried again (or let opts.retry do it) */
+    ETCD_ETIMEOUT,     /* "timeout": the deadline passed. A write may or may not have
+                          happened: read before writing again. A watch: nothing came in
+                          time, the stream is still usable: call again */
+    ETCD_ETRANSPORT,   /* reset, EOF, truncated body, write error after connecting: as
+                          for a timeout */
+    ETCD_EPROTO,       /* malformed HTTP or JSON, a body of the wrong shape: a proxy or
+                          something that is not etcd answered */
+    ETCD_ETOOLARGE,    /* over max_response or a decoding cap (LIMITS): raise
+                          max_response, or page (limit) the read */
+    ETCD_ETLS,         /* TLS handshake or certificate verification failed: check
+                          ssl_ca_*, sni, the certificate's names, the clock */
+    ETCD_EAUTH,        /* wrong user or password, auth not enabled, a token refused:
+                          calls fail the same way for a second without asking etcd */
+    ETCD_ENOHEALTHY,   /* every endpoint is out of the rotation; the text says which
+                          comes back first, why it went, and when */
+    ETCD_ESERVER,      /* a 5xx ("HTTP 503: <etcd's message>"), or an error inside a
+                          watch stream: transient; retry, or let retry/auto_resume */
+    ETCD_ECOMPACTED,   /* the revision asked for is compacted: read anew, and watch
+                          from that read's revision + 1 */
+    ETCD_ECANCELED,    /* etcd canceled (or with a 4xx refused) the watch: see the text */
+    ETCD_ELOST         /* a kept lease expired or was revoked: grant a new one and
+                          register again */
 } etcd_err;
 
 typedef enum { ETCD_SERIALIZER_JSON = 0, ETCD_SERIALIZER_RAW = 1 } etcd_serializer;
@@ -591,7 +634,7 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
 #define ETCD__IMPLEMENTED
 
 /* ------------------------------------------------------------------------
-   >>config >>alloc
+   >>config  includes, the allocator, caps, the one error setter
    ------------------------------------------------------------------------ */
 
 #include <errno.h>
@@ -1266,6 +1309,41 @@ static int etcd__json_next(etcd__split *sp, const char *s, size_t n, size_t *sta
 }
 
 /* ------------------------------------------------------------------------
+   >>body  a request body being written: its JSON, a scratch buffer for
+   a key or a value on its way into it, and one failure for both
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__jw {
+    etcd__buf json;              /* the body */
+    etcd__buf tmp;               /* key_prefix + a key, a minified value */
+    const char *key_prefix;      /* the client's, or NULL */
+    bool json_values;            /* the JSON serializer: values are minified */
+} etcd__jw;
+
+/* A new body: "{" and what etcd__j_* append; closed by whoever sends it. */
+static void etcd__jw_begin(etcd__jw *w)
+{
+    etcd__buf_reset(&w->json);
+    etcd__buf_reset(&w->tmp);
+    etcd__buf_add(&w->json, "{", 1);
+}
+
+/* The scratch buffer, emptied; a failure in it stays, for etcd__jw_ok. */
+static etcd__buf *etcd__jw_tmp(etcd__jw *w)
+{
+    w->tmp.len = 0;
+    return &w->tmp;
+}
+
+static bool etcd__jw_ok(const etcd__jw *w) { return !w->json.oom && !w->tmp.oom; }
+
+static void etcd__jw_free(etcd__jw *w)
+{
+    etcd__buf_free(&w->json);
+    etcd__buf_free(&w->tmp);
+}
+
+/* ------------------------------------------------------------------------
    >>net  non-blocking sockets; every wait is a poll() bounded by the
    request's deadline
    ------------------------------------------------------------------------ */
@@ -1852,7 +1930,7 @@ typedef struct etcd__ep etcd__ep;
 typedef struct etcd__req {
     const char *method;          /* "GET" or "POST" */
     const char *path;            /* "/kv/range", "/version", ... */
-    const etcd__buf *body;       /* sent as JSON; NULL: no body */
+    const etcd__jw *body;        /* sent as JSON; NULL: no body */
     unsigned flags;              /* ETCD__RQ_* */
     double timeout;              /* seconds per try; < 0: none */
     double deadline;             /* a sub-request's: its request's try's; 0: per try */
@@ -1865,7 +1943,7 @@ typedef struct etcd__req {
 } etcd__req;
 
 /* A request with the fields every request sets; the rest zero. */
-static etcd__req etcd__rq(const char *method, const char *path, const etcd__buf *body, unsigned flags,
+static etcd__req etcd__rq(const char *method, const char *path, const etcd__jw *body, unsigned flags,
                           double timeout)
 {
     etcd__req rq;
@@ -1893,7 +1971,7 @@ static void etcd__http_request(etcd__buf *o, const etcd__req *rq, const char *pr
     etcd__buf_str(o, "\r\n");
     if (rq->body) {
         etcd__buf_str(o, "Content-Type: application/json\r\nContent-Length: ");
-        etcd__buf_i64(o, (int64_t)rq->body->len);
+        etcd__buf_i64(o, (int64_t)rq->body->json.len);
         etcd__buf_add(o, "\r\n", 2);
     }
     if (rq->flags & ETCD__RQ_STREAM)      /* else a leaderless member's watch stays silent */
@@ -1905,7 +1983,7 @@ static void etcd__http_request(etcd__buf *o, const etcd__req *rq, const char *pr
         etcd__buf_str(o, "\r\n");
     }
     etcd__buf_str(o, "\r\n");
-    if (rq->body) etcd__buf_add(o, rq->body->p, rq->body->len);
+    if (rq->body) etcd__buf_add(o, rq->body->json.p, rq->body->json.len);
 }
 
 typedef struct etcd__resp {
@@ -3027,8 +3105,7 @@ struct etcd {
     etcd__ep *eps;
     size_t neps, next;           /* next: round-robin position */
     char prefix[16];             /* api prefix; "" until known */
-    etcd__buf req;               /* the call's request body */
-    etcd__buf key, val;          /* the call's full key, its minified value */
+    etcd__jw jw;                 /* the call's request body */
     etcd__buf out, in;           /* the request's bytes, the answer's body */
     char *token;                 /* auth token, NULL until fetched */
     double token_used;           /* when etcd last accepted it */
@@ -3232,6 +3309,8 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, etcd__error *err)
     if (!cli->o.max_fails) cli->o.max_fails = 1;
     if (!cli->o.max_response) cli->o.max_response = ETCD__DEF_MAXRESP;
     if (!etcd__own_strings(cli)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
+    cli->jw.key_prefix = cli->o.key_prefix;
+    cli->jw.json_values = cli->o.serializer == ETCD_SERIALIZER_JSON;
     if (cli->o.api_prefix) {
         size_t n = strlen(cli->o.api_prefix);
         while (n > 1 && cli->o.api_prefix[n - 1] == '/') n--;
@@ -3292,7 +3371,7 @@ ETCDDEF void etcd_free(etcd *cli)
     etcd__free_strings(cli);
     ETCD_FREE(cli->token);
     ETCD_FREE(cli->headers); ETCD_FREE(cli->sock);
-    etcd__buf_free(&cli->req); etcd__buf_free(&cli->key); etcd__buf_free(&cli->val);
+    etcd__jw_free(&cli->jw);
     etcd__buf_free(&cli->out); etcd__buf_free(&cli->in);
     ETCD_FREE(cli);
 }
@@ -3630,25 +3709,25 @@ static etcd_res *etcd__call(etcd *cli, const etcd__req *rq)
     a.out = &cli->out;
     a.in = &cli->in;
     etcd__err_clear(&cli->err);
-    if (rq->body && rq->body->oom) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    if (rq->body && !etcd__jw_ok(rq->body)) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
     if (etcd__run(cli, rq, &a, &cli->err) != ETCD__STEP_OK) return NULL;
     etcd__err_clear(&cli->err);             /* an answer: earlier tries' failures are moot */
     return etcd__decode_buf(a.in, a.head.status, &cli->err);
 }
 
-/* The request that POSTs cli->req to path under the api prefix; reads
+/* The request that POSTs cli->jw to path under the api prefix; reads
    are ETCD__RQ_IDEM. */
 static etcd__req etcd__post_rq(const etcd *cli, const char *path, unsigned flags, double timeout)
 {
-    return etcd__rq("POST", path, &cli->req, flags | ETCD__RQ_PREFIX | ETCD__RQ_AUTH | ETCD__RQ_RETRY,
+    return etcd__rq("POST", path, &cli->jw, flags | ETCD__RQ_PREFIX | ETCD__RQ_AUTH | ETCD__RQ_RETRY,
                     timeout > 0 ? timeout : cli->o.timeout);
 }
 
-/* POST the body etcd__body_begin opened, closing it first. */
+/* POST the body etcd__jw_begin opened, closing it first. */
 static etcd_res *etcd__post(etcd *cli, const char *path, unsigned flags, double timeout)
 {
     etcd__req rq = etcd__post_rq(cli, path, flags, timeout);
-    etcd__buf_add(&cli->req, "}", 1);
+    etcd__buf_add(&cli->jw.json, "}", 1);
     return etcd__call(cli, &rq);
 }
 
@@ -3751,21 +3830,22 @@ static etcd__step etcd__take_token(etcd *cli, const etcd__buf *in, int status, e
 /* POST /auth/authenticate, never with the old token. */
 static etcd__step etcd__authenticate(etcd *cli, double deadline, unsigned retry, etcd__error *err)
 {
-    etcd__buf body, in;
+    etcd__jw body;
+    etcd__buf in;
     etcd__req rq;
     etcd__step st = ETCD__STEP_FAIL;
     int status;
     memset(&body, 0, sizeof body);
     memset(&in, 0, sizeof in);
     rq = etcd__rq("POST", "/auth/authenticate", &body, ETCD__RQ_PREFIX | ETCD__RQ_IDEM | retry, -1);
-    etcd__buf_add(&body, "{", 1);
-    etcd__j_str(&body, "name", cli->o.user);
-    etcd__j_str(&body, "password", cli->o.password);
-    etcd__buf_add(&body, "}", 1);
-    if (body.oom) etcd__errf(err, ETCD_ENOMEM, "out of memory");
+    etcd__jw_begin(&body);
+    etcd__j_str(&body.json, "name", cli->o.user);
+    etcd__j_str(&body.json, "password", cli->o.password);
+    etcd__j_close(&body.json, '}');
+    if (!etcd__jw_ok(&body)) etcd__errf(err, ETCD_ENOMEM, "out of memory");
     else if ((st = etcd__sub(cli, &rq, deadline, &in, &status, err)) == ETCD__STEP_OK)
         st = etcd__take_token(cli, &in, status, err);
-    etcd__buf_free(&body);
+    etcd__jw_free(&body);
     etcd__buf_free(&in);
     return st;
 }
@@ -3842,25 +3922,18 @@ static bool etcd__check_value(etcd *cli, const char *v, size_t n)
     return false;
 }
 
-static void etcd__body_begin(etcd *cli)
+/* key_prefix + key into w->tmp. */
+static void etcd__full_key(etcd__jw *w, etcd_str key)
 {
-    etcd__buf_reset(&cli->req);
-    etcd__buf_add(&cli->req, "{", 1);
+    etcd__jw_tmp(w);
+    if (w->key_prefix) etcd__buf_str(&w->tmp, w->key_prefix);
+    etcd__buf_add(&w->tmp, key.ptr, key.len);
 }
 
-/* key_prefix + key into cli->key. */
-static void etcd__full_key(etcd *cli, etcd_str key)
+static void etcd__j_key(etcd__jw *w, const char *name, etcd_str key)
 {
-    etcd__buf_reset(&cli->key);
-    if (cli->o.key_prefix) etcd__buf_str(&cli->key, cli->o.key_prefix);
-    etcd__buf_add(&cli->key, key.ptr, key.len);
-    if (cli->key.oom) cli->req.oom = true;
-}
-
-static void etcd__j_key(etcd *cli, const char *name, etcd_str key)
-{
-    etcd__full_key(cli, key);
-    etcd__j_b64(&cli->req, name, cli->key.p, cli->key.len);
+    etcd__full_key(w, key);
+    etcd__j_b64(&w->json, name, w->tmp.p, w->tmp.len);
 }
 
 /* b holds a whole key: make it the end of the range of the keys that
@@ -3874,43 +3947,40 @@ static void etcd__prefix_end(etcd__buf *b)
 }
 
 /* The end of the range of every key starting with key_prefix + key. */
-static void etcd__j_prefix_end(etcd *cli, const char *name, etcd_str key)
+static void etcd__j_prefix_end(etcd__jw *w, const char *name, etcd_str key)
 {
-    etcd__full_key(cli, key);
-    etcd__prefix_end(&cli->key);
-    if (cli->key.oom) cli->req.oom = true;
-    etcd__j_b64(&cli->req, name, cli->key.p, cli->key.len);
+    etcd__full_key(w, key);
+    etcd__prefix_end(&w->tmp);
+    etcd__j_b64(&w->json, name, w->tmp.p, w->tmp.len);
 }
 
 /* A key, or a dir: every key starting with key_prefix + dir ("" and no
    prefix: all). */
-static void etcd__j_target(etcd *cli, etcd_str key, bool dir)
+static void etcd__j_target(etcd__jw *w, etcd_str key, bool dir)
 {
-    if (!dir) { etcd__j_key(cli, "key", key); return; }
-    etcd__full_key(cli, key);
-    etcd__j_b64(&cli->req, "key", cli->key.len ? cli->key.p : "", cli->key.len ? cli->key.len : 1);
-    etcd__j_prefix_end(cli, "range_end", key);
+    if (!dir) { etcd__j_key(w, "key", key); return; }
+    etcd__full_key(w, key);
+    etcd__j_b64(&w->json, "key", w->tmp.len ? w->tmp.p : "", w->tmp.len ? w->tmp.len : 1);
+    etcd__j_prefix_end(w, "range_end", key);
 }
 
 /* A txn range_end: "" means every key from key on (within key_prefix). */
-static void etcd__j_range_end(etcd *cli, const char *range_end, size_t len)
+static void etcd__j_range_end(etcd__jw *w, const char *range_end, size_t len)
 {
     etcd_str re = etcd__span(range_end, len);
     if (!range_end) return;
-    if (re.len) etcd__j_key(cli, "range_end", re);
-    else etcd__j_prefix_end(cli, "range_end", re);
+    if (re.len) etcd__j_key(w, "range_end", re);
+    else etcd__j_prefix_end(w, "range_end", re);
 }
 
-static void etcd__j_value(etcd *cli, const char *name, const char *v, size_t n)
+static void etcd__j_value(etcd__jw *w, const char *name, const char *v, size_t n)
 {
-    if (cli->o.serializer == ETCD_SERIALIZER_JSON) {
-        etcd__buf_reset(&cli->val);
-        etcd__json_minify(&cli->val, v, n);
-        if (cli->val.oom) cli->req.oom = true;
-        v = cli->val.p ? cli->val.p : "";
-        n = cli->val.len;
+    if (w->json_values) {
+        etcd__json_minify(etcd__jw_tmp(w), v, n);
+        v = w->tmp.p ? w->tmp.p : "";
+        n = w->tmp.len;
     }
-    etcd__j_b64(&cli->req, name, v, n);
+    etcd__j_b64(&w->json, name, v, n);
 }
 
 static void etcd__j_flag(etcd__buf *b, const char *name, bool on) { if (on) etcd__j_true(b, name); }
@@ -3929,15 +3999,15 @@ static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_ge
         etcd__errf(&cli->err, ETCD_EARG, "get options: sort_order 0-2, sort_target 0-4, limit >= 0");
         return NULL;
     }
-    etcd__body_begin(cli);
-    etcd__j_target(cli, k, dir);
-    etcd__j_nz(&cli->req, "limit", o->limit);
-    etcd__j_nz(&cli->req, "revision", o->revision > 0 ? o->revision : 0);
-    if (o->sort_order) { etcd__j_name(&cli->req, "sort_order"); etcd__buf_fmt(&cli->req, "%d", o->sort_order); }
-    if (o->sort_target) { etcd__j_name(&cli->req, "sort_target"); etcd__buf_fmt(&cli->req, "%d", o->sort_target); }
-    etcd__j_flag(&cli->req, "serializable", o->serializable);
-    etcd__j_flag(&cli->req, "keys_only", o->keys_only);
-    etcd__j_flag(&cli->req, "count_only", o->count_only);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_target(&cli->jw, k, dir);
+    etcd__j_nz(&cli->jw.json, "limit", o->limit);
+    etcd__j_nz(&cli->jw.json, "revision", o->revision > 0 ? o->revision : 0);
+    if (o->sort_order) { etcd__j_name(&cli->jw.json, "sort_order"); etcd__buf_fmt(&cli->jw.json, "%d", o->sort_order); }
+    if (o->sort_target) { etcd__j_name(&cli->jw.json, "sort_target"); etcd__buf_fmt(&cli->jw.json, "%d", o->sort_target); }
+    etcd__j_flag(&cli->jw.json, "serializable", o->serializable);
+    etcd__j_flag(&cli->jw.json, "keys_only", o->keys_only);
+    etcd__j_flag(&cli->jw.json, "count_only", o->count_only);
     return etcd__post(cli, "/kv/range", ETCD__RQ_IDEM, o->timeout);
 }
 
@@ -3952,15 +4022,15 @@ ETCDDEF etcd_res *etcd_readdir(etcd *cli, const char *dir, const etcd_get_opts *
 }
 
 /* The members of a PutRequest. */
-static void etcd__j_put(etcd *cli, etcd_str key, const char *val, size_t n,
+static void etcd__j_put(etcd__jw *w, etcd_str key, const char *val, size_t n,
                         int64_t lease, const etcd_set_opts *o)
 {
-    etcd__j_key(cli, "key", key);
-    if (val) etcd__j_value(cli, "value", val, n);
-    etcd__j_nz(&cli->req, "lease", lease);
-    etcd__j_flag(&cli->req, "prev_kv", o->prev_kv);
-    etcd__j_flag(&cli->req, "ignore_value", o->ignore_value);
-    etcd__j_flag(&cli->req, "ignore_lease", o->ignore_lease);
+    etcd__j_key(w, "key", key);
+    if (val) etcd__j_value(w, "value", val, n);
+    etcd__j_nz(&w->json, "lease", lease);
+    etcd__j_flag(&w->json, "prev_kv", o->prev_kv);
+    etcd__j_flag(&w->json, "ignore_value", o->ignore_value);
+    etcd__j_flag(&w->json, "ignore_lease", o->ignore_lease);
 }
 
 /* The client's ttl option: a new lease for a write that names none. */
@@ -3997,20 +4067,20 @@ static etcd_res *etcd__write(etcd *cli, const char *key, const char *val, const 
     n = val ? (o->val_len ? o->val_len : strlen(val)) : 0;
     if (val && !etcd__check_value(cli, val, n)) return NULL;
     if (!etcd__ttl_lease(cli, o, &lease)) return NULL;
-    etcd__body_begin(cli);
+    etcd__jw_begin(&cli->jw);
     if (kind == ETCD__PUT) {
-        etcd__j_put(cli, k, val, n, lease, o);
+        etcd__j_put(&cli->jw, k, val, n, lease, o);
         return etcd__post(cli, "/kv/put", 0, o->timeout);
     }
-    etcd__j_open(&cli->req, "compare", '[');
-    etcd__j_open(&cli->req, NULL, '{');
-    etcd__j_str(&cli->req, "result", kind == ETCD__PUT_IF_ABSENT ? "EQUAL" : "GREATER");
-    etcd__j_str(&cli->req, "target", "CREATE");
-    etcd__j_key(cli, "key", k);
-    etcd__j_i64(&cli->req, "create_revision", 0);
-    etcd__buf_str(&cli->req, "}],\"success\":[{\"request_put\":{");
-    etcd__j_put(cli, k, val, n, lease, o);
-    etcd__buf_str(&cli->req, "}}]");
+    etcd__j_open(&cli->jw.json, "compare", '[');
+    etcd__j_open(&cli->jw.json, NULL, '{');
+    etcd__j_str(&cli->jw.json, "result", kind == ETCD__PUT_IF_ABSENT ? "EQUAL" : "GREATER");
+    etcd__j_str(&cli->jw.json, "target", "CREATE");
+    etcd__j_key(&cli->jw, "key", k);
+    etcd__j_i64(&cli->jw.json, "create_revision", 0);
+    etcd__buf_str(&cli->jw.json, "}],\"success\":[{\"request_put\":{");
+    etcd__j_put(&cli->jw, k, val, n, lease, o);
+    etcd__buf_str(&cli->jw.json, "}}]");
     return etcd__post(cli, "/kv/txn", 0, o->timeout);
 }
 
@@ -4035,9 +4105,9 @@ static etcd_res *etcd__delete(etcd *cli, const char *key, bool dir, const etcd_d
     if (!cli) return NULL;
     k = etcd__span(key, o ? o->key_len : 0);
     if (!dir && !etcd__check_key(cli, k)) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_target(cli, k, dir);
-    etcd__j_flag(&cli->req, "prev_kv", o && o->prev_kv);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_target(&cli->jw, k, dir);
+    etcd__j_flag(&cli->jw.json, "prev_kv", o && o->prev_kv);
     return etcd__post(cli, "/kv/deleterange", 0, o ? o->timeout : 0);
 }
 
@@ -4082,52 +4152,52 @@ static bool etcd__check_ops(etcd *cli, const etcd_op *ops, size_t n)
     return true;
 }
 
-static void etcd__j_compare(etcd *cli, const etcd_compare *c)
+static void etcd__j_compare(etcd__jw *w, const etcd_compare *c)
 {
     static const char *const results[] = { "EQUAL", "GREATER", "LESS", "NOT_EQUAL" };
     static const char *const targets[] = { "VERSION", "CREATE", "MOD", "VALUE", "LEASE" };
-    etcd__j_open(&cli->req, NULL, '{');
-    etcd__j_str(&cli->req, "result", results[c->result]);
-    etcd__j_str(&cli->req, "target", targets[c->target]);
-    etcd__j_key(cli, "key", etcd__span(c->key, c->key_len));
-    etcd__j_range_end(cli, c->range_end, c->range_end_len);
+    etcd__j_open(&w->json, NULL, '{');
+    etcd__j_str(&w->json, "result", results[c->result]);
+    etcd__j_str(&w->json, "target", targets[c->target]);
+    etcd__j_key(w, "key", etcd__span(c->key, c->key_len));
+    etcd__j_range_end(w, c->range_end, c->range_end_len);
     switch (c->target) {
-    case ETCD_CMP_VERSION: etcd__j_i64(&cli->req, "version", c->version); break;
-    case ETCD_CMP_CREATE:  etcd__j_i64(&cli->req, "create_revision", c->create_revision); break;
-    case ETCD_CMP_MOD:     etcd__j_i64(&cli->req, "mod_revision", c->mod_revision); break;
-    case ETCD_CMP_LEASE:   etcd__j_i64(&cli->req, "lease", c->lease); break;
-    case ETCD_CMP_VALUE:   etcd__j_value(cli, "value", c->value, etcd__vlen(c->value, c->value_len)); break;
+    case ETCD_CMP_VERSION: etcd__j_i64(&w->json, "version", c->version); break;
+    case ETCD_CMP_CREATE:  etcd__j_i64(&w->json, "create_revision", c->create_revision); break;
+    case ETCD_CMP_MOD:     etcd__j_i64(&w->json, "mod_revision", c->mod_revision); break;
+    case ETCD_CMP_LEASE:   etcd__j_i64(&w->json, "lease", c->lease); break;
+    case ETCD_CMP_VALUE:   etcd__j_value(w, "value", c->value, etcd__vlen(c->value, c->value_len)); break;
     }
-    etcd__j_close(&cli->req, '}');
+    etcd__j_close(&w->json, '}');
 }
 
-static void etcd__j_op(etcd *cli, const etcd_op *op)
+static void etcd__j_op(etcd__jw *w, const etcd_op *op)
 {
     static const char *const names[] = { "request_range", "request_put", "request_delete_range" };
-    etcd__j_open(&cli->req, NULL, '{');
-    etcd__j_open(&cli->req, names[op->type], '{');
-    etcd__j_key(cli, "key", etcd__span(op->key, op->key_len));
-    if (op->type != ETCD_OP_PUT) etcd__j_range_end(cli, op->range_end, op->range_end_len);
+    etcd__j_open(&w->json, NULL, '{');
+    etcd__j_open(&w->json, names[op->type], '{');
+    etcd__j_key(w, "key", etcd__span(op->key, op->key_len));
+    if (op->type != ETCD_OP_PUT) etcd__j_range_end(w, op->range_end, op->range_end_len);
     if (op->type == ETCD_OP_PUT) {
-        etcd__j_value(cli, "value", op->value, etcd__vlen(op->value, op->value_len));
-        etcd__j_nz(&cli->req, "lease", op->lease);
+        etcd__j_value(w, "value", op->value, etcd__vlen(op->value, op->value_len));
+        etcd__j_nz(&w->json, "lease", op->lease);
     }
     if (op->type == ETCD_OP_RANGE) {
-        etcd__j_nz(&cli->req, "limit", op->limit);
-        etcd__j_nz(&cli->req, "revision", op->revision);
+        etcd__j_nz(&w->json, "limit", op->limit);
+        etcd__j_nz(&w->json, "revision", op->revision);
     } else {
-        etcd__j_flag(&cli->req, "prev_kv", op->prev_kv);
+        etcd__j_flag(&w->json, "prev_kv", op->prev_kv);
     }
-    etcd__buf_str(&cli->req, "}}");
+    etcd__buf_str(&w->json, "}}");
 }
 
-static void etcd__j_ops(etcd *cli, const char *name, const etcd_op *ops, size_t n)
+static void etcd__j_ops(etcd__jw *w, const char *name, const etcd_op *ops, size_t n)
 {
     size_t i;
     if (!n) return;
-    etcd__j_open(&cli->req, name, '[');
-    for (i = 0; i < n; i++) etcd__j_op(cli, &ops[i]);
-    etcd__j_close(&cli->req, ']');
+    etcd__j_open(&w->json, name, '[');
+    for (i = 0; i < n; i++) etcd__j_op(w, &ops[i]);
+    etcd__j_close(&w->json, ']');
 }
 
 ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompare,
@@ -4145,25 +4215,25 @@ ETCDDEF etcd_res *etcd_txn(etcd *cli, const etcd_compare *compare, size_t ncompa
     }
     for (i = 0; i < ncompare; i++) if (!etcd__check_compare(cli, &compare[i])) return NULL;
     if (!etcd__check_ops(cli, success, nsuccess) || !etcd__check_ops(cli, failure, nfailure)) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_open(&cli->req, "compare", '[');
-    for (i = 0; i < ncompare; i++) etcd__j_compare(cli, &compare[i]);
-    etcd__j_close(&cli->req, ']');
-    etcd__j_ops(cli, "success", success, nsuccess);
-    etcd__j_ops(cli, "failure", failure, nfailure);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_open(&cli->jw.json, "compare", '[');
+    for (i = 0; i < ncompare; i++) etcd__j_compare(&cli->jw, &compare[i]);
+    etcd__j_close(&cli->jw.json, ']');
+    etcd__j_ops(&cli->jw, "success", success, nsuccess);
+    etcd__j_ops(&cli->jw, "failure", failure, nfailure);
     return etcd__post(cli, "/kv/txn", 0, opts ? opts->timeout : 0);
 }
 
 /* ------------------------------------------------------------------------
-   >>lease >>version >>etcd_request
+   >>lease  lease calls, etcd_version, etcd_request
    ------------------------------------------------------------------------ */
 
 static void etcd__j_lease(etcd *cli, int64_t ttl, int64_t id, bool keys)
 {
-    etcd__body_begin(cli);
-    if (ttl) etcd__j_i64(&cli->req, "TTL", ttl);
-    etcd__j_nz(&cli->req, "ID", id);
-    etcd__j_flag(&cli->req, "keys", keys);
+    etcd__jw_begin(&cli->jw);
+    if (ttl) etcd__j_i64(&cli->jw.json, "TTL", ttl);
+    etcd__j_nz(&cli->jw.json, "ID", id);
+    etcd__j_flag(&cli->jw.json, "keys", keys);
 }
 
 static etcd_res *etcd__lease_call(etcd *cli, const char *path, unsigned flags, int64_t ttl, int64_t id,
@@ -4232,8 +4302,9 @@ ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_bod
         etcd__errf(&cli->err, ETCD_EARG, "etcd_request: json_body is not valid JSON");
         return NULL;
     }
-    etcd__buf_reset(&cli->req);
-    etcd__buf_add(&cli->req, json_body, n);
+    etcd__jw_begin(&cli->jw);
+    etcd__buf_reset(&cli->jw.json);
+    etcd__buf_add(&cli->jw.json, json_body, n);
     rq = etcd__post_rq(cli, path, etcd__read_path(path) ? ETCD__RQ_IDEM : 0, timeout);
     return etcd__call(cli, &rq);
 }
@@ -4259,7 +4330,7 @@ typedef struct etcd__wkind {
     const char *path;                        /* the stream's POST */
     bool late_head;                          /* etcd sends the head with the first message */
     bool own_created;                        /* "created" messages are not the caller's */
-    void (*body)(etcd_watcher *w, int64_t start);   /* the request, into cli->req */
+    void (*body)(etcd_watcher *w, int64_t start);   /* the request, into cli->jw */
     bool (*start)(etcd_watcher *w);          /* NULL: open the stream; else begin a SNAPSHOT
                                                 (again when the resume point is compacted) */
     etcd_res *(*snapshot)(etcd_watcher *w, double deadline);  /* SNAPSHOT's next message */
@@ -4319,23 +4390,23 @@ static void etcd__j_watch(etcd_watcher *w, int64_t start)
 {
     etcd *cli = w->cli;
     const etcd_watch_opts *o = &w->o;
-    etcd__body_begin(cli);
-    etcd__j_open(&cli->req, "create_request", '{');
-    etcd__j_target(cli, w->key, w->dir);
-    etcd__j_nz(&cli->req, "start_revision", start);
-    etcd__j_flag(&cli->req, "progress_notify", o->progress_notify);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_open(&cli->jw.json, "create_request", '{');
+    etcd__j_target(&cli->jw, w->key, w->dir);
+    etcd__j_nz(&cli->jw.json, "start_revision", start);
+    etcd__j_flag(&cli->jw.json, "progress_notify", o->progress_notify);
     if (o->filters & (ETCD_FILTER_NOPUT | ETCD_FILTER_NODELETE)) {
-        etcd__j_open(&cli->req, "filters", '[');
-        if (o->filters & ETCD_FILTER_NOPUT) etcd__buf_str(&cli->req, "\"NOPUT\"");
-        if ((o->filters & ETCD_FILTER_NOPUT) && (o->filters & ETCD_FILTER_NODELETE)) etcd__buf_str(&cli->req, ",");
-        if (o->filters & ETCD_FILTER_NODELETE) etcd__buf_str(&cli->req, "\"NODELETE\"");
-        etcd__j_close(&cli->req, ']');
+        etcd__j_open(&cli->jw.json, "filters", '[');
+        if (o->filters & ETCD_FILTER_NOPUT) etcd__buf_str(&cli->jw.json, "\"NOPUT\"");
+        if ((o->filters & ETCD_FILTER_NOPUT) && (o->filters & ETCD_FILTER_NODELETE)) etcd__buf_str(&cli->jw.json, ",");
+        if (o->filters & ETCD_FILTER_NODELETE) etcd__buf_str(&cli->jw.json, "\"NODELETE\"");
+        etcd__j_close(&cli->jw.json, ']');
     }
-    etcd__j_flag(&cli->req, "prev_kv", o->prev_kv);
-    etcd__j_nz(&cli->req, "watch_id", o->watch_id);
-    etcd__j_flag(&cli->req, "fragment", o->fragment);
-    etcd__j_close(&cli->req, '}');
-    etcd__j_close(&cli->req, '}');
+    etcd__j_flag(&cli->jw.json, "prev_kv", o->prev_kv);
+    etcd__j_nz(&cli->jw.json, "watch_id", o->watch_id);
+    etcd__j_flag(&cli->jw.json, "fragment", o->fragment);
+    etcd__j_close(&cli->jw.json, '}');
+    etcd__j_close(&cli->jw.json, '}');
 }
 
 static const etcd__wkind etcd__watch_kind = { "/watch", false, false, etcd__j_watch, NULL, NULL, NULL };
@@ -4366,8 +4437,8 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     etcd__step st;
     etcd__stream_close(&w->s);
     w->kind->body(w, start);
-    if (cli->req.oom) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    rq = etcd__rq("POST", w->kind->path, &cli->req, ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM |
+    if (!etcd__jw_ok(&cli->jw)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
+    rq = etcd__rq("POST", w->kind->path, &cli->jw, ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM |
                   ETCD__RQ_AUTH | flags | (w->kind->late_head ? (unsigned)ETCD__RQ_NOHEAD : 0u), timeout);
     memset(&a, 0, sizeof a);
     a.out = &cli->out;
@@ -4674,29 +4745,43 @@ static void etcd__watch_advance(etcd_watcher *w, const etcd_res *m)
     if (!m->nevents && !w->frag.rev && m->revision > w->last) w->last = m->revision;
 }
 
+/* Canceled for its token: a new one, and the stream reopened once (even
+   without auto_resume): not the endpoint's fault. */
+static void etcd__watch_reauth(etcd_watcher *w, const etcd_res *m)
+{
+    etcd__auth_drop(w->cli);
+    w->reauthed = true;
+    etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s", m->cancel_reason);
+    etcd__conn_close(&w->s.conn);
+    etcd__watch_to(w, ETCD__W_OPEN);
+}
+
+/* A canceled message, the stream's last: etcd keeps the stream open and
+   silent, so it ends here. A kind with a start begins again instead of
+   ending on a compacted resume point (the mirror's new snapshot). Returns
+   whether the caller gets m. */
+static bool etcd__watch_canceled(etcd_watcher *w, const etcd_res *m)
+{
+    if (!m->compact_revision)
+        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s",
+                   m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
+    else if (w->kind->start) { etcd__stream_close(&w->s); w->kind->start(w); return false; }
+    else etcd__errf(&w->why, ETCD_ECOMPACTED, "watch canceled: revision compacted (compact_revision %lld)",
+                    (long long)m->compact_revision);
+    etcd__watch_end(w, w->why.code, w->why.msg);
+    return true;
+}
+
 /* Apply m, classified as c. Returns whether the caller gets it. */
 static bool etcd__watch_apply(etcd_watcher *w, etcd_res *m, etcd__mclass c)
 {
     bool seen = w->created_seen;
     switch (c) {
-    case ETCD__M_REAUTH:                 /* not the endpoint's fault, and reopened even without auto_resume */
-        etcd__auth_drop(w->cli);
-        w->reauthed = true;
-        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s", m->cancel_reason);
-        etcd__conn_close(&w->s.conn);
-        etcd__watch_to(w, ETCD__W_OPEN);
+    case ETCD__M_REAUTH:
+        etcd__watch_reauth(w, m);
         return false;
-    case ETCD__M_COMPACTED:
-        if (w->kind->start) { etcd__stream_close(&w->s); w->kind->start(w); return false; }
-        etcd__errf(&w->why, ETCD_ECOMPACTED, "watch canceled: revision compacted (compact_revision %lld)",
-                   (long long)m->compact_revision);
-        etcd__watch_end(w, w->why.code, w->why.msg);      /* etcd keeps the stream open and silent */
-        return true;
-    case ETCD__M_CANCELED:
-        etcd__errf(&w->why, ETCD_ECANCELED, "watch canceled: %s",
-                   m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "by etcd");
-        etcd__watch_end(w, w->why.code, w->why.msg);
-        return true;
+    case ETCD__M_COMPACTED: case ETCD__M_CANCELED:
+        return etcd__watch_canceled(w, m);
     case ETCD__M_CREATED:
         if (!w->o.start_revision && !w->last) w->last = m->revision;   /* "now" was this */
         w->created_seen = true;
@@ -4890,13 +4975,13 @@ ETCDDEF etcd_res *etcd_pager_next(etcd_pager *p)
     cli = p->cli;
     etcd__err_clear(&cli->err);
     if (p->done) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_b64(&cli->req, "key", p->next.p, p->next.len);
-    etcd__j_b64(&cli->req, "range_end", p->end.p, p->end.len);
-    etcd__j_i64(&cli->req, "limit", p->o.limit);
-    etcd__j_nz(&cli->req, "revision", p->rev);
-    etcd__j_flag(&cli->req, "serializable", p->o.serializable);
-    etcd__j_flag(&cli->req, "keys_only", p->o.keys_only);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_b64(&cli->jw.json, "key", p->next.p, p->next.len);
+    etcd__j_b64(&cli->jw.json, "range_end", p->end.p, p->end.len);
+    etcd__j_i64(&cli->jw.json, "limit", p->o.limit);
+    etcd__j_nz(&cli->jw.json, "revision", p->rev);
+    etcd__j_flag(&cli->jw.json, "serializable", p->o.serializable);
+    etcd__j_flag(&cli->jw.json, "keys_only", p->o.keys_only);
     if (!(r = etcd__post(cli, "/kv/range", ETCD__RQ_IDEM, p->o.timeout))) return NULL;   /* may be called again */
     if (r->status != 200 || !r->nkvs) {
         if (r->status != 200) etcd__refusal(&cli->err, r, r->status, "readdir page: ", ETCD_EARG);
@@ -4987,7 +5072,7 @@ static etcd_res *etcd__keepalive_once(etcd *cli, int64_t id)
 {
     etcd__req rq = etcd__post_rq(cli, "/lease/keepalive", ETCD__RQ_IDEM, 0);
     etcd__j_lease(cli, 0, id, false);
-    etcd__buf_add(&cli->req, "}", 1);
+    etcd__buf_add(&cli->jw.json, "}", 1);
     if (!etcd__any_healthy(cli)) rq.ep = etcd__soonest(cli);
     return etcd__call(cli, &rq);
 }
@@ -5086,23 +5171,23 @@ static bool etcd__campaign_answer(const etcd__ans *a, const etcd__error *err)
     return etcd__lock_answer(a, err) || etcd__election_answer(a, err);
 }
 
-/* POST the body etcd__body_begin opened, as a recipe whose service has
+/* POST the body etcd__jw_begin opened, as a recipe whose service has
    answers that look like failures. */
 static etcd_res *etcd__post_answer(etcd *cli, const char *path, unsigned flags, double timeout,
                                    bool (*answer)(const etcd__ans *, const etcd__error *))
 {
     etcd__req rq = etcd__post_rq(cli, path, flags, timeout);
     rq.answer = answer;
-    etcd__buf_add(&cli->req, "}", 1);
+    etcd__buf_add(&cli->jw.json, "}", 1);
     return etcd__call(cli, &rq);
 }
 
 ETCDDEF etcd_res *etcd_lock(etcd *cli, const char *name, int64_t lease, double timeout)
 {
     if (!cli || !etcd__check_name(cli, name, lease, true)) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_key(cli, "name", etcd__span(name, 0));
-    etcd__j_i64(&cli->req, "lease", lease);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_key(&cli->jw, "name", etcd__span(name, 0));
+    etcd__j_i64(&cli->jw.json, "lease", lease);
     return etcd__waited(cli, etcd__post_answer(cli, "/lock/lock", 0, timeout, etcd__lock_answer), name, lease);
 }
 
@@ -5112,8 +5197,8 @@ ETCDDEF etcd_res *etcd_unlock(etcd *cli, const char *lock_key, size_t lock_key_l
     if (!cli) return NULL;
     k = etcd__span(lock_key, lock_key_len);
     if (!etcd__check_key(cli, k)) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_b64(&cli->req, "key", k.ptr, k.len);                 /* as returned: key_prefix is in it */
+    etcd__jw_begin(&cli->jw);
+    etcd__j_b64(&cli->jw.json, "key", k.ptr, k.len);                 /* as returned: key_prefix is in it */
     return etcd__post(cli, "/lock/unlock", 0, 0);
 }
 
@@ -5125,10 +5210,10 @@ ETCDDEF etcd_res *etcd_campaign(etcd *cli, const char *name, int64_t lease,
     if (!value) { etcd__errf(&cli->err, ETCD_EARG, "value should not be NULL"); return NULL; }
     n = etcd__vlen(value, value_len);
     if (!etcd__check_value(cli, value, n)) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_key(cli, "name", etcd__span(name, 0));
-    etcd__j_i64(&cli->req, "lease", lease);
-    etcd__j_value(cli, "value", value, n);
+    etcd__jw_begin(&cli->jw);
+    etcd__j_key(&cli->jw, "name", etcd__span(name, 0));
+    etcd__j_i64(&cli->jw.json, "lease", lease);
+    etcd__j_value(&cli->jw, "value", value, n);
     return etcd__waited(cli, etcd__post_answer(cli, "/election/campaign", 0, timeout, etcd__campaign_answer),
                         name, lease);
 }
@@ -5141,12 +5226,12 @@ static bool etcd__j_leader(etcd *cli, const etcd_leader_key *l)
         etcd__errf(&cli->err, ETCD_EARG, "not a leader key returned by etcd_campaign");
         return false;
     }
-    etcd__j_open(&cli->req, "leader", '{');
-    etcd__j_b64(&cli->req, "name", l->name.ptr, l->name.len);
-    etcd__j_b64(&cli->req, "key", l->key.ptr, l->key.len);
-    etcd__j_i64(&cli->req, "rev", l->rev);
-    etcd__j_i64(&cli->req, "lease", l->lease);
-    etcd__j_close(&cli->req, '}');
+    etcd__j_open(&cli->jw.json, "leader", '{');
+    etcd__j_b64(&cli->jw.json, "name", l->name.ptr, l->name.len);
+    etcd__j_b64(&cli->jw.json, "key", l->key.ptr, l->key.len);
+    etcd__j_i64(&cli->jw.json, "rev", l->rev);
+    etcd__j_i64(&cli->jw.json, "lease", l->lease);
+    etcd__j_close(&cli->jw.json, '}');
     return true;
 }
 
@@ -5157,24 +5242,24 @@ ETCDDEF etcd_res *etcd_proclaim(etcd *cli, const etcd_leader_key *leader, const 
     if (!value) { etcd__errf(&cli->err, ETCD_EARG, "value should not be NULL"); return NULL; }
     n = etcd__vlen(value, value_len);
     if (!etcd__check_value(cli, value, n)) return NULL;
-    etcd__body_begin(cli);
+    etcd__jw_begin(&cli->jw);
     if (!etcd__j_leader(cli, leader)) return NULL;
-    etcd__j_value(cli, "value", value, n);
+    etcd__j_value(&cli->jw, "value", value, n);
     return etcd__post_answer(cli, "/election/proclaim", 0, 0, etcd__election_answer);
 }
 
 ETCDDEF etcd_res *etcd_leader(etcd *cli, const char *name)
 {
     if (!cli || !etcd__check_name(cli, name, 0, false)) return NULL;
-    etcd__body_begin(cli);
-    etcd__j_key(cli, "name", etcd__span(name, 0));
+    etcd__jw_begin(&cli->jw);
+    etcd__j_key(&cli->jw, "name", etcd__span(name, 0));
     return etcd__post_answer(cli, "/election/leader", ETCD__RQ_IDEM, 0, etcd__election_answer);
 }
 
 ETCDDEF etcd_res *etcd_resign(etcd *cli, const etcd_leader_key *leader)
 {
     if (!cli) return NULL;
-    etcd__body_begin(cli);
+    etcd__jw_begin(&cli->jw);
     if (!etcd__j_leader(cli, leader)) return NULL;
     return etcd__post_answer(cli, "/election/resign", 0, 0, etcd__election_answer);
 }
@@ -5182,9 +5267,9 @@ ETCDDEF etcd_res *etcd_resign(etcd *cli, const etcd_leader_key *leader)
 static void etcd__j_observe(etcd_watcher *w, int64_t start)
 {
     (void)start;                 /* an observer starts with the leader of now */
-    etcd__body_begin(w->cli);
-    etcd__j_key(w->cli, "name", w->key);
-    etcd__j_close(&w->cli->req, '}');
+    etcd__jw_begin(&w->cli->jw);
+    etcd__j_key(&w->cli->jw, "name", w->key);
+    etcd__j_close(&w->cli->jw.json, '}');
 }
 
 /* etcd answers an observer only once there is a leader: its head comes
