@@ -384,6 +384,12 @@ typedef struct etcd_get_opts {
     int     sort_target;     /* ETCD_SORT_KEY (0), _VERSION, _CREATE, _MOD, _VALUE */
     bool    keys_only, count_only, serializable;
     size_t  key_len;         /* 0: strlen(key); set it for keys holding NUL bytes */
+    const char *range_end;   /* etcd_get: NULL: the key alone; "" (range_end_len 0):
+                                every key from key on; else [key, range_end).
+                                key_prefix goes before both ends. Not for a dir */
+    size_t  range_end_len;   /* 0: strlen(range_end) */
+    int64_t min_mod_revision, max_mod_revision;        /* 0: no bound; < 0 refused */
+    int64_t min_create_revision, max_create_revision;  /* (not with pages) */
 } etcd_get_opts;
 
 typedef struct etcd_set_opts {
@@ -398,6 +404,8 @@ typedef struct etcd_delete_opts {
     double  timeout;
     bool    prev_kv;
     size_t  key_len;         /* 0: strlen(key) */
+    const char *range_end;   /* etcd_delete: as in etcd_get_opts */
+    size_t  range_end_len;
 } etcd_delete_opts;
 
 /* key/dir get key_prefix prepended. An empty or NULL key fails with
@@ -444,6 +452,8 @@ typedef struct etcd_watch_opts {
                                 stream counts as broken and reopens on another member.
                                 0: 10; < 0: never. A call that checks may take its
                                 timeout + the client's timeout */
+    const char *range_end;   /* etcd_watch: as in etcd_get_opts (copied) */
+    size_t  range_end_len;
 } etcd_watch_opts;
 
 typedef struct etcd_watcher etcd_watcher;
@@ -3986,6 +3996,14 @@ static void etcd__j_value(etcd__jw *w, const char *name, const char *v, size_t n
 static void etcd__j_flag(etcd__buf *b, const char *name, bool on) { if (on) etcd__j_true(b, name); }
 static void etcd__j_nz(etcd__buf *b, const char *name, int64_t v) { if (v) etcd__j_i64(b, name, v); }
 
+/* A range_end is for a key: a dir is a range already. */
+static bool etcd__check_range(etcd *cli, bool dir, const char *range_end)
+{
+    if (!dir || !range_end) return true;
+    etcd__errf(&cli->err, ETCD_EARG, "range_end goes with a key (etcd_get, etcd_delete, etcd_watch), not a dir");
+    return false;
+}
+
 static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_get_opts *o)
 {
     etcd_get_opts none;
@@ -3994,13 +4012,21 @@ static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_ge
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
     k = etcd__span(key, o->key_len);
     if (!dir && !etcd__check_key(cli, k)) return NULL;
+    if (!etcd__check_range(cli, dir, o->range_end)) return NULL;
     if (o->sort_order < ETCD_SORT_NONE || o->sort_order > ETCD_SORT_DESCEND || o->sort_target < ETCD_SORT_KEY ||
-        o->sort_target > ETCD_SORT_VALUE || o->limit < 0) {
-        etcd__errf(&cli->err, ETCD_EARG, "get options: sort_order 0-2, sort_target 0-4, limit >= 0");
+        o->sort_target > ETCD_SORT_VALUE || o->limit < 0 || o->min_mod_revision < 0 || o->max_mod_revision < 0 ||
+        o->min_create_revision < 0 || o->max_create_revision < 0) {
+        etcd__errf(&cli->err, ETCD_EARG, "get options: sort_order 0-2, sort_target 0-4, limit and revision "
+                   "bounds >= 0");
         return NULL;
     }
     etcd__jw_begin(&cli->jw);
     etcd__j_target(&cli->jw, k, dir);
+    etcd__j_range_end(&cli->jw, o->range_end, o->range_end_len);
+    etcd__j_nz(&cli->jw.json, "min_mod_revision", o->min_mod_revision);
+    etcd__j_nz(&cli->jw.json, "max_mod_revision", o->max_mod_revision);
+    etcd__j_nz(&cli->jw.json, "min_create_revision", o->min_create_revision);
+    etcd__j_nz(&cli->jw.json, "max_create_revision", o->max_create_revision);
     etcd__j_nz(&cli->jw.json, "limit", o->limit);
     etcd__j_nz(&cli->jw.json, "revision", o->revision > 0 ? o->revision : 0);
     if (o->sort_order) { etcd__j_name(&cli->jw.json, "sort_order"); etcd__buf_fmt(&cli->jw.json, "%d", o->sort_order); }
@@ -4105,8 +4131,10 @@ static etcd_res *etcd__delete(etcd *cli, const char *key, bool dir, const etcd_d
     if (!cli) return NULL;
     k = etcd__span(key, o ? o->key_len : 0);
     if (!dir && !etcd__check_key(cli, k)) return NULL;
+    if (o && !etcd__check_range(cli, dir, o->range_end)) return NULL;
     etcd__jw_begin(&cli->jw);
     etcd__j_target(&cli->jw, k, dir);
+    if (o) etcd__j_range_end(&cli->jw, o->range_end, o->range_end_len);
     etcd__j_flag(&cli->jw.json, "prev_kv", o && o->prev_kv);
     return etcd__post(cli, "/kv/deleterange", 0, o ? o->timeout : 0);
 }
@@ -4393,6 +4421,7 @@ static void etcd__j_watch(etcd_watcher *w, int64_t start)
     etcd__jw_begin(&cli->jw);
     etcd__j_open(&cli->jw.json, "create_request", '{');
     etcd__j_target(&cli->jw, w->key, w->dir);
+    etcd__j_range_end(&cli->jw, o->range_end, o->range_end_len);
     etcd__j_nz(&cli->jw.json, "start_revision", start);
     etcd__j_flag(&cli->jw.json, "progress_notify", o->progress_notify);
     if (o->filters & (ETCD_FILTER_NOPUT | ETCD_FILTER_NODELETE)) {
@@ -4467,13 +4496,20 @@ static etcd_watcher *etcd__watcher_new(etcd *cli, etcd_str key, bool dir, const 
                                        const etcd__wkind *kind)
 {
     etcd_watcher *w = (etcd_watcher *)ETCD_MALLOC(sizeof *w);
-    char *copy = w ? etcd__strndup(key.ptr, key.len) : NULL;
-    if (!copy) {
+    etcd_str re = etcd__span(o ? o->range_end : NULL, o ? o->range_end_len : 0);
+    size_t need = key.len + re.len + 2;                    /* both NUL-terminated */
+    char *copy = w && need > key.len ? (char *)ETCD_MALLOC(need) : NULL;
+    if (!w || !copy) {
         ETCD_FREE(w);
+        ETCD_FREE(copy);
         etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
         return NULL;
     }
     memset(w, 0, sizeof *w);
+    memcpy(copy, key.ptr, key.len);                        /* key, then its range end: one block */
+    copy[key.len] = 0;
+    memcpy(copy + key.len + 1, re.ptr, re.len);
+    copy[key.len + 1 + re.len] = 0;
     etcd__conn_init(&w->s.conn);
     w->cli = cli;
     w->kind = kind;
@@ -4483,6 +4519,8 @@ static etcd_watcher *etcd__watcher_new(etcd *cli, etcd_str key, bool dir, const 
     w->key.len = key.len;
     w->dir = dir;
     if (o) w->o = *o;
+    if (w->o.range_end) w->o.range_end = copy + key.len + 1;   /* the caller's may go */
+    w->o.range_end_len = re.len;
     w->timeout = w->o.timeout ? w->o.timeout : cli->o.timeout;
     return w;
 }
@@ -4510,6 +4548,7 @@ static etcd_watcher *etcd__watch_key(etcd *cli, const char *key, bool dir, const
     if (!cli) return NULL;
     k = etcd__span(key, o ? o->key_len : 0);
     if (!dir && !etcd__check_key(cli, k)) return NULL;
+    if (o && !etcd__check_range(cli, dir, o->range_end)) return NULL;
     return etcd__watch_open(cli, k, dir, o, &etcd__watch_kind);
 }
 
@@ -4943,9 +4982,11 @@ ETCDDEF etcd_pager *etcd_readdir_pages(etcd *cli, const char *dir, const etcd_ge
     etcd_str d;
     if (!cli) return NULL;
     etcd__err_clear(&cli->err);
-    if (opts && (opts->sort_order || opts->sort_target || opts->count_only || opts->limit < 0)) {
-        etcd__errf(&cli->err, ETCD_EARG, "etcd_readdir_pages: pages come in key order: no sort options, "
-                   "no count_only, limit >= 0");
+    if (opts && (opts->sort_order || opts->sort_target || opts->count_only || opts->limit < 0 || opts->range_end ||
+                 opts->min_mod_revision || opts->max_mod_revision || opts->min_create_revision ||
+                 opts->max_create_revision)) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_readdir_pages: pages are every key of the dir in key order: no "
+                   "sort options, no count_only, no range_end or revision bounds, limit >= 0");
         return NULL;
     }
     if (!(p = (etcd_pager *)ETCD_MALLOC(sizeof *p))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
@@ -5391,6 +5432,7 @@ ETCDDEF etcd_watcher *etcd_mirror(etcd *cli, const char *dir, const etcd_watch_o
         etcd__errf(&cli->err, ETCD_EARG, "etcd_mirror: no start_revision: it starts from what is there");
         return NULL;
     }
+    if (opts && !etcd__check_range(cli, true, opts->range_end)) return NULL;
     return etcd__watch_open(cli, etcd__span(dir, opts ? opts->key_len : 0), true, opts, &etcd__mirror_kind);
 }
 
