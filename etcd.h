@@ -140,12 +140,14 @@
          >>watch      watch, watchdir, the watcher's calls and states
          >>txn        etcd_txn: compares and ops
          >>lease      grant, revoke, keepalive, timetolive, leases, version
+         >>admin      compaction, members, maintenance, alarms, auth
          >>recipes    paged readdir, lease keeper, locks, elections, mirror
          >>request    etcd_request, the escape hatch; >>json, the tokenizer
        Implementation (behind ETCD_IMPLEMENTATION), in dependency order
          >>config     includes, the allocator, caps, the one error setter
          >>buf        growable byte buffer whose out-of-memory is sticky
          >>base64     encoder into a buffer; decoder in place
+         >>sha256     for the snapshot's trailing checksum
          >>json       the tokenizer, scanning helpers, number parsing, the
                       writer, the stream splitter
          >>body       a request body being written, with its own failure
@@ -163,6 +165,8 @@
          >>txn        compares and ops into a txn body
          >>lease      lease calls, etcd_version, etcd_request
          >>watch      the watcher: one state machine over a stream
+         >>admin      administration: a body and one etcd__admin each;
+                      the snapshot, a stream checked by its sha256
          >>recipes    pager, lease keeper, locks, elections and observe,
                       mirror (a watcher kind)
 
@@ -326,6 +330,21 @@ typedef struct etcd_leader_key {        /* etcd's LeaderKey: a campaign that won
     int64_t  rev, lease;
 } etcd_leader_key;
 
+typedef struct etcd_member {            /* a cluster member, as etcd lists it */
+    uint64_t id;
+    const char *name;                    /* "" until the member has started */
+    const etcd_str *peer_urls; size_t npeer_urls;
+    const etcd_str *client_urls; size_t nclient_urls;   /* none until it has started */
+    bool is_learner;
+} etcd_member;
+
+typedef struct etcd_alarm { uint64_t member_id; int alarm; } etcd_alarm;   /* alarm: ETCD_ALARM_* */
+
+typedef struct etcd_perm {              /* a role's permission: perm is ETCD_PERM_* */
+    int perm;
+    etcd_str key, range_end;             /* range_end "": the key alone; "\0": from key on */
+} etcd_perm;
+
 typedef struct etcd_res etcd_res;
 struct etcd_res {
     int         status;                     /* HTTP status */
@@ -362,6 +381,26 @@ struct etcd_res {
     const etcd_leader_key *leader;          /* etcd_campaign */
     bool snapshot;                          /* mirror: these events are the current contents */
     bool reset;                             /* mirror: first page of a snapshot: drop every key held */
+
+    /* Administration. Strings are never NULL ("" when etcd left them out). */
+    const etcd_member *members; size_t nmembers;  /* member calls: every member after the call */
+    const etcd_member *member;              /* etcd_member_add: the member added */
+    const char *version;                    /* etcd_status: the member's etcd version */
+    int64_t db_size, db_size_in_use;        /* etcd_status: database bytes allocated, in use */
+    uint64_t leader_id;                     /* etcd_status: the leader, as that member sees it */
+    uint64_t raft_index, raft_applied_index; /* etcd_status */
+    bool is_learner;                        /* etcd_status: the member answering is a learner */
+    const etcd_str *errors; size_t nerrors; /* etcd_status: alarms and health, as etcd says them */
+    uint64_t hash;                          /* etcd_hash_kv (a uint32) */
+    int64_t hash_revision;                  /* etcd_hash_kv: the revision hashed (3.5) */
+    const etcd_alarm *alarms; size_t nalarms; /* etcd_alarm_list, etcd_alarm_disarm */
+    bool enabled;                           /* etcd_auth_status */
+    uint64_t auth_revision;                 /* etcd_auth_status */
+    const etcd_str *names; size_t nnames;   /* user and role lists; etcd_user_get: its roles */
+    const etcd_perm *perms; size_t nperms;  /* etcd_role_get */
+    int64_t snapshot_size;                  /* etcd_snapshot: bytes handed over (checksum included) */
+    etcd_str blob;                          /* a /maintenance/snapshot message: its bytes */
+    int64_t remaining_bytes;                /* ... and how many are still to come */
 };
 
 /* Free a result and everything it points to. NULL is fine. Only top-level
@@ -544,6 +583,76 @@ ETCDDEF etcd_res *etcd_leases    (etcd *cli);
 ETCDDEF etcd_res *etcd_version   (etcd *cli);               /* GET /version */
 
 /* ------------------------------------------------------------------------
+   >>admin  compaction, members, maintenance, auth (see the README's
+   "Administration"). Results as for any call: the fields at etcd_res's
+   end. A call the server's release lacks in its gateway (3.4: hash_kv,
+   auth_status, member_promote) fails with ETCD_ESERVER naming both.
+   ------------------------------------------------------------------------ */
+
+enum { ETCD_ALARM_NONE = 0, ETCD_ALARM_NOSPACE = 1, ETCD_ALARM_CORRUPT = 2 };
+enum { ETCD_PERM_READ = 0, ETCD_PERM_WRITE = 1, ETCD_PERM_READWRITE = 2 };
+
+/* Compact the history up to revision (> 0); physical: wait until the
+   space is freed in the backend. */
+ETCDDEF etcd_res *etcd_compact(etcd *cli, int64_t revision, bool physical);
+
+/* Members: res->members is every member after the call. linearizable
+   (etcd 3.5) reads through the leader. Learners: add with learner set,
+   start the new etcd with the answer's member, promote it once it is in
+   sync (etcd refuses before). etcd_member_update refuses a learner
+   (ETCD_EARG): etcd would make it a voter. An id 0, or no peer URLs,
+   is refused with nothing sent. */
+ETCDDEF etcd_res *etcd_member_list   (etcd *cli, bool linearizable);
+ETCDDEF etcd_res *etcd_member_add    (etcd *cli, const char *const *peer_urls, size_t n, bool learner);
+ETCDDEF etcd_res *etcd_member_remove (etcd *cli, uint64_t id);
+ETCDDEF etcd_res *etcd_member_update (etcd *cli, uint64_t id, const char *const *peer_urls, size_t n);
+ETCDDEF etcd_res *etcd_member_promote(etcd *cli, uint64_t id);
+
+/* Per member: endpoint is one of the client's endpoints as written in
+   http_host, or a member's client URL from etcd_member_list; NULL: the
+   next healthy endpoint. */
+ETCDDEF etcd_res *etcd_status    (etcd *cli, const char *endpoint);
+ETCDDEF etcd_res *etcd_defragment(etcd *cli, const char *endpoint);
+ETCDDEF etcd_res *etcd_hash_kv   (etcd *cli, const char *endpoint, int64_t revision);  /* 0: newest */
+ETCDDEF etcd_res *etcd_alarm_list  (etcd *cli);
+ETCDDEF etcd_res *etcd_alarm_disarm(etcd *cli, uint64_t member_id, int alarm);  /* 0, 0: every alarm */
+ETCDDEF etcd_res *etcd_move_leader (etcd *cli, uint64_t target_id);   /* sent to the leader */
+
+/* A backup of one member's database: the stream is handed to write() in
+   order, with bounded memory (a message at a time); the call checks
+   etcd's trailing sha256 (the stream's last 32 bytes) and fails
+   (ETCD_EPROTO) on a mismatch or a short stream; write() returning
+   non-zero stops it (ETCD_ECANCELED). res->snapshot_size: bytes handed
+   over. etcd_snapshot_save writes path.part, fsyncs it, renames it to
+   path: the whole file or nothing. Restore it with etcdutl (3.5) or
+   etcdctl (3.4) snapshot restore. */
+typedef int (*etcd_snapshot_fn)(void *arg, const void *data, size_t len);
+ETCDDEF etcd_res *etcd_snapshot     (etcd *cli, const char *endpoint, etcd_snapshot_fn write, void *arg);
+ETCDDEF etcd_res *etcd_snapshot_save(etcd *cli, const char *endpoint, const char *path);
+
+/* Auth. Names are strings; permission keys are bytes taken as given (no
+   key_prefix): range_end NULL is the key alone, "" every key from key on.
+   With auth on, these need root's credentials in the client's options. */
+ETCDDEF etcd_res *etcd_auth_enable (etcd *cli);           /* needs user root with role root */
+ETCDDEF etcd_res *etcd_auth_disable(etcd *cli);
+ETCDDEF etcd_res *etcd_auth_status (etcd *cli);           /* res->enabled, res->auth_revision */
+ETCDDEF etcd_res *etcd_user_add    (etcd *cli, const char *name, const char *password); /* NULL: no password */
+ETCDDEF etcd_res *etcd_user_get    (etcd *cli, const char *name);     /* res->names: its roles */
+ETCDDEF etcd_res *etcd_user_list   (etcd *cli);                       /* res->names */
+ETCDDEF etcd_res *etcd_user_delete (etcd *cli, const char *name);
+ETCDDEF etcd_res *etcd_user_passwd (etcd *cli, const char *name, const char *password);
+ETCDDEF etcd_res *etcd_user_grant_role (etcd *cli, const char *user, const char *role);
+ETCDDEF etcd_res *etcd_user_revoke_role(etcd *cli, const char *user, const char *role);
+ETCDDEF etcd_res *etcd_role_add    (etcd *cli, const char *name);
+ETCDDEF etcd_res *etcd_role_get    (etcd *cli, const char *name);     /* res->perms */
+ETCDDEF etcd_res *etcd_role_list   (etcd *cli);                       /* res->names */
+ETCDDEF etcd_res *etcd_role_delete (etcd *cli, const char *name);
+ETCDDEF etcd_res *etcd_role_grant  (etcd *cli, const char *role, int perm,
+                                    const char *key, size_t key_len, const char *range_end, size_t range_end_len);
+ETCDDEF etcd_res *etcd_role_revoke (etcd *cli, const char *role,
+                                    const char *key, size_t key_len, const char *range_end, size_t range_end_len);
+
+/* ------------------------------------------------------------------------
    >>recipes  paged readdir, lease keeper, locks, elections (see the README)
    ------------------------------------------------------------------------ */
 
@@ -611,6 +720,13 @@ ETCDDEF etcd_watcher *etcd_mirror(etcd *cli, const char *dir, const etcd_watch_o
    "/maintenance/status". timeout 0: the client's. */
 ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_body,
                                double timeout);
+/* The same for a streaming path ("/watch", "/maintenance/snapshot", the
+   next RPC etcd adds): its messages, one by one, from etcd_watch_next
+   (each "result" unwrapped, as for a watch); never resumed (auto_resume
+   and stall_check are ignored), and the end of the stream is the end:
+   NULL with etcd_watch_errcode ETCD_OK. opts: its timeout, per message. */
+ETCDDEF etcd_watcher *etcd_request_stream(etcd *cli, const char *path, const char *json_body,
+                                          const etcd_watch_opts *opts);
 
 typedef enum { ETCD_JSON_OBJECT = 1, ETCD_JSON_ARRAY, ETCD_JSON_STRING,
                ETCD_JSON_NUMBER, ETCD_JSON_TRUE, ETCD_JSON_FALSE,
@@ -771,14 +887,18 @@ static void etcd__buf_fmt(etcd__buf *b, const char *fmt, ...)
     etcd__buf_add(b, tmp, (size_t)n);
 }
 
-/* Decimal digits of v, without printf (on every request's path). */
-static void etcd__buf_i64(etcd__buf *b, int64_t v)
+/* Decimal digits, without printf (on every request's path). */
+static void etcd__buf_u64(etcd__buf *b, uint64_t u)
 {
     char tmp[24], *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do *--p = (char)('0' + u % 10); while (u /= 10);
-    if (v < 0) *--p = '-';
     etcd__buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+static void etcd__buf_i64(etcd__buf *b, int64_t v)
+{
+    if (v < 0) etcd__buf_add(b, "-", 1);
+    etcd__buf_u64(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 static void etcd__buf_reset(etcd__buf *b) { b->len = 0; b->oom = false; if (b->p) b->p[0] = 0; }
@@ -872,6 +992,89 @@ static long etcd__b64_decode(unsigned char *out, const char *in, size_t n)
         if (i + 2 < n) out[o++] = (unsigned char)(v >> 8);
     }
     return (long)o;
+}
+
+/* ------------------------------------------------------------------------
+   >>sha256  FIPS 180-4, for the snapshot's trailing checksum
+   ------------------------------------------------------------------------ */
+
+typedef struct etcd__sha256 {
+    uint32_t h[8];
+    uint64_t n;                  /* bytes hashed */
+    unsigned char buf[64];
+} etcd__sha256;
+
+static const uint32_t etcd__sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+};
+
+#define ETCD__ROR(x, n) ((x) >> (n) | (x) << (32 - (n)))
+
+static void etcd__sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64], v[8], t1, t2;
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (; i < 64; i++)
+        w[i] = w[i - 16] + (ETCD__ROR(w[i - 15], 7) ^ ETCD__ROR(w[i - 15], 18) ^ w[i - 15] >> 3) + w[i - 7] +
+               (ETCD__ROR(w[i - 2], 17) ^ ETCD__ROR(w[i - 2], 19) ^ w[i - 2] >> 10);
+    memcpy(v, h, sizeof v);
+    for (i = 0; i < 64; i++) {
+        t1 = v[7] + (ETCD__ROR(v[4], 6) ^ ETCD__ROR(v[4], 11) ^ ETCD__ROR(v[4], 25)) +
+             ((v[4] & v[5]) ^ (~v[4] & v[6])) + etcd__sha_k[i] + w[i];
+        t2 = (ETCD__ROR(v[0], 2) ^ ETCD__ROR(v[0], 13) ^ ETCD__ROR(v[0], 22)) +
+             ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+        memmove(v + 1, v, 7 * sizeof v[0]);
+        v[4] += t1;
+        v[0] = t1 + t2;
+    }
+    for (i = 0; i < 8; i++) h[i] += v[i];
+}
+
+static void etcd__sha256_init(etcd__sha256 *s)
+{
+    static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    memcpy(s->h, h0, sizeof h0);
+    s->n = 0;
+}
+
+static void etcd__sha256_add(etcd__sha256 *s, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t have = (size_t)(s->n % 64), take;
+    s->n += n;
+    if (have) {
+        take = n < 64 - have ? n : 64 - have;
+        memcpy(s->buf + have, p, take);
+        p += take;
+        n -= take;
+        if (have + take < 64) return;
+        etcd__sha256_block(s->h, s->buf);
+    }
+    for (; n >= 64; p += 64, n -= 64) etcd__sha256_block(s->h, p);
+    memcpy(s->buf, p, n);
+}
+
+static void etcd__sha256_end(etcd__sha256 *s, unsigned char out[32])
+{
+    unsigned char pad[72];
+    uint64_t bits = s->n * 8;
+    size_t padlen = 64 - (size_t)(s->n % 64), i;
+    if (padlen < 9) padlen += 64;
+    memset(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    for (i = 0; i < 8; i++) pad[padlen - 1 - i] = (unsigned char)(bits >> (8 * i));
+    etcd__sha256_add(s, pad, padlen);
+    for (i = 0; i < 32; i++) out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
 /* ------------------------------------------------------------------------
@@ -1225,6 +1428,15 @@ static void etcd__j_i64(etcd__buf *b, const char *name, int64_t v)
     etcd__j_name(b, name);
     etcd__buf_add(b, "\"", 1);
     etcd__buf_i64(b, v);
+    etcd__buf_add(b, "\"", 1);
+}
+
+/* uint64 (member ids) as a JSON string of its digits. */
+static void etcd__j_u64(etcd__buf *b, const char *name, uint64_t v)
+{
+    etcd__j_name(b, name);
+    etcd__buf_add(b, "\"", 1);
+    etcd__buf_u64(b, v);
     etcd__buf_add(b, "\"", 1);
 }
 
@@ -2315,9 +2527,18 @@ typedef struct etcd__dec {
     etcd__error *err;
 } etcd__dec;
 
-enum { ETCD__F_I64, ETCD__F_U64, ETCD__F_INT, ETCD__F_BOOL, ETCD__F_STR, ETCD__F_B64,
-       ETCD__F_NEST, ETCD__F_ERROR, ETCD__F_KV, ETCD__F_KVIN, ETCD__F_KVS, ETCD__F_EVENTS,
-       ETCD__F_EVTYPE, ETCD__F_RESPONSES, ETCD__F_KEYS, ETCD__F_LEASES, ETCD__F_LEADER, ETCD__F_KV1 };
+/* Field kinds: scalars, then arrays (ETCD__F_KVS to ETCD__F_PERMS), then
+   objects. */
+enum { ETCD__F_I64, ETCD__F_U64, ETCD__F_INT, ETCD__F_BOOL, ETCD__F_STR, ETCD__F_B64, ETCD__F_EVTYPE,
+       ETCD__F_ENUM,
+       ETCD__F_KVS, ETCD__F_EVENTS, ETCD__F_RESPONSES, ETCD__F_KEYS, ETCD__F_LEASES, ETCD__F_STRS,
+       ETCD__F_MEMBERS, ETCD__F_ALARMS, ETCD__F_PERMS,
+       ETCD__F_NEST, ETCD__F_ERROR, ETCD__F_KV, ETCD__F_KVIN, ETCD__F_KV1, ETCD__F_LEADER, ETCD__F_MEMBER };
+
+/* ETCD__F_ENUM: etcd writes enums by name; off2 picks the list. */
+enum { ETCD__E_ALARM, ETCD__E_PERM };
+static const char *const etcd__enum_names[][4] = { { "NONE", "NOSPACE", "CORRUPT", NULL },
+                                                    { "READ", "WRITE", "READWRITE", NULL } };
 
 typedef struct etcd__field {
     const char *name;
@@ -2330,6 +2551,8 @@ typedef struct etcd__field {
 #define ETCD__F2(name, kind, T, f, n)    { name, sizeof name - 1, ETCD__F_##kind, \
                                            (unsigned short)offsetof(T, f), (unsigned short)offsetof(T, n) }
 #define ETCD__F0(name, kind)             { name, sizeof name - 1, ETCD__F_##kind, 0, 0 }
+#define ETCD__FE(name, T, f, list)       { name, sizeof name - 1, ETCD__F_ENUM, \
+                                           (unsigned short)offsetof(T, f), list }
 
 /* In the order etcd writes them: a lookup tries the member after the last
    one found first. */
@@ -2355,8 +2578,36 @@ static const etcd__field etcd__res_fields[] = {
     ETCD__F("grantedTTL", I64, etcd_res, granted_ttl),
     ETCD__F2("keys", KEYS, etcd_res, keys, nkeys), ETCD__F2("leases", LEASES, etcd_res, leases, nleases),
     ETCD__F("etcdserver", STR, etcd_res, etcdserver), ETCD__F("etcdcluster", STR, etcd_res, etcdcluster),
-    ETCD__F2("key", B64, etcd_res, lock_key.ptr, lock_key.len), ETCD__F("leader", LEADER, etcd_res, leader),
-    ETCD__F2("kv", KV1, etcd_res, kvs, nkvs),
+    ETCD__F2("key", B64, etcd_res, lock_key.ptr, lock_key.len),
+    ETCD__F2("leader", LEADER, etcd_res, leader, leader_id), ETCD__F2("kv", KV1, etcd_res, kvs, nkvs),
+    ETCD__F2("members", MEMBERS, etcd_res, members, nmembers), ETCD__F("member", MEMBER, etcd_res, member),
+    ETCD__F("version", STR, etcd_res, version), ETCD__F("dbSize", I64, etcd_res, db_size),
+    ETCD__F("raftIndex", U64, etcd_res, raft_index), ETCD__F("raftTerm", I64, etcd_res, raft_term),
+    ETCD__F("raftAppliedIndex", U64, etcd_res, raft_applied_index),
+    ETCD__F2("errors", STRS, etcd_res, errors, nerrors), ETCD__F("dbSizeInUse", I64, etcd_res, db_size_in_use),
+    ETCD__F("isLearner", BOOL, etcd_res, is_learner), ETCD__F("hash", U64, etcd_res, hash),
+    ETCD__F("hash_revision", I64, etcd_res, hash_revision),
+    ETCD__F2("alarms", ALARMS, etcd_res, alarms, nalarms),
+    ETCD__F("enabled", BOOL, etcd_res, enabled), ETCD__F("authRevision", U64, etcd_res, auth_revision),
+    ETCD__F2("users", STRS, etcd_res, names, nnames), ETCD__F2("roles", STRS, etcd_res, names, nnames),
+    ETCD__F2("perm", PERMS, etcd_res, perms, nperms),
+    ETCD__F("remaining_bytes", I64, etcd_res, remaining_bytes), ETCD__F2("blob", B64, etcd_res, blob.ptr, blob.len),
+};
+
+static const etcd__field etcd__member_fields[] = {
+    ETCD__F("ID", U64, etcd_member, id), ETCD__F("name", STR, etcd_member, name),
+    ETCD__F2("peerURLs", STRS, etcd_member, peer_urls, npeer_urls),
+    ETCD__F2("clientURLs", STRS, etcd_member, client_urls, nclient_urls),
+    ETCD__F("isLearner", BOOL, etcd_member, is_learner),
+};
+
+static const etcd__field etcd__alarm_fields[] = {
+    ETCD__F("memberID", U64, etcd_alarm, member_id), ETCD__FE("alarm", etcd_alarm, alarm, ETCD__E_ALARM),
+};
+
+static const etcd__field etcd__perm_fields[] = {
+    ETCD__FE("permType", etcd_perm, perm, ETCD__E_PERM),
+    ETCD__F2("key", B64, etcd_perm, key.ptr, key.len), ETCD__F2("range_end", B64, etcd_perm, range_end.ptr, range_end.len),
 };
 
 static const etcd__field etcd__leader_fields[] = {
@@ -2539,14 +2790,20 @@ static char *etcd__dec_text(etcd__dec *d, const etcd_json_tok *t, size_t room, s
     return o;
 }
 
-static int etcd__dec_str(etcd__dec *d, const char *name, const char **out)
+static int etcd__dec_strn(etcd__dec *d, const char *name, const char **out, size_t *len)
 {
     etcd_json_tok t;
-    size_t at = d->i, n;
+    size_t at = d->i;
     if (etcd__dec_next(d, &t) < 0) return -1;
     if (t.type != ETCD_JSON_STRING) return etcd__dec_wrong(d, at, name);
     if (!etcd__dec_plain_ok(d, &t)) return etcd__dec_syntax(d);
-    return (*out = etcd__dec_text(d, &t, t.end - t.start + 1, &n)) ? 0 : -1;
+    return (*out = etcd__dec_text(d, &t, t.end - t.start + 1, len)) ? 0 : -1;
+}
+
+static int etcd__dec_str(etcd__dec *d, const char *name, const char **out)
+{
+    size_t n;
+    return etcd__dec_strn(d, name, out, &n);
 }
 
 /* Base64 straight from the body into the arena: the decoder's alphabet
@@ -2671,6 +2928,57 @@ static int etcd__dec_key_elem(etcd__dec *d, void *e)
     return etcd__dec_b64(d, "keys", &s->ptr, &s->len);
 }
 
+static int etcd__dec_str_elem(etcd__dec *d, void *e)
+{
+    etcd_str *s = (etcd_str *)e;
+    return etcd__dec_strn(d, "string", &s->ptr, &s->len);
+}
+
+static int etcd__dec_member_elem(etcd__dec *d, void *e)
+{
+    etcd_member *m = (etcd_member *)e;
+    if (etcd__dec_obj(d, etcd__member_fields, ETCD__NFIELDS(etcd__member_fields), m) < 0) return -1;
+    if (!m->name) m->name = etcd__empty;
+    return 0;
+}
+
+static int etcd__dec_alarm_elem(etcd__dec *d, void *e)
+{
+    return etcd__dec_obj(d, etcd__alarm_fields, ETCD__NFIELDS(etcd__alarm_fields), e);
+}
+
+static int etcd__dec_perm_elem(etcd__dec *d, void *e)
+{
+    etcd_perm *p = (etcd_perm *)e;
+    if (etcd__dec_obj(d, etcd__perm_fields, ETCD__NFIELDS(etcd__perm_fields), p) < 0) return -1;
+    if (!p->key.ptr) p->key.ptr = etcd__empty;
+    if (!p->range_end.ptr) p->range_end.ptr = etcd__empty;
+    return 0;
+}
+
+/* An enum by its name ("NOSPACE"), or its number; a name this release of
+   etcd.h does not know is -1. */
+static int etcd__dec_enum(etcd__dec *d, const etcd__field *f, int *v)
+{
+    const char *const *names = etcd__enum_names[f->off2];
+    etcd_json_tok t;
+    size_t at = d->i, k;
+    int64_t n;
+    if (etcd__dec_peek(d) != '"' || (d->i + 1 < d->n && etcd__isdigit(d->s[d->i + 1]))) {
+        if (etcd__dec_i64(d, f->name, &n) < 0) return -1;
+        if (n < INT_MIN || n > INT_MAX) return etcd__dec_bad(d, f->name);
+        *v = (int)n;
+        return 0;
+    }
+    if (etcd__dec_next(d, &t) < 0) return -1;
+    if (t.type != ETCD_JSON_STRING) return etcd__dec_wrong(d, at, f->name);
+    if (!etcd__dec_plain_ok(d, &t)) return etcd__dec_syntax(d);
+    *v = -1;
+    for (k = 0; names[k]; k++)
+        if (strlen(names[k]) == t.end - t.start && !memcmp(names[k], d->s + t.start, t.end - t.start)) *v = (int)k;
+    return 0;
+}
+
 /* txn: each element is {"response_range"|"response_put"|...: {...}}. */
 static int etcd__dec_response_elem(etcd__dec *d, void *e)
 {
@@ -2747,6 +3055,21 @@ static int etcd__dec_array(etcd__dec *d, const char *name, size_t size, etcd__de
     return 0;
 }
 
+static int etcd__dec_digits_u64(etcd__dec *d, const char *name, uint64_t *v)
+{
+    etcd_json_tok t;
+    if (etcd__dec_digits(d, name, &t) < 0) return -1;
+    return etcd__parse_u64(d->s + t.start, t.end - t.start, v) ? 0 : etcd__dec_bad(d, name);
+}
+
+static int etcd__dec_member_one(etcd__dec *d, char *p)
+{
+    etcd_member *m = (etcd_member *)etcd__alloc(&d->a, sizeof *m);
+    if (!m) return etcd__dec_nomem(d);
+    ETCD__STORE(p, const etcd_member *, m);
+    return etcd__dec_member_elem(d, m);
+}
+
 static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p)
 {
     etcd_json_tok t;
@@ -2761,8 +3084,9 @@ static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p)
         *(int *)(void *)p = (int)v;
         return 0;
     case ETCD__F_U64:
-        if (etcd__dec_digits(d, f->name, &t) < 0) return -1;
-        return etcd__parse_u64(d->s + t.start, t.end - t.start, (uint64_t *)(void *)p) ? 0 : etcd__dec_bad(d, f->name);
+        return etcd__dec_digits_u64(d, f->name, (uint64_t *)(void *)p);
+    case ETCD__F_ENUM:
+        return etcd__dec_enum(d, f, (int *)(void *)p);
     case ETCD__F_BOOL:
         if (etcd__dec_next(d, &t) < 0) return -1;
         if (t.type != ETCD_JSON_TRUE && t.type != ETCD_JSON_FALSE) return etcd__dec_wrong(d, at, f->name);
@@ -2781,33 +3105,33 @@ static int etcd__dec_scalar(etcd__dec *d, const etcd__field *f, char *p)
 }
 
 
-/* The array kinds: element size and decoder. */
+/* The array kinds, in ETCD__F_KVS order: element size and decoder. */
+static const struct etcd__list { size_t size; etcd__dec_elem fn; } etcd__lists[] = {
+    { sizeof(etcd_kv), etcd__dec_kv_elem }, { sizeof(etcd_event), etcd__dec_event_elem },
+    { sizeof(etcd_res), etcd__dec_response_elem }, { sizeof(etcd_str), etcd__dec_key_elem },
+    { sizeof(int64_t), etcd__dec_lease_elem }, { sizeof(etcd_str), etcd__dec_str_elem },
+    { sizeof(etcd_member), etcd__dec_member_elem }, { sizeof(etcd_alarm), etcd__dec_alarm_elem },
+    { sizeof(etcd_perm), etcd__dec_perm_elem },
+};
+
+/* An array into the field at p (typed: no aliasing through another
+   pointer type) and its count. */
 static int etcd__dec_list(etcd__dec *d, const etcd__field *f, char *p, size_t *cnt)
 {
+    const struct etcd__list *l = &etcd__lists[f->kind - ETCD__F_KVS];
     void *arr = NULL;
-    int rc;
+    int rc = etcd__dec_array(d, f->name, l->size, l->fn, &arr, cnt);
     switch (f->kind) {
-    case ETCD__F_KVS:
-        rc = etcd__dec_array(d, f->name, sizeof(etcd_kv), etcd__dec_kv_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_kv *, arr);
-        return rc;
-    case ETCD__F_EVENTS:
-        rc = etcd__dec_array(d, f->name, sizeof(etcd_event), etcd__dec_event_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_event *, arr);
-        return rc;
-    case ETCD__F_RESPONSES:
-        rc = etcd__dec_array(d, f->name, sizeof(etcd_res), etcd__dec_response_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_res *, arr);
-        return rc;
-    case ETCD__F_KEYS:
-        rc = etcd__dec_array(d, f->name, sizeof(etcd_str), etcd__dec_key_elem, &arr, cnt);
-        ETCD__STORE(p, const etcd_str *, arr);
-        return rc;
-    default: /* ETCD__F_LEASES */
-        rc = etcd__dec_array(d, f->name, sizeof(int64_t), etcd__dec_lease_elem, &arr, cnt);
-        ETCD__STORE(p, const int64_t *, arr);
-        return rc;
+    case ETCD__F_KVS:       ETCD__STORE(p, const etcd_kv *, arr); break;
+    case ETCD__F_EVENTS:    ETCD__STORE(p, const etcd_event *, arr); break;
+    case ETCD__F_RESPONSES: ETCD__STORE(p, const etcd_res *, arr); break;
+    case ETCD__F_LEASES:    ETCD__STORE(p, const int64_t *, arr); break;
+    case ETCD__F_MEMBERS:   ETCD__STORE(p, const etcd_member *, arr); break;
+    case ETCD__F_ALARMS:    ETCD__STORE(p, const etcd_alarm *, arr); break;
+    case ETCD__F_PERMS:     ETCD__STORE(p, const etcd_perm *, arr); break;
+    default:                ETCD__STORE(p, const etcd_str *, arr); break;   /* KEYS, STRS */
     }
+    return rc;
 }
 
 static int etcd__dec_field(etcd__dec *d, const etcd__field *f, const etcd__field *tab, size_t ntab, char *base)
@@ -2839,10 +3163,12 @@ static int etcd__dec_field(etcd__dec *d, const etcd__field *f, const etcd__field
         *(size_t *)(void *)(base + f->off2) = 1;
         return etcd__dec_kv(d, kv);
     case ETCD__F_LEADER:       /* maintenance/status has a "leader" too: a member id */
-        return c == '{' ? etcd__dec_leader(d, p) : etcd__dec_skip(d);
-    case ETCD__F_KVS: case ETCD__F_EVENTS: case ETCD__F_RESPONSES: case ETCD__F_KEYS: case ETCD__F_LEASES:
-        return etcd__dec_list(d, f, p, (size_t *)(void *)(base + f->off2));
+        if (c == '{') return etcd__dec_leader(d, p);
+        return etcd__dec_digits_u64(d, f->name, (uint64_t *)(void *)(base + f->off2));
+    case ETCD__F_MEMBER:
+        return etcd__dec_member_one(d, p);
     default:
+        if (f->kind >= ETCD__F_KVS) return etcd__dec_list(d, f, p, (size_t *)(void *)(base + f->off2));
         return etcd__dec_scalar(d, f, p);
     }
 }
@@ -3115,6 +3441,7 @@ struct etcd {
     etcd__ep *eps;
     size_t neps, next;           /* next: round-robin position */
     char prefix[16];             /* api prefix; "" until known */
+    char release[24];            /* etcd's version ("3.5.16"); "" until seen */
     etcd__jw jw;                 /* the call's request body */
     etcd__buf out, in;           /* the request's bytes, the answer's body */
     char *token;                 /* auth token, NULL until fetched */
@@ -3362,17 +3689,20 @@ fail:
     return NULL;
 }
 
+static void etcd__ep_free(etcd__ep *ep)
+{
+    etcd__conn_free(&ep->conn);
+    ETCD_FREE(ep->url); ETCD_FREE(ep->host); ETCD_FREE(ep->hostport);
+#ifdef ETCD_USE_OPENSSL
+    SSL_SESSION_free((SSL_SESSION *)ep->session);
+#endif
+}
+
 ETCDDEF void etcd_free(etcd *cli)
 {
     size_t i;
     if (!cli) return;
-    for (i = 0; i < cli->neps; i++) {
-        etcd__conn_free(&cli->eps[i].conn);
-        ETCD_FREE(cli->eps[i].url); ETCD_FREE(cli->eps[i].host); ETCD_FREE(cli->eps[i].hostport);
-#ifdef ETCD_USE_OPENSSL
-        SSL_SESSION_free((SSL_SESSION *)cli->eps[i].session);
-#endif
-    }
+    for (i = 0; i < cli->neps; i++) etcd__ep_free(&cli->eps[i]);
 #ifdef ETCD_USE_OPENSSL
     SSL_CTX_free(cli->ssl);
     BIO_meth_free(cli->bio);
@@ -3785,6 +4115,7 @@ static etcd__step etcd__take_prefix(etcd *cli, const etcd__buf *in, int status, 
         etcd_res_free(v);
         return ETCD__STEP_FAIL;
     }
+    snprintf(cli->release, sizeof cli->release, "%s", v->etcdserver ? v->etcdserver : ver);
     etcd_res_free(v);
     if (major < 3 || (major == 3 && minor < 2)) {
         etcd__errf(err, ETCD_EPROTO, "etcd %d.%d has no v3 JSON gateway", major, minor);
@@ -4315,21 +4646,24 @@ static bool etcd__read_path(const char *path)
     return false;
 }
 
+/* The escape hatch's path and body: a path under the api prefix, JSON. */
+static bool etcd__check_path(etcd *cli, const char *call, const char *path, const char *json_body)
+{
+    if (!path || path[0] != '/' || strpbrk(path, " \t\r\n"))
+        etcd__errf(&cli->err, ETCD_EARG, "%s: path must start with '/' and hold no space or CR/LF", call);
+    else if (json_body && etcd_json_parse(json_body, strlen(json_body), NULL, 0) < 0)
+        etcd__errf(&cli->err, ETCD_EARG, "%s: json_body is not valid JSON", call);
+    else return true;
+    return false;
+}
+
 ETCDDEF etcd_res *etcd_request(etcd *cli, const char *path, const char *json_body, double timeout)
 {
     etcd__req rq;
     size_t n;
-    if (!cli) return NULL;
-    if (!path || path[0] != '/' || strpbrk(path, " \t\r\n")) {
-        etcd__errf(&cli->err, ETCD_EARG, "etcd_request: path must start with '/' and hold no space or CR/LF");
-        return NULL;
-    }
+    if (!cli || !etcd__check_path(cli, "etcd_request", path, json_body)) return NULL;
     if (!json_body) json_body = "{}";
     n = strlen(json_body);
-    if (etcd_json_parse(json_body, n, NULL, 0) < 0) {
-        etcd__errf(&cli->err, ETCD_EARG, "etcd_request: json_body is not valid JSON");
-        return NULL;
-    }
     etcd__jw_begin(&cli->jw);
     etcd__buf_reset(&cli->jw.json);
     etcd__buf_add(&cli->jw.json, json_body, n);
@@ -4355,7 +4689,7 @@ typedef enum { ETCD__W_SNAPSHOT, ETCD__W_OPEN, ETCD__W_HEAD, ETCD__W_STREAM, ETC
 /* What a kind of watcher adds to a plain watch (observe and mirror are
    in >>recipes). */
 typedef struct etcd__wkind {
-    const char *path;                        /* the stream's POST */
+    const char *path;                        /* the stream's POST; NULL: a raw stream's (w->ext) */
     bool late_head;                          /* etcd sends the head with the first message */
     bool own_created;                        /* "created" messages are not the caller's */
     void (*body)(etcd_watcher *w, int64_t start);   /* the request, into cli->jw */
@@ -4440,6 +4774,35 @@ static void etcd__j_watch(etcd_watcher *w, int64_t start)
 
 static const etcd__wkind etcd__watch_kind = { "/watch", false, false, etcd__j_watch, NULL, NULL, NULL };
 
+/* A raw stream (etcd_request_stream, the snapshot): the caller's path and
+   body, on one endpoint or the next healthy; its messages handed over as
+   they come, never resumed; the end of the body is the end of the stream. */
+typedef struct etcd__raw {
+    char *path, *body;
+    etcd__ep tmp, *ep;           /* ep: the endpoint named (maybe tmp); NULL: any */
+} etcd__raw;
+
+static void etcd__j_raw(etcd_watcher *w, int64_t start)
+{
+    (void)start;
+    etcd__jw_begin(&w->cli->jw);
+    etcd__buf_reset(&w->cli->jw.json);
+    etcd__buf_str(&w->cli->jw.json, ((etcd__raw *)w->ext)->body);
+}
+
+static void etcd__raw_drop(etcd_watcher *w)
+{
+    etcd__raw *r = (etcd__raw *)w->ext;
+    if (!r) return;
+    ETCD_FREE(r->path);
+    ETCD_FREE(r->body);
+    etcd__ep_free(&r->tmp);
+    ETCD_FREE(r);
+    w->ext = NULL;
+}
+
+static const etcd__wkind etcd__raw_kind = { NULL, false, false, etcd__j_raw, NULL, NULL, etcd__raw_drop };
+
 /* A watch refused with a 4xx: its body says why. */
 static void etcd__watch_refused(int status, const etcd__buf *body, etcd__error *err)
 {
@@ -4467,8 +4830,10 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     etcd__stream_close(&w->s);
     w->kind->body(w, start);
     if (!etcd__jw_ok(&cli->jw)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return ETCD__STEP_FAIL; }
-    rq = etcd__rq("POST", w->kind->path, &cli->jw, ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM |
-                  ETCD__RQ_AUTH | flags | (w->kind->late_head ? (unsigned)ETCD__RQ_NOHEAD : 0u), timeout);
+    rq = etcd__rq("POST", w->kind->path ? w->kind->path : ((etcd__raw *)w->ext)->path, &cli->jw,
+                  ETCD__RQ_PREFIX | ETCD__RQ_IDEM | ETCD__RQ_STREAM | ETCD__RQ_AUTH | flags |
+                  (w->kind->late_head ? (unsigned)ETCD__RQ_NOHEAD : 0u), timeout);
+    if (!w->kind->path) rq.ep = ((etcd__raw *)w->ext)->ep;
     memset(&a, 0, sizeof a);
     a.out = &cli->out;
     a.in = &cli->in;
@@ -4527,12 +4892,9 @@ static etcd_watcher *etcd__watcher_new(etcd *cli, etcd_str key, bool dir, const 
 
 /* Make and start a watcher: its stream opened (or its snapshot begun).
    NULL with cli's error on failure. */
-static etcd_watcher *etcd__watch_open(etcd *cli, etcd_str key, bool dir, const etcd_watch_opts *o,
-                                      const etcd__wkind *kind)
+static etcd_watcher *etcd__watch_begin(etcd *cli, etcd_watcher *w)
 {
-    etcd_watcher *w;
-    etcd__err_clear(&cli->err);
-    if (!(w = etcd__watcher_new(cli, key, dir, o, kind))) return NULL;
+    const etcd__wkind *kind = w->kind;
     if (kind->start ? kind->start(w)
                     : etcd__watch_connect(w, w->o.start_revision, ETCD__RQ_RETRY, cli->o.timeout, &cli->err) ==
                       ETCD__STEP_OK)
@@ -4540,6 +4902,14 @@ static etcd_watcher *etcd__watch_open(etcd *cli, etcd_str key, bool dir, const e
     if (kind->start) cli->err = w->err;
     etcd_watchcancel(w);
     return NULL;
+}
+
+static etcd_watcher *etcd__watch_open(etcd *cli, etcd_str key, bool dir, const etcd_watch_opts *o,
+                                      const etcd__wkind *kind)
+{
+    etcd_watcher *w;
+    etcd__err_clear(&cli->err);
+    return (w = etcd__watcher_new(cli, key, dir, o, kind)) != NULL ? etcd__watch_begin(cli, w) : NULL;
 }
 
 static etcd_watcher *etcd__watch_key(etcd *cli, const char *key, bool dir, const etcd_watch_opts *o)
@@ -4560,6 +4930,40 @@ ETCDDEF etcd_watcher *etcd_watch(etcd *cli, const char *key, const etcd_watch_op
 ETCDDEF etcd_watcher *etcd_watchdir(etcd *cli, const char *dir, const etcd_watch_opts *opts)
 {
     return etcd__watch_key(cli, dir, true, opts);
+}
+
+static bool etcd__ep_named(etcd *cli, const char *endpoint, etcd__ep *tmp, etcd__ep **ep);
+static bool etcd__check_path(etcd *cli, const char *call, const char *path, const char *json_body);
+
+/* A raw stream to path on endpoint (NULL: the next healthy). */
+static etcd_watcher *etcd__stream_open(etcd *cli, const char *endpoint, const char *path, const char *json_body,
+                                       const etcd_watch_opts *o)
+{
+    etcd_watcher *w;
+    etcd__raw *r;
+    etcd__err_clear(&cli->err);
+    if (!etcd__check_path(cli, "etcd_request_stream", path, json_body)) return NULL;
+    if (!(w = etcd__watcher_new(cli, etcd__span("", 0), false, o, &etcd__raw_kind))) return NULL;
+    w->o.auto_resume = false;                     /* nothing to resume from: stall checks are off too */
+    if (!(w->ext = r = (etcd__raw *)ETCD_MALLOC(sizeof *r))) {
+        etcd_watchcancel(w);
+        etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    etcd__conn_init(&r->tmp.conn);
+    r->path = etcd__strndup(path, strlen(path));
+    r->body = etcd__strndup(json_body ? json_body : "{}", strlen(json_body ? json_body : "{}"));
+    if (!r->path || !r->body) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    else if (etcd__ep_named(cli, endpoint, &r->tmp, &r->ep)) return etcd__watch_begin(cli, w);
+    etcd_watchcancel(w);
+    return NULL;
+}
+
+ETCDDEF etcd_watcher *etcd_request_stream(etcd *cli, const char *path, const char *json_body,
+                                          const etcd_watch_opts *opts)
+{
+    return cli ? etcd__stream_open(cli, NULL, path, json_body, opts) : NULL;
 }
 
 /* The stream is over for good; why NULL: w->err already says why. */
@@ -4708,6 +5112,7 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
             etcd__too_big(&w->err, max);
             return etcd__watch_end(w, ETCD_OK, NULL);
         }
+        if (st->body.done && !w->kind->path) return etcd__watch_end(w, ETCD_OK, "the stream ended");
         if (st->body.done) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream ended by the server");
         had = st->msg.len;
         /* what one read brought may hold several whole messages: let them
@@ -4898,7 +5303,7 @@ static etcd_res *etcd__watch_step(etcd_watcher *w, double deadline, bool *again)
     case ETCD__W_HEAD:     etcd__watch_head(w, deadline); break;
     case ETCD__W_STREAM:
         if ((m = etcd__watch_read(w, deadline)) != NULL) {
-            *again = !etcd__watch_apply(w, m, etcd__watch_classify(w, m));
+            *again = w->kind->path && !etcd__watch_apply(w, m, etcd__watch_classify(w, m));
             if (*again) { etcd_res_free(m); m = NULL; }
             return m;
         }
@@ -4961,6 +5366,554 @@ ETCDDEF int etcd_watchcancel(etcd_watcher *w)
     return 0;
 }
 
+
+/* ------------------------------------------------------------------------
+   >>admin  compaction, members, maintenance, auth: etcd's administration,
+   each a request body and one etcd__admin
+   ------------------------------------------------------------------------ */
+
+/* etcd's release, for saying which one lacks a call: learnt with the api
+   prefix, or asked for now. */
+static const char *etcd__release(etcd *cli)
+{
+    etcd_res *v;
+    if (!cli->release[0] && (v = etcd_version(cli)) != NULL) {
+        if (v->etcdserver) snprintf(cli->release, sizeof cli->release, "%s", v->etcdserver);
+        etcd_res_free(v);
+    }
+    return cli->release[0] ? cli->release : "(release unknown)";
+}
+
+/* The endpoint a per-member call names: one of the client's as written in
+   http_host, else a member's client URL made into tmp (free it with
+   etcd__ep_free). NULL endpoint: *ep NULL, the next healthy. */
+static bool etcd__ep_named(etcd *cli, const char *endpoint, etcd__ep *tmp, etcd__ep **ep)
+{
+    size_t i;
+    *ep = NULL;
+    memset(tmp, 0, sizeof *tmp);
+    etcd__conn_init(&tmp->conn);
+    if (!endpoint) return true;
+    for (i = 0; i < cli->neps; i++) if (!strcmp(cli->eps[i].url, endpoint)) { *ep = &cli->eps[i]; return true; }
+    if (!etcd__ep_parse(tmp, endpoint, strlen(endpoint), &cli->err)) return false;
+#ifdef ETCD_USE_OPENSSL
+    if (tmp->tls && !cli->ssl) {
+        etcd__errf(&cli->err, ETCD_EARG, "endpoint %s is https: the client has no https endpoint, so no TLS "
+                   "settings", endpoint);
+        return false;
+    }
+#endif
+    *ep = tmp;
+    return true;
+}
+
+/* POST the body etcd__jw_begin opened to path, on ep (NULL: the next
+   healthy). A call the server's gateway lacks (404, 501) fails, naming
+   the call and the release. */
+static etcd_res *etcd__admin(etcd *cli, const char *call, const char *path, unsigned flags, etcd__ep *ep)
+{
+    etcd__req rq = etcd__post_rq(cli, path, flags, 0);
+    etcd_res *r;
+    rq.ep = ep;
+    etcd__buf_add(&cli->jw.json, "}", 1);
+    if (!(r = etcd__call(cli, &rq)) || (r->status != 404 && r->status != 501)) return r;
+    etcd__errf(&cli->err, ETCD_ESERVER, "%s: etcd %s has no %s in its JSON gateway (HTTP %d)", call,
+               etcd__release(cli), path, r->status);
+    etcd_res_free(r);
+    return NULL;
+}
+
+/* An admin call whose body is {}. */
+static etcd_res *etcd__admin0(etcd *cli, const char *call, const char *path, unsigned flags)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    return etcd__admin(cli, call, path, flags, NULL);
+}
+
+/* An admin call on the member an endpoint names. */
+static etcd_res *etcd__admin_at(etcd *cli, const char *endpoint, const char *call, const char *path,
+                                unsigned flags)
+{
+    etcd__ep tmp, *ep;
+    etcd_res *r = NULL;
+    if (etcd__ep_named(cli, endpoint, &tmp, &ep)) r = etcd__admin(cli, call, path, flags, ep);
+    etcd__ep_free(&tmp);
+    return r;
+}
+
+ETCDDEF etcd_res *etcd_compact(etcd *cli, int64_t revision, bool physical)
+{
+    if (!cli) return NULL;
+    if (revision <= 0) { etcd__errf(&cli->err, ETCD_EARG, "etcd_compact: revision must be > 0"); return NULL; }
+    etcd__jw_begin(&cli->jw);
+    etcd__j_i64(&cli->jw.json, "revision", revision);
+    etcd__j_flag(&cli->jw.json, "physical", physical);
+    return etcd__admin(cli, "etcd_compact", "/kv/compaction", 0, NULL);
+}
+
+ETCDDEF etcd_res *etcd_member_list(etcd *cli, bool linearizable)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    etcd__j_flag(&cli->jw.json, "linearizable", linearizable);
+    return etcd__admin(cli, "etcd_member_list", "/cluster/member/list", ETCD__RQ_IDEM, NULL);
+}
+
+/* "peerURLs": [...]; each URL a non-empty string without blanks. */
+static bool etcd__j_urls(etcd *cli, const char *call, const char *const *urls, size_t n)
+{
+    size_t i;
+    if (!urls || !n) { etcd__errf(&cli->err, ETCD_EARG, "%s: no peer URLs", call); return false; }
+    for (i = 0; i < n; i++)
+        if (!urls[i] || !*urls[i] || strpbrk(urls[i], " \t\r\n\"\\")) {
+            etcd__errf(&cli->err, ETCD_EARG, "%s: peer URL %zu is empty or holds a blank or a quote", call, i + 1);
+            return false;
+        }
+    etcd__j_open(&cli->jw.json, "peerURLs", '[');
+    for (i = 0; i < n; i++) etcd__j_str(&cli->jw.json, NULL, urls[i]);
+    etcd__j_close(&cli->jw.json, ']');
+    return true;
+}
+
+ETCDDEF etcd_res *etcd_member_add(etcd *cli, const char *const *peer_urls, size_t n, bool learner)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    if (!etcd__j_urls(cli, "etcd_member_add", peer_urls, n)) return NULL;
+    etcd__j_flag(&cli->jw.json, "isLearner", learner);
+    return etcd__admin(cli, "etcd_member_add", "/cluster/member/add", 0, NULL);
+}
+
+static bool etcd__check_id(etcd *cli, const char *call, uint64_t id)
+{
+    if (id) return true;
+    etcd__errf(&cli->err, ETCD_EARG, "%s: member id 0 names no member", call);
+    return false;
+}
+
+/* {"ID": id} to path. */
+static etcd_res *etcd__member_call(etcd *cli, const char *call, const char *path, uint64_t id)
+{
+    if (!cli || !etcd__check_id(cli, call, id)) return NULL;
+    etcd__jw_begin(&cli->jw);
+    etcd__j_u64(&cli->jw.json, "ID", id);
+    return etcd__admin(cli, call, path, 0, NULL);
+}
+
+ETCDDEF etcd_res *etcd_member_remove(etcd *cli, uint64_t id)
+{
+    return etcd__member_call(cli, "etcd_member_remove", "/cluster/member/remove", id);
+}
+
+ETCDDEF etcd_res *etcd_member_promote(etcd *cli, uint64_t id)
+{
+    return etcd__member_call(cli, "etcd_member_promote", "/cluster/member/promote", id);
+}
+
+/* etcd makes a learner whose peer URLs change a voter: an unstarted one
+   then costs the quorum. Refuse one that etcd lists as a learner. */
+static bool etcd__not_learner(etcd *cli, uint64_t id)
+{
+    etcd_res *l = etcd_member_list(cli, false);
+    size_t i;
+    bool learner = false;
+    if (!l) return false;
+    for (i = 0; i < l->nmembers; i++) if (l->members[i].id == id) learner = l->members[i].is_learner;
+    etcd_res_free(l);
+    if (learner)
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_member_update: member %llx is a learner, which etcd would make "
+                   "a voter: promote it first (etcd_member_promote)", (unsigned long long)id);
+    return !learner;
+}
+
+ETCDDEF etcd_res *etcd_member_update(etcd *cli, uint64_t id, const char *const *peer_urls, size_t n)
+{
+    if (!cli || !etcd__check_id(cli, "etcd_member_update", id)) return NULL;
+    etcd__jw_begin(&cli->jw);
+    if (!etcd__j_urls(cli, "etcd_member_update", peer_urls, n) || !etcd__not_learner(cli, id)) return NULL;
+    etcd__jw_begin(&cli->jw);                    /* the list used the body: write it again */
+    etcd__j_u64(&cli->jw.json, "ID", id);
+    etcd__j_urls(cli, "etcd_member_update", peer_urls, n);
+    return etcd__admin(cli, "etcd_member_update", "/cluster/member/update", 0, NULL);
+}
+
+ETCDDEF etcd_res *etcd_status(etcd *cli, const char *endpoint)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    return etcd__admin_at(cli, endpoint, "etcd_status", "/maintenance/status", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_defragment(etcd *cli, const char *endpoint)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    return etcd__admin_at(cli, endpoint, "etcd_defragment", "/maintenance/defragment", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_hash_kv(etcd *cli, const char *endpoint, int64_t revision)
+{
+    if (!cli) return NULL;
+    if (revision < 0) { etcd__errf(&cli->err, ETCD_EARG, "etcd_hash_kv: revision must be >= 0"); return NULL; }
+    etcd__jw_begin(&cli->jw);
+    etcd__j_nz(&cli->jw.json, "revision", revision);
+    return etcd__admin_at(cli, endpoint, "etcd_hash_kv", "/maintenance/hashkv", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_alarm_list(etcd *cli)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    etcd__j_str(&cli->jw.json, "action", "GET");
+    return etcd__admin(cli, "etcd_alarm_list", "/maintenance/alarm", ETCD__RQ_IDEM, NULL);
+}
+
+static etcd_res *etcd__alarm_off(etcd *cli, uint64_t member_id, int alarm)
+{
+    etcd__jw_begin(&cli->jw);
+    etcd__j_str(&cli->jw.json, "action", "DEACTIVATE");
+    etcd__j_u64(&cli->jw.json, "memberID", member_id);
+    etcd__j_str(&cli->jw.json, "alarm", etcd__enum_names[ETCD__E_ALARM][alarm]);
+    return etcd__admin(cli, "etcd_alarm_disarm", "/maintenance/alarm", 0, NULL);
+}
+
+/* As etcdctl does: the alarms listed, each that matches disarmed; the
+   answer of the last (or the list, when none matched). */
+ETCDDEF etcd_res *etcd_alarm_disarm(etcd *cli, uint64_t member_id, int alarm)
+{
+    etcd_res *l, *r;
+    size_t i;
+    if (!cli) return NULL;
+    if (alarm < ETCD_ALARM_NONE || alarm > ETCD_ALARM_CORRUPT || (member_id && !alarm)) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_alarm_disarm: alarm is ETCD_ALARM_NOSPACE or _CORRUPT (0 with "
+                   "member 0: every alarm)");
+        return NULL;
+    }
+    if (member_id) return etcd__alarm_off(cli, member_id, alarm);
+    if (!(l = etcd_alarm_list(cli)) || l->status != 200) return l;
+    for (i = 0, r = NULL; i < l->nalarms; i++) {
+        if (alarm && l->alarms[i].alarm != alarm) continue;
+        etcd_res_free(r);
+        if (!(r = etcd__alarm_off(cli, l->alarms[i].member_id, l->alarms[i].alarm)) || r->status != 200) break;
+    }
+    if (!r && i == l->nalarms) return l;
+    etcd_res_free(l);
+    return r;
+}
+
+/* The client URL of the member etcd says leads. */
+static char *etcd__leader_url(etcd *cli)
+{
+    etcd_res *st = etcd_status(cli, NULL), *l = NULL;
+    char *url = NULL;
+    size_t i;
+    if (st && st->status == 200 && st->leader_id && (l = etcd_member_list(cli, false)) != NULL)
+        for (i = 0; i < l->nmembers && !url; i++)
+            if (l->members[i].id == st->leader_id && l->members[i].nclient_urls)
+                url = etcd__strndup(l->members[i].client_urls[0].ptr, l->members[i].client_urls[0].len);
+    if (st && !url && cli->err.code == ETCD_OK)
+        etcd__errf(&cli->err, ETCD_ESERVER, "etcd_move_leader: no leader with a client URL in the member list");
+    etcd_res_free(st);
+    etcd_res_free(l);
+    return url;
+}
+
+ETCDDEF etcd_res *etcd_move_leader(etcd *cli, uint64_t target_id)
+{
+    etcd_res *r;
+    char *url;
+    if (!cli || !etcd__check_id(cli, "etcd_move_leader", target_id)) return NULL;
+    if (!(url = etcd__leader_url(cli))) return NULL;
+    etcd__jw_begin(&cli->jw);
+    etcd__j_u64(&cli->jw.json, "targetID", target_id);
+    r = etcd__admin_at(cli, url, "etcd_move_leader", "/maintenance/transfer-leadership", 0);
+    ETCD_FREE(url);
+    return r;
+}
+
+/* ---- auth ---- */
+
+ETCDDEF etcd_res *etcd_auth_enable(etcd *cli)
+{
+    return etcd__admin0(cli, "etcd_auth_enable", "/auth/enable", 0);
+}
+
+ETCDDEF etcd_res *etcd_auth_disable(etcd *cli)
+{
+    return etcd__admin0(cli, "etcd_auth_disable", "/auth/disable", 0);
+}
+
+ETCDDEF etcd_res *etcd_auth_status(etcd *cli)
+{
+    return etcd__admin0(cli, "etcd_auth_status", "/auth/status", ETCD__RQ_IDEM);
+}
+
+/* A body of named strings (NULL value: left out), each name but the
+   last's value non-empty: {"user": u, "role": r}. */
+static bool etcd__j_names(etcd *cli, const char *call, const char *n1, const char *v1, const char *n2,
+                          const char *v2)
+{
+    if (!v1 || !*v1 || (n2 && (!v2 || !*v2))) {
+        etcd__errf(&cli->err, ETCD_EARG, "%s: %s should not be empty", call, !v1 || !*v1 ? n1 : n2);
+        return false;
+    }
+    etcd__jw_begin(&cli->jw);
+    etcd__j_str(&cli->jw.json, n1, v1);
+    if (n2) etcd__j_str(&cli->jw.json, n2, v2);
+    return true;
+}
+
+/* A call whose body is one or two names. */
+static etcd_res *etcd__named(etcd *cli, const char *call, const char *path, unsigned flags, const char *n1,
+                             const char *v1, const char *n2, const char *v2)
+{
+    if (!cli || !etcd__j_names(cli, call, n1, v1, n2, v2)) return NULL;
+    return etcd__admin(cli, call, path, flags, NULL);
+}
+
+ETCDDEF etcd_res *etcd_user_add(etcd *cli, const char *name, const char *password)
+{
+    if (!cli || !etcd__j_names(cli, "etcd_user_add", "name", name, NULL, NULL)) return NULL;
+    if (password) etcd__j_str(&cli->jw.json, "password", password);
+    else etcd__buf_str(&cli->jw.json, ",\"options\":{\"no_password\":true}");
+    return etcd__admin(cli, "etcd_user_add", "/auth/user/add", 0, NULL);
+}
+
+ETCDDEF etcd_res *etcd_user_get(etcd *cli, const char *name)
+{
+    return etcd__named(cli, "etcd_user_get", "/auth/user/get", ETCD__RQ_IDEM, "name", name, NULL, NULL);
+}
+
+ETCDDEF etcd_res *etcd_user_list(etcd *cli)
+{
+    return etcd__admin0(cli, "etcd_user_list", "/auth/user/list", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_user_delete(etcd *cli, const char *name)
+{
+    return etcd__named(cli, "etcd_user_delete", "/auth/user/delete", 0, "name", name, NULL, NULL);
+}
+
+ETCDDEF etcd_res *etcd_user_passwd(etcd *cli, const char *name, const char *password)
+{
+    return etcd__named(cli, "etcd_user_passwd", "/auth/user/changepw", 0, "name", name, "password", password);
+}
+
+ETCDDEF etcd_res *etcd_user_grant_role(etcd *cli, const char *user, const char *role)
+{
+    return etcd__named(cli, "etcd_user_grant_role", "/auth/user/grant", 0, "user", user, "role", role);
+}
+
+ETCDDEF etcd_res *etcd_user_revoke_role(etcd *cli, const char *user, const char *role)
+{
+    return etcd__named(cli, "etcd_user_revoke_role", "/auth/user/revoke", 0, "name", user, "role", role);
+}
+
+ETCDDEF etcd_res *etcd_role_add(etcd *cli, const char *name)
+{
+    return etcd__named(cli, "etcd_role_add", "/auth/role/add", 0, "name", name, NULL, NULL);
+}
+
+ETCDDEF etcd_res *etcd_role_get(etcd *cli, const char *name)
+{
+    return etcd__named(cli, "etcd_role_get", "/auth/role/get", ETCD__RQ_IDEM, "role", name, NULL, NULL);
+}
+
+ETCDDEF etcd_res *etcd_role_list(etcd *cli)
+{
+    return etcd__admin0(cli, "etcd_role_list", "/auth/role/list", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_role_delete(etcd *cli, const char *name)
+{
+    return etcd__named(cli, "etcd_role_delete", "/auth/role/delete", 0, "role", name, NULL, NULL);
+}
+
+/* A permission's keys, taken as given (no key_prefix): range_end NULL is
+   the key alone, "" every key from key on ("\0" to etcd). */
+static bool etcd__j_perm_keys(etcd *cli, const char *call, const char *key, size_t key_len,
+                              const char *range_end, size_t range_end_len)
+{
+    etcd_str k = etcd__span(key, key_len), re = etcd__span(range_end, range_end_len);
+    if (!key || (!k.len && !range_end)) {
+        etcd__errf(&cli->err, ETCD_EARG, "%s: key should not be empty (\"\" with a range_end: from the start)", call);
+        return false;
+    }
+    etcd__j_b64(&cli->jw.json, "key", k.ptr, k.len);
+    if (range_end) etcd__j_b64(&cli->jw.json, "range_end", re.len ? re.ptr : "", re.len ? re.len : 1);
+    return true;
+}
+
+ETCDDEF etcd_res *etcd_role_grant(etcd *cli, const char *role, int perm, const char *key, size_t key_len,
+                                  const char *range_end, size_t range_end_len)
+{
+    if (!cli || !etcd__j_names(cli, "etcd_role_grant", "name", role, NULL, NULL)) return NULL;
+    if (perm < ETCD_PERM_READ || perm > ETCD_PERM_READWRITE) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_role_grant: perm is ETCD_PERM_READ, _WRITE or _READWRITE");
+        return NULL;
+    }
+    etcd__j_open(&cli->jw.json, "perm", '{');
+    etcd__j_str(&cli->jw.json, "permType", etcd__enum_names[ETCD__E_PERM][perm]);
+    if (!etcd__j_perm_keys(cli, "etcd_role_grant", key, key_len, range_end, range_end_len)) return NULL;
+    etcd__j_close(&cli->jw.json, '}');
+    return etcd__admin(cli, "etcd_role_grant", "/auth/role/grant", 0, NULL);
+}
+
+ETCDDEF etcd_res *etcd_role_revoke(etcd *cli, const char *role, const char *key, size_t key_len,
+                                   const char *range_end, size_t range_end_len)
+{
+    if (!cli || !etcd__j_names(cli, "etcd_role_revoke", "role", role, NULL, NULL)) return NULL;
+    if (!etcd__j_perm_keys(cli, "etcd_role_revoke", key, key_len, range_end, range_end_len)) return NULL;
+    return etcd__admin(cli, "etcd_role_revoke", "/auth/role/revoke", 0, NULL);
+}
+
+
+/* ---- snapshot ---- */
+
+/* The stream's bytes, hashed but for the last 32 seen, which may be the
+   checksum etcd sends last. */
+typedef struct etcd__snap {
+    etcd__sha256 sha;
+    unsigned char tail[32];
+    size_t ntail;
+    int64_t total;
+} etcd__snap;
+
+static void etcd__snap_feed(etcd__snap *s, const char *p, size_t n)
+{
+    size_t all = s->ntail + n, out = all > 32 ? all - 32 : 0, from_tail = out < s->ntail ? out : s->ntail;
+    etcd__sha256_add(&s->sha, s->tail, from_tail);
+    etcd__sha256_add(&s->sha, p, out - from_tail);
+    memmove(s->tail, s->tail + from_tail, s->ntail - from_tail);
+    s->ntail -= from_tail;
+    memcpy(s->tail + s->ntail, p + (out - from_tail), n - (out - from_tail));
+    s->ntail += n - (out - from_tail);
+    s->total += (int64_t)n;
+}
+
+/* The stream ended: its last 32 bytes must be the sha256 of the rest. */
+static bool etcd__snap_whole(etcd *cli, etcd__snap *s)
+{
+    unsigned char sum[32];
+    etcd__sha256_end(&s->sha, sum);
+    if (s->ntail == 32 && !memcmp(sum, s->tail, 32)) return true;
+    etcd__errf(&cli->err, ETCD_EPROTO, "etcd_snapshot: %lld bytes are not a whole snapshot: %s", (long long)s->total,
+               s->ntail < 32 ? "the stream ended before the sha256"
+                             : "its last 32 bytes are not the sha256 of the rest (cut short, or corrupted)");
+    return false;
+}
+
+/* Each message's bytes to write(); the last message, or NULL with
+   cli->err. */
+static etcd_res *etcd__snap_pump(etcd *cli, etcd_watcher *w, etcd__snap *s, etcd_snapshot_fn write, void *arg)
+{
+    etcd_res *m, *last = NULL;
+    while ((m = etcd_watch_next(w)) != NULL) {
+        etcd_res_free(last);
+        last = m;
+        etcd__snap_feed(s, m->blob.ptr, m->blob.len);
+        if (m->blob.len && write(arg, m->blob.ptr, m->blob.len) != 0) {
+            etcd__errf(&cli->err, ETCD_ECANCELED, "etcd_snapshot: write() stopped it after %lld bytes",
+                       (long long)s->total);
+            etcd_res_free(last);
+            return NULL;
+        }
+    }
+    if (etcd_watch_errcode(w) != ETCD_OK) {
+        etcd__errf(&cli->err, etcd_watch_errcode(w), "etcd_snapshot: %s", etcd_watch_errstr(w));
+        etcd_res_free(last);
+        return NULL;
+    }
+    if (!last) etcd__errf(&cli->err, ETCD_EPROTO, "etcd_snapshot: the stream ended before any message");
+    return last;
+}
+
+ETCDDEF etcd_res *etcd_snapshot(etcd *cli, const char *endpoint, etcd_snapshot_fn write, void *arg)
+{
+    etcd_watcher *w;
+    etcd_res *r;
+    etcd__snap s;
+    if (!cli) return NULL;
+    if (!write) { etcd__errf(&cli->err, ETCD_EARG, "etcd_snapshot: write() should not be NULL"); return NULL; }
+    memset(&s, 0, sizeof s);
+    etcd__sha256_init(&s.sha);
+    if (!(w = etcd__stream_open(cli, endpoint, "/maintenance/snapshot", "{}", NULL))) return NULL;
+    r = etcd__snap_pump(cli, w, &s, write, arg);
+    etcd_watchcancel(w);
+    if (r && !etcd__snap_whole(cli, &s)) { etcd_res_free(r); return NULL; }
+    if (r) {
+        r->snapshot_size = s.total;
+        etcd__err_clear(&cli->err);
+    }
+    return r;
+}
+
+/* etcd_snapshot_save's write(): the whole chunk, or the errno that
+   stopped it. */
+typedef struct etcd__file { int fd, err; } etcd__file;
+
+static int etcd__file_write(void *arg, const void *data, size_t len)
+{
+    etcd__file *f = (etcd__file *)arg;
+    const char *p = (const char *)data;
+    while (len > 0) {
+        ssize_t n = write(f->fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { f->err = n < 0 ? errno : EIO; return -1; }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Make a rename durable: fsync the directory that holds path. */
+static void etcd__sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? etcd__strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+    int fd = open(dir ? dir : ".", O_RDONLY);
+    if (fd >= 0) { fsync(fd); close(fd); }
+    ETCD_FREE(dir);
+}
+
+/* The file step that failed, as the call's failure. */
+static etcd_res *etcd__save_failed(etcd *cli, etcd_res *r, const char *what, const char *part, int err)
+{
+    if (err) etcd__errf(&cli->err, ETCD_ECANCELED, "etcd_snapshot_save: %s %s: %s", what, part, strerror(err));
+    etcd_res_free(r);
+    unlink(part);
+    return NULL;
+}
+
+ETCDDEF etcd_res *etcd_snapshot_save(etcd *cli, const char *endpoint, const char *path)
+{
+    etcd__file f;
+    etcd_res *r;
+    char *part;
+    size_t n;
+    if (!cli) return NULL;
+    if (!path || !*path) { etcd__errf(&cli->err, ETCD_EARG, "etcd_snapshot_save: path should not be empty"); return NULL; }
+    n = strlen(path);
+    if (!(part = (char *)ETCD_MALLOC(n + 6))) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    memcpy(part, path, n);
+    memcpy(part + n, ".part", 6);
+    f.err = 0;
+    if ((f.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_snapshot_save: open %s: %s", part, strerror(errno));
+        ETCD_FREE(part);
+        return NULL;
+    }
+    fcntl(f.fd, F_SETFD, FD_CLOEXEC);
+    r = etcd_snapshot(cli, endpoint, etcd__file_write, &f);
+    if (!r) r = etcd__save_failed(cli, NULL, "write", part, f.err);
+    else if (fsync(f.fd) < 0) r = etcd__save_failed(cli, r, "fsync", part, errno);
+    if (close(f.fd) < 0 && r) r = etcd__save_failed(cli, r, "close", part, errno);
+    if (r && rename(part, path) < 0) r = etcd__save_failed(cli, r, "rename to the path", part, errno);
+    if (r) etcd__sync_dir(path);
+    ETCD_FREE(part);
+    return r;
+}
 
 /* ------------------------------------------------------------------------
    >>recipes  paged readdir, lease keeper, locks and elections: what

@@ -236,20 +236,122 @@ static void parse_command_line(int argc, char **argv)
     }
 }
 
+/* ---- bytes -------------------------------------------------------------
+   etcdctl's json output carries keys and values as base64; etcd.h builds
+   every request, so this is the only encoder here. */
+
+/* A growing buffer: base64 on its way to stdout. */
+typedef struct body { char *p; size_t len, cap; } body;
+
+/* Room for more bytes and a NUL. */
+static void body_reserve(body *b, size_t more)
+{
+    if (b->p && b->cap - b->len > more) return;
+    b->cap = b->cap * 2 + more + 64;
+    char *p = (char *)realloc(b->p, b->cap);
+    if (!p) die(EXIT_ERROR, "out of memory");
+    b->p = p;
+}
+
+static void base64(body *b, const char *p, size_t n)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)p;
+    body_reserve(b, (n + 2) / 3 * 4);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0)
+                   | (i + 2 < n ? s[i + 2] : 0);
+        b->p[b->len++] = b64[v >> 18 & 63];
+        b->p[b->len++] = b64[v >> 12 & 63];
+        b->p[b->len++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        b->p[b->len++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    b->p[b->len] = '\0';
+}
+
+/* The end of the range of the keys that start with key[0..len), written
+   to end (len + 2 bytes) with a NUL after it; returns its length. The
+   first key past them all: the last byte that is not 0xff, plus one; a
+   prefix of 0xff bytes only has none, so "\0": etcd's end of the
+   keyspace (as a C string, "": etcd.h's own word for it in a txn). */
+static size_t prefix_end(const char *key, size_t len, char *end)
+{
+    while (len > 0 && (unsigned char)key[len - 1] == 0xff) len--;
+    memcpy(end, key, len);
+    if (len > 0) end[len - 1]++;
+    else end[len++] = '\0';
+    end[len] = '\0';
+    return len;
+}
+
 /* ---- output ------------------------------------------------------------
-   Four of etcdctl's printers: simple (the default), json (Go's
-   encoding/json of the response: base64 bytes, omitted zero fields),
-   fields ("Name" : value lines, strings quoted as Go's %q) and, for the
-   cluster commands only, table. */
+   One printer per -w format, as etcdctl has (ctlv3/command/printer*.go):
+   simple (the default), json (Go's encoding/json of the response: base64
+   bytes, omitted zero fields), fields ("Name" : value lines, strings
+   quoted as Go's %q) and table. Commands hand their results to the one
+   chosen, so a format's whole output reads in one place. */
 
-enum { OUT_SIMPLE, OUT_JSON, OUT_FIELDS, OUT_TABLE };
-static int out_mode;
+/* What the cluster commands print, read from bodies etcd_res does not
+   decode. A JSON array of strings stays as the tokens it came in. */
+typedef struct str_list { const char *text; const etcd_json_tok *items; size_t n; } str_list;
 
-/* Rows of cells: simple prints each row at once, ", " between cells;
-   table keeps them (malloc'd, row by row) for table_print. */
+typedef struct member {
+    uint64_t id;
+    etcd_str name;                       /* empty: not started yet */
+    str_list peers, clients;
+    bool learner;
+} member;
+
+typedef struct ep_status {
+    const char *endpoint;
+    const etcd_res *r;                   /* its header */
+    etcd_str version;
+    uint64_t db, in_use, leader, index, term, applied;
+    bool learner;
+} ep_status;
+
+typedef struct ep_health {
+    const char *endpoint, *took, *error;  /* error: when not ok */
+    bool ok;
+} ep_health;
+
+typedef struct printer {
+    const char *name;                    /* -w NAME */
+    bool cluster_only;                   /* refuses the commands not marked cluster */
+    void (*get)(const etcd_res *r);
+    void (*leader)(const etcd_res *r);   /* elect -l, each leader */
+    void (*put)(const etcd_res *r);
+    void (*del)(const etcd_res *r);
+    void (*txn)(const etcd_res *r, const etcd_op *ops);      /* ops: the branch that ran */
+    void (*watch)(const etcd_res *m);
+    void (*grant)(const etcd_res *r);
+    void (*revoke)(int64_t id, const etcd_res *r);
+    void (*timetolive)(int64_t id, const etcd_res *r, bool keys);
+    void (*keepalive)(int64_t id, const etcd_res *r);
+    void (*expired)(int64_t id);         /* keep-alive's lease is gone */
+    void (*leases)(const etcd_res *r);
+    void (*members)(const etcd_res *r, const member *ms, size_t n);
+    void (*status)(const ep_status *s, int i);               /* i: the endpoint's index */
+    void (*status_end)(void);
+    void (*health)(const ep_health *h, int i);
+    void (*health_end)(void);
+} printer;
+
+static const printer *display;          /* chosen by -w, once */
+
+static bool speaks_35(void);            /* the etcdctl release whose output to print */
+
+static void nothing(void) {}
+static void nothing_id(int64_t id) { (void)id; }
+
+/* Rows of cells: the cluster commands' output in simple and table. Simple
+   prints each row once it is made, ", " between cells; table keeps them
+   all (malloc'd, row by row) for table_print. */
+
 enum { CELL_MAX = 256, TABLE_COLS = 10 };
 static char **cells;
-static size_t ncells, table_col;
+static size_t ncells;
 
 static void cell(const char *fmt, ...)
 {
@@ -258,20 +360,25 @@ static void cell(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (out_mode == OUT_SIMPLE) {
-        printf("%s%s", table_col++ ? ", " : "", buf);
-        return;
-    }
     char **more = (char **)realloc(cells, (ncells + 1) * sizeof *cells);
     if (!more || !(more[ncells] = strdup(buf))) die(EXIT_ERROR, "out of memory");
     cells = more;
     ncells++;
 }
 
-static void row_end(void)
+static void cells_free(void)
 {
-    if (out_mode == OUT_SIMPLE) putchar('\n');
-    table_col = 0;
+    for (size_t i = 0; i < ncells; i++) free(cells[i]);
+    free(cells);
+    cells = NULL;
+    ncells = 0;
+}
+
+static void row_print(void)
+{
+    for (size_t i = 0; i < ncells; i++) printf("%s%s", i ? ", " : "", cells[i]);
+    putchar('\n');
+    cells_free();
 }
 
 /* Display width: UTF-8 characters ("µs" is two). */
@@ -316,10 +423,7 @@ static void table_print(const char *const *headers, int ncols)
         puts("|");
     }
     table_rule(w, ncols);
-    for (size_t i = 0; i < ncells; i++) free(cells[i]);
-    free(cells);
-    cells = NULL;
-    ncells = 0;
+    cells_free();
 }
 
 static void put_bytes(const char *p, size_t n) { fwrite(p, 1, n, stdout); }
@@ -332,17 +436,10 @@ static void put_hex(const char *p, size_t n)
 
 static void put_base64(const char *p, size_t n)
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = (const unsigned char *)p;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0)
-                   | (i + 2 < n ? s[i + 2] : 0);
-        putchar(b64[v >> 18 & 63]);
-        putchar(b64[v >> 12 & 63]);
-        putchar(i + 1 < n ? b64[v >> 6 & 63] : '=');
-        putchar(i + 2 < n ? b64[v & 63] : '=');
-    }
+    body b = { NULL, 0, 0 };
+    base64(&b, p, n);
+    put_bytes(b.p, b.len);
+    free(b.p);
 }
 
 /* Go's %q for ASCII; other bytes are written as they are (valid UTF-8
@@ -361,7 +458,66 @@ static void put_quoted(const char *p, size_t n)
     putchar('"');
 }
 
-/* simple: key line (unless value-only), value line */
+static etcd_str list_at(str_list l, size_t k)
+{
+    etcd_str s = { l.text + l.items[k].start, l.items[k].end - l.items[k].start };
+    return s;
+}
+
+/* "a,b": a member's URLs in one cell */
+static const char *joined(str_list l, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < l.n && n < size; k++) {
+        etcd_str u = list_at(l, k);
+        n += (size_t)snprintf(buf + n, size - n, "%s%.*s", k ? "," : "", (int)u.len, u.ptr);
+    }
+    return buf;
+}
+
+static void member_cells(const member *m)
+{
+    char urls[CELL_MAX];
+    cell("%" PRIx64, m->id);
+    cell("%s", m->name.len ? "started" : "unstarted");
+    cell("%.*s", (int)m->name.len, m->name.ptr);
+    cell("%s", joined(m->peers, urls, sizeof urls));
+    cell("%s", joined(m->clients, urls, sizeof urls));
+    cell("%s", m->learner ? "true" : "false");
+}
+
+/* go-humanize's Bytes: SI units, "25 kB" */
+static const char *fmt_size(uint64_t n, char *buf, size_t size)
+{
+    static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+    if (n < 10) { snprintf(buf, size, "%" PRIu64 " B", n); return buf; }
+    double v = (double)n;
+    int e = 0;
+    while (v >= 1000 && e < 6) { v /= 1000; e++; }
+    v = (double)(long long)(v * 10 + 0.5) / 10;
+    snprintf(buf, size, v < 10 ? "%.1f %s" : "%.0f %s", v, units[e]);
+    return buf;
+}
+
+static void status_cells(const ep_status *s)
+{
+    char size[32];
+    cell("%s", s->endpoint);
+    cell("%" PRIx64, s->r->member_id);
+    cell("%.*s", (int)s->version.len, s->version.ptr);
+    cell("%s", fmt_size(s->db, size, sizeof size));
+    cell("%s", s->leader == s->r->member_id ? "true" : "false");
+    cell("%s", s->learner ? "true" : "false");
+    cell("%" PRIu64, s->term);
+    cell("%" PRIu64, s->index);
+    cell("%" PRIu64, s->applied);
+    cell("%s", "");                                  /* errors: none */
+}
+
+/* ---- simple ---- */
+
+/* key line (unless value-only), value line */
 static void simple_kv(const etcd_kv *kv, bool value_only)
 {
     bool hex = flag_on(G_HEX);
@@ -372,6 +528,123 @@ static void simple_kv(const etcd_kv *kv, bool value_only)
     if (hex) put_hex(kv->value, kv->value_len); else put_bytes(kv->value, kv->value_len);
     putchar('\n');
 }
+
+/* --count-only and --print-value-only are read here, as etcdctl's simple
+   printer holds them: a txn's or an election's get cannot have them. */
+static void simple_get(const etcd_res *r)
+{
+    if (flag_on(F_COUNT_ONLY)) printf("%" PRId64 "\n", r->count);
+    for (size_t i = 0; i < r->nkvs; i++) simple_kv(&r->kvs[i], flag_on(F_PRINT_VALUE_ONLY));
+}
+
+static void simple_put(const etcd_res *r)
+{
+    puts("OK");
+    if (r->prev_kv) simple_kv(r->prev_kv, false);
+}
+
+static void simple_del(const etcd_res *r)
+{
+    printf("%" PRId64 "\n", r->deleted);
+    for (size_t i = 0; i < r->nprev_kvs; i++) simple_kv(&r->prev_kvs[i], false);
+}
+
+static void simple_txn(const etcd_res *r, const etcd_op *ops)
+{
+    static void (*const print_op[3])(const etcd_res *) = { simple_get, simple_put, simple_del };
+    puts(r->succeeded ? "SUCCESS" : "FAILURE");
+    for (size_t i = 0; i < r->nresponses; i++) {
+        putchar('\n');
+        print_op[ops[i].type](&r->responses[i]);
+    }
+}
+
+static void simple_watch(const etcd_res *m)
+{
+    for (size_t i = 0; i < m->nevents; i++) {
+        const etcd_event *e = &m->events[i];
+        puts(e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
+        if (e->prev_kv) simple_kv(e->prev_kv, flag_on(F_PRINT_VALUE_ONLY));
+        simple_kv(&e->kv, flag_on(F_PRINT_VALUE_ONLY));
+    }
+}
+
+static void simple_grant(const etcd_res *r)
+{
+    printf("lease %016" PRIx64 " granted with TTL(%" PRId64 "s)\n", (uint64_t)r->id, r->ttl);
+}
+
+static void simple_revoke(int64_t id, const etcd_res *r)
+{
+    (void)r;
+    printf("lease %016" PRIx64 " revoked\n", (uint64_t)id);
+}
+
+static void simple_timetolive(int64_t id, const etcd_res *r, bool keys)
+{
+    if (r->ttl == -1) {
+        printf("lease %016" PRIx64 " already expired\n", (uint64_t)id);
+        return;
+    }
+    printf("lease %016" PRIx64 " granted with TTL(%" PRId64 "s), remaining(%" PRId64 "s)",
+           (uint64_t)id, r->granted_ttl, r->ttl);
+    if (keys) {
+        fputs(", attached keys([", stdout);
+        for (size_t i = 0; i < r->nkeys; i++) {
+            if (i) putchar(' ');
+            put_bytes(r->keys[i].ptr, r->keys[i].len);
+        }
+        fputs("])", stdout);
+    }
+    putchar('\n');
+}
+
+static void simple_keepalive(int64_t id, const etcd_res *r)
+{
+    printf("lease %016" PRIx64 " keepalived with TTL(%" PRId64 ")\n", (uint64_t)id, r->ttl);
+}
+
+/* the only format etcdctl tells it in */
+static void simple_expired(int64_t id)
+{
+    printf("lease %016" PRIx64 " expired or revoked.\n", (uint64_t)id);
+}
+
+static void simple_leases(const etcd_res *r)
+{
+    printf("found %zu leases\n", r->nleases);
+    for (size_t i = 0; i < r->nleases; i++) printf("%016" PRIx64 "\n", (uint64_t)r->leases[i]);
+}
+
+static void simple_members(const etcd_res *r, const member *ms, size_t n)
+{
+    (void)r;
+    for (size_t k = 0; k < n; k++) {
+        member_cells(&ms[k]);
+        row_print();
+    }
+}
+
+static void simple_status(const ep_status *s, int i)
+{
+    (void)i;
+    status_cells(s);
+    row_print();
+}
+
+/* Fields prints health this way too (etcdctl's fields lines for it are
+   not done here). 3.4's etcdctl wrote a healthy endpoint to stderr. */
+static void simple_health(const ep_health *h, int i)
+{
+    (void)i;
+    if (h->ok)
+        fprintf(speaks_35() ? stdout : stderr, "%s is healthy: successfully committed proposal: "
+                "took = %s\n", h->endpoint, h->took);
+    else
+        fprintf(stderr, "%s is unhealthy: failed to commit proposal: %s\n", h->endpoint, h->error);
+}
+
+/* ---- json ---- */
 
 /* the header's fields, zeros omitted (a txn's inner headers have only
    "revision") */
@@ -413,6 +686,196 @@ static void json_kvs(const char *name, const etcd_kv *kvs, size_t n)
     putchar(']');
 }
 
+/* Range, Put and DeleteRange responses without the newline: a txn's JSON
+   nests them. */
+static void json_range_res(const etcd_res *r)
+{
+    fputs("{\"header\":{", stdout);
+    json_header(r);
+    putchar('}');
+    json_kvs("kvs", r->kvs, r->nkvs);
+    if (r->more) fputs(",\"more\":true", stdout);
+    if (r->count) printf(",\"count\":%" PRId64, r->count);
+    putchar('}');
+}
+
+static void json_put_res(const etcd_res *r)
+{
+    fputs("{\"header\":{", stdout);
+    json_header(r);
+    putchar('}');
+    if (r->prev_kv) {
+        fputs(",\"prev_kv\":", stdout);
+        json_kv(r->prev_kv);
+    }
+    putchar('}');
+}
+
+static void json_del_res(const etcd_res *r)
+{
+    fputs("{\"header\":{", stdout);
+    json_header(r);
+    putchar('}');
+    if (r->deleted) printf(",\"deleted\":%" PRId64, r->deleted);
+    json_kvs("prev_kvs", r->prev_kvs, r->nprev_kvs);
+    putchar('}');
+}
+
+static void json_get(const etcd_res *r) { json_range_res(r); putchar('\n'); }
+static void json_put(const etcd_res *r) { json_put_res(r); putchar('\n'); }
+static void json_del(const etcd_res *r) { json_del_res(r); putchar('\n'); }
+
+static void json_txn(const etcd_res *r, const etcd_op *ops)
+{
+    static const char *const names[2][3] = {
+        { "ResponseRange", "ResponsePut", "ResponseDeleteRange" },
+        { "response_range", "response_put", "response_delete_range" } };
+    static void (*const print_op[3])(const etcd_res *) = { json_range_res, json_put_res, json_del_res };
+    fputs("{\"header\":{", stdout);
+    json_header(r);
+    putchar('}');
+    if (r->succeeded) fputs(",\"succeeded\":true", stdout);
+    if (r->nresponses) fputs(",\"responses\":[", stdout);
+    for (size_t i = 0; i < r->nresponses; i++) {
+        printf("%s{\"Response\":{\"%s\":", i ? "," : "", names[speaks_35()][ops[i].type]);
+        print_op[ops[i].type](&r->responses[i]);
+        fputs("}}", stdout);
+    }
+    puts(r->nresponses ? "]}" : "}");
+}
+
+static void json_event(const etcd_event *e)
+{
+    fputs(e->type == ETCD_EVENT_DELETE ? "{\"type\":1,\"kv\":" : "{\"kv\":", stdout);
+    json_kv(&e->kv);
+    if (e->prev_kv) {
+        fputs(",\"prev_kv\":", stdout);
+        json_kv(e->prev_kv);
+    }
+    putchar('}');
+}
+
+/* etcdctl marshals clientv3's WatchResponse, whose own fields have no
+   json tags: Go's names, never omitted. */
+static void json_watch(const etcd_res *m)
+{
+    fputs("{\"Header\":{", stdout);
+    json_header(m);
+    fputs("},\"Events\":", stdout);
+    if (!m->nevents) fputs("null", stdout);
+    for (size_t i = 0; i < m->nevents; i++) {
+        fputs(i ? "," : "[", stdout);
+        json_event(&m->events[i]);
+    }
+    if (m->nevents) putchar(']');
+    printf(",\"CompactRevision\":%" PRId64 ",\"Canceled\":%s,\"Created\":false}\n",
+           m->compact_revision, m->canceled ? "true" : "false");
+}
+
+/* The lease header fields inline, as clientv3's lease responses print. */
+static void json_lease(const etcd_res *r)
+{
+    putchar('{');
+    json_header(r);
+}
+
+static void json_grant(const etcd_res *r)
+{
+    json_lease(r);
+    printf(",\"ID\":%" PRId64 ",\"TTL\":%" PRId64 ",\"Error\":\"\"}\n", r->id, r->ttl);
+}
+
+static void json_revoke(int64_t id, const etcd_res *r)
+{
+    (void)id;
+    fputs("{\"header\":{", stdout);
+    json_header(r);
+    puts("}}");
+}
+
+static void json_timetolive(int64_t id, const etcd_res *r, bool keys)
+{
+    (void)keys;
+    json_lease(r);
+    printf(",\"id\":%" PRId64 ",\"ttl\":%" PRId64 ",\"granted-ttl\":%" PRId64 ",\"keys\":",
+           id, r->ttl, r->granted_ttl);
+    if (!r->nkeys) fputs("null", stdout);
+    for (size_t i = 0; i < r->nkeys; i++) {
+        fputs(i ? ",\"" : "[\"", stdout);
+        put_base64(r->keys[i].ptr, r->keys[i].len);
+        fputs(i + 1 == r->nkeys ? "\"]" : "\"", stdout);
+    }
+    puts("}");
+}
+
+static void json_keepalive(int64_t id, const etcd_res *r)
+{
+    json_lease(r);
+    printf(",\"ID\":%" PRId64 ",\"TTL\":%" PRId64 "}\n", id, r->ttl);
+}
+
+static void json_leases(const etcd_res *r)
+{
+    json_lease(r);
+    fputs(",\"leases\":", stdout);
+    if (!r->nleases) fputs("[]", stdout);
+    for (size_t i = 0; i < r->nleases; i++)
+        printf("%s{\"id\":%" PRId64 "}%s", i ? "," : "[", r->leases[i],
+               i + 1 == r->nleases ? "]" : "");
+    puts("}");
+}
+
+/* ,"name":["a","b"]; omitted when empty */
+static void json_urls(const char *name, str_list l)
+{
+    if (!l.n) return;
+    printf(",\"%s\":[", name);
+    for (size_t k = 0; k < l.n; k++) {
+        etcd_str u = list_at(l, k);
+        printf("%s\"%.*s\"", k ? "," : "", (int)u.len, u.ptr);
+    }
+    putchar(']');
+}
+
+static void json_members(const etcd_res *r, const member *ms, size_t n)
+{
+    fputs("{\"header\":{", stdout);
+    json_header(r);
+    fputs("},\"members\":[", stdout);
+    for (size_t k = 0; k < n; k++) {
+        const member *m = &ms[k];
+        printf("%s{\"ID\":%" PRIu64, k ? "," : "", m->id);
+        if (m->name.len) printf(",\"name\":\"%.*s\"", (int)m->name.len, m->name.ptr);
+        json_urls("peerURLs", m->peers);
+        json_urls("clientURLs", m->clients);
+        if (m->learner) fputs(",\"isLearner\":true", stdout);
+        putchar('}');
+    }
+    puts("]}");
+}
+
+/* The endpoint commands print one array: "[" before the first endpoint
+   (i == 0), "]" after them all. */
+static void json_status(const ep_status *s, int i)
+{
+    printf("%s{\"Endpoint\":\"%s\",\"Status\":{\"header\":{", i ? "," : "[", s->endpoint);
+    json_header(s->r);
+    printf("},\"version\":\"%.*s\",\"dbSize\":%" PRIu64 ",\"leader\":%" PRIu64 ",\"raftIndex\":%"
+           PRIu64 ",\"raftTerm\":%" PRIu64 ",\"raftAppliedIndex\":%" PRIu64 ",\"dbSizeInUse\":%"
+           PRIu64 "%s}}", (int)s->version.len, s->version.ptr, s->db, s->leader, s->index,
+           s->term, s->applied, s->in_use, s->learner ? ",\"isLearner\":true" : "");
+}
+
+static void json_health(const ep_health *h, int i)
+{
+    printf("%s{\"endpoint\":\"%s\",\"health\":%s,\"took\":\"%s%s", i ? "," : "[", h->endpoint,
+           h->ok ? "true" : "false", h->took, h->ok ? "\"}" : "\",\"error\":\"unhealthy\"}");
+}
+
+static void json_endpoints_end(void) { puts("]"); }
+
+/* ---- fields ---- */
+
 static void fields_header(const etcd_res *r)
 {
     printf("\"ClusterID\" : %" PRIu64 "\n\"MemberID\" : %" PRIu64 "\n\"Revision\" : %" PRId64
@@ -430,65 +893,190 @@ static void fields_kv(const char *pfx, const etcd_kv *kv)
     printf("\n\"%sLease\" : %" PRId64 "\n", pfx, kv->lease);
 }
 
-/* Get, Put and Del responses, standalone or inside a txn (nested: a txn's
-   JSON wraps them, so no "header" here then). */
-static void print_get(const etcd_res *r, bool value_only)
+static void fields_get(const etcd_res *r)
 {
-    if (out_mode == OUT_SIMPLE) {
-        if (flag_on(F_COUNT_ONLY)) printf("%" PRId64 "\n", r->count);
-        for (size_t i = 0; i < r->nkvs; i++) simple_kv(&r->kvs[i], value_only);
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        for (size_t i = 0; i < r->nkvs; i++) fields_kv("", &r->kvs[i]);
-        printf("\"More\" : %s\n\"Count\" : %" PRId64 "\n", r->more ? "true" : "false", r->count);
-    } else {
-        fputs("{\"header\":{", stdout);
-        json_header(r);
-        putchar('}');
-        json_kvs("kvs", r->kvs, r->nkvs);
-        if (r->more) fputs(",\"more\":true", stdout);
-        if (r->count) printf(",\"count\":%" PRId64, r->count);
-        putchar('}');
+    fields_header(r);
+    for (size_t i = 0; i < r->nkvs; i++) fields_kv("", &r->kvs[i]);
+    printf("\"More\" : %s\n\"Count\" : %" PRId64 "\n", r->more ? "true" : "false", r->count);
+}
+
+static void fields_put(const etcd_res *r)
+{
+    fields_header(r);
+    if (r->prev_kv) fields_kv("Prev", r->prev_kv);
+}
+
+static void fields_del(const etcd_res *r)
+{
+    fields_header(r);
+    printf("\"Deleted\" : %" PRId64 "\n", r->deleted);
+    for (size_t i = 0; i < r->nprev_kvs; i++) fields_kv("Prev", &r->prev_kvs[i]);
+}
+
+static void fields_txn(const etcd_res *r, const etcd_op *ops)
+{
+    static void (*const print_op[3])(const etcd_res *) = { fields_get, fields_put, fields_del };
+    fields_header(r);
+    printf("\"Succeeded\" : %s\n", r->succeeded ? "true" : "false");
+    for (size_t i = 0; i < r->nresponses; i++) print_op[ops[i].type](&r->responses[i]);
+}
+
+static void fields_watch(const etcd_res *m)
+{
+    fields_header(m);
+    for (size_t i = 0; i < m->nevents; i++) {
+        const etcd_event *e = &m->events[i];
+        printf("\"Type\" : %s\n", e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
+        if (e->prev_kv) fields_kv("Prev", e->prev_kv);
+        fields_kv("", &e->kv);
     }
 }
 
-static void print_put(const etcd_res *r)
+static void fields_grant(const etcd_res *r)
 {
-    if (out_mode == OUT_SIMPLE) {
-        puts("OK");
-        if (r->prev_kv) simple_kv(r->prev_kv, false);
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        if (r->prev_kv) fields_kv("Prev", r->prev_kv);
-    } else {
-        fputs("{\"header\":{", stdout);
-        json_header(r);
-        putchar('}');
-        if (r->prev_kv) {
-            fputs(",\"prev_kv\":", stdout);
-            json_kv(r->prev_kv);
-        }
-        putchar('}');
+    fields_header(r);
+    printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n", r->id, r->ttl);
+}
+
+static void fields_revoke(int64_t id, const etcd_res *r)
+{
+    (void)id;
+    fields_header(r);
+}
+
+static void fields_timetolive(int64_t id, const etcd_res *r, bool keys)
+{
+    (void)keys;
+    fields_header(r);
+    printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n\"GrantedTTL\" : %" PRId64 "\n",
+           id, r->ttl, r->granted_ttl);
+    for (size_t i = 0; i < r->nkeys; i++) {
+        fputs("\"Key\" : ", stdout);
+        put_quoted(r->keys[i].ptr, r->keys[i].len);
+        putchar('\n');
     }
 }
 
-static void print_del(const etcd_res *r)
+static void fields_keepalive(int64_t id, const etcd_res *r)
 {
-    if (out_mode == OUT_SIMPLE) {
-        printf("%" PRId64 "\n", r->deleted);
-        for (size_t i = 0; i < r->nprev_kvs; i++) simple_kv(&r->prev_kvs[i], false);
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        printf("\"Deleted\" : %" PRId64 "\n", r->deleted);
-        for (size_t i = 0; i < r->nprev_kvs; i++) fields_kv("Prev", &r->prev_kvs[i]);
-    } else {
-        fputs("{\"header\":{", stdout);
-        json_header(r);
-        putchar('}');
-        if (r->deleted) printf(",\"deleted\":%" PRId64, r->deleted);
-        json_kvs("prev_kvs", r->prev_kvs, r->nprev_kvs);
-        putchar('}');
+    fields_header(r);
+    printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n", id, r->ttl);
+}
+
+static void fields_leases(const etcd_res *r)
+{
+    fields_header(r);
+    for (size_t i = 0; i < r->nleases; i++) printf("\"ID\" : %" PRId64 "\n", r->leases[i]);
+}
+
+static void fields_urls(const char *name, str_list l)
+{
+    for (size_t k = 0; k < l.n; k++) {
+        etcd_str u = list_at(l, k);
+        printf("\"%s\" : \"%.*s\"\n", name, (int)u.len, u.ptr);
     }
+}
+
+static void fields_members(const etcd_res *r, const member *ms, size_t n)
+{
+    fields_header(r);
+    for (size_t k = 0; k < n; k++) {
+        const member *m = &ms[k];
+        printf("\"ID\" : %" PRIu64 "\n\"Name\" : \"%.*s\"\n", m->id, (int)m->name.len, m->name.ptr);
+        fields_urls("PeerURL", m->peers);
+        fields_urls("ClientURL", m->clients);
+        printf("\"IsLearner\" : %s\n\n", m->learner ? "true" : "false");
+    }
+}
+
+static void fields_status(const ep_status *s, int i)
+{
+    (void)i;
+    fields_header(s->r);
+    printf("\"Version\" : \"%.*s\"\n\"DBSize\" : %" PRIu64 "\n\"Leader\" : %" PRIu64
+           "\n\"IsLearner\" : %s\n\"RaftIndex\" : %" PRIu64 "\n\"RaftTerm\" : %" PRIu64
+           "\n\"RaftAppliedIndex\" : %" PRIu64 "\n\"Errors\" : []\n\"Endpoint\" : \"%s\"\n\n",
+           (int)s->version.len, s->version.ptr, s->db, s->leader, s->learner ? "true" : "false",
+           s->index, s->term, s->applied, s->endpoint);
+}
+
+/* ---- table: the cluster commands only ---- */
+
+static void table_members(const etcd_res *r, const member *ms, size_t n)
+{
+    static const char *const heads[] = { "ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER" };
+    (void)r;
+    for (size_t k = 0; k < n; k++) member_cells(&ms[k]);
+    table_print(heads, 6);
+}
+
+static void table_status(const ep_status *s, int i)
+{
+    (void)i;
+    status_cells(s);
+}
+
+static void table_status_end(void)
+{
+    static const char *const heads[] = { "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
+                                         "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS" };
+    table_print(heads, 10);
+}
+
+static void table_health(const ep_health *h, int i)
+{
+    (void)i;
+    cell("%s", h->endpoint);
+    cell("%s", h->ok ? "true" : "false");
+    cell("%s", h->took);
+    cell("%s", h->ok ? "" : h->error);
+}
+
+static void table_health_end(void)
+{
+    static const char *const heads[] = { "ENDPOINT", "HEALTH", "TOOK", "ERROR" };
+    table_print(heads, 4);
+}
+
+/* ---- the printers ---- */
+
+/* Positional initializers, in the order of struct printer: C++ (which
+   compiles the examples too) has no designated ones before C++20. */
+static const printer printer_simple = {
+    "simple", false, simple_get, simple_get, simple_put, simple_del, simple_txn, simple_watch,
+    simple_grant, simple_revoke, simple_timetolive, simple_keepalive, simple_expired, simple_leases,
+    simple_members, simple_status, nothing, simple_health, nothing
+};
+
+static const printer printer_json = {
+    "json", false, json_get, json_get, json_put, json_del, json_txn, json_watch,
+    json_grant, json_revoke, json_timetolive, json_keepalive, nothing_id, json_leases,
+    json_members, json_status, json_endpoints_end, json_health, json_endpoints_end
+};
+
+static const printer printer_fields = {
+    "fields", false, fields_get, fields_get, fields_put, fields_del, fields_txn, fields_watch,
+    fields_grant, fields_revoke, fields_timetolive, fields_keepalive, nothing_id, fields_leases,
+    fields_members, fields_status, nothing, simple_health, nothing
+};
+
+/* etcdctl refuses table for the other commands too, but after running
+   them; this refuses them before it starts, so it has no entries for them. */
+static const printer printer_table = {
+    "table", true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    table_members, table_status, table_status_end, table_health, table_health_end
+};
+
+/* The printer -w names; exit 4 (etcdctl's) for another name, or for a
+   command the printer has nothing for. */
+static void choose_display(const char *w, bool cluster)
+{
+    static const printer *const printers[] = { &printer_simple, &printer_json, &printer_fields,
+                                               &printer_table };
+    for (size_t i = 0; i < sizeof printers / sizeof printers[0] && !display; i++)
+        if (!strcmp(w, printers[i]->name)) display = printers[i];
+    if (!display) die(EXIT_BAD_FEAT, "unsupported output format %s", w);
+    if (display->cluster_only && !cluster) die(EXIT_BAD_FEAT, "%s not supported as output format", w);
 }
 
 /* ---- talking to etcd --------------------------------------------------- */
@@ -556,62 +1144,30 @@ static etcd_res *check(etcd_res *r, const char *what)
     return r;
 }
 
-/* A growing JSON request body. */
-typedef struct body { char *p; size_t len, cap; } body;
-
-static void body_add(body *b, const char *fmt, ...)
+/* KEY [RANGE_END] with --prefix / --from-key as etcd.h's range: *dir for
+   a prefix (etcd_readdir, etcd_rmdir), else o_range_end. etcdctl reads an
+   empty KEY with either flag as every key. */
+static const char *range_of(const char *key, const char *range_end, bool *dir)
 {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && b->p && (size_t)n < b->cap - b->len) { b->len += (size_t)n; return; }
-        b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 64;
-        char *p = (char *)realloc(b->p, b->cap);
-        if (!p) die(EXIT_ERROR, "out of memory");
-        b->p = p;
-    }
+    *dir = flag_on(F_PREFIX) || (!*key && flag_on(F_FROM_KEY));
+    if (*dir) return NULL;
+    return flag_on(F_FROM_KEY) ? "" : range_end;
 }
 
-static void body_base64(body *b, const char *name, const char *p, size_t n)
+/* etcdctl's output changed in 3.5 (txn's JSON names, where `endpoint
+   health` writes); etcdctl_lite speaks like the etcdctl of the server's
+   release, asked once (a failure to ask means the newer one). */
+static bool speaks_35(void)
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = (const unsigned char *)p;
-    body_add(b, "%s\"%s\":\"", b->len > 1 ? "," : "", name);
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0)
-                   | (i + 2 < n ? s[i + 2] : 0);
-        body_add(b, "%c%c%c%c", b64[v >> 18 & 63], b64[v >> 12 & 63],
-                 i + 1 < n ? b64[v >> 6 & 63] : '=', i + 2 < n ? b64[v & 63] : '=');
+    static int known = -1;
+    if (known < 0) {
+        etcd_res *r = etcd_version(cli);
+        int major = 3, minor = 5;
+        if (r && r->etcdserver && sscanf(r->etcdserver, "%d.%d", &major, &minor) != 2) minor = 5;
+        known = major > 3 || (major == 3 && minor >= 5);
+        etcd_res_free(r);
     }
-    body_add(b, "\"");
-}
-
-/* "key" and "range_end" of a range request, as etcdctl makes them from KEY
-   [RANGE_END] and --prefix / --from-key; --key-prefix goes in front. */
-static void body_range(body *b, const char *key, const char *range_end)
-{
-    char k[4096], e[4096];
-    const char *kp = flag_val[G_KEY_PREFIX] ? flag_val[G_KEY_PREFIX] : "";
-    int kn = snprintf(k, sizeof k, "%s%s", kp, key);
-    if (kn < 0 || (size_t)kn >= sizeof k) die(EXIT_BAD_ARGS, "key too long");
-    body_add(b, "{");
-    body_base64(b, "key", k, (size_t)kn);
-    if (flag_on(F_PREFIX)) {                    /* the last byte below 0xff, plus one */
-        int n = kn;
-        while (n > 0 && (unsigned char)k[n - 1] == 0xff) n--;
-        memcpy(e, k, (size_t)n);
-        if (n > 0) e[n - 1]++;
-        body_base64(b, "range_end", n > 0 ? e : "\0", n > 0 ? (size_t)n : 1);
-    } else if (flag_on(F_FROM_KEY)) {
-        body_base64(b, "range_end", "\0", 1);    /* "\0": every key >= key */
-    } else if (range_end) {
-        int n = snprintf(e, sizeof e, "%s%s", kp, range_end);
-        if (n < 0 || (size_t)n >= sizeof e) die(EXIT_BAD_ARGS, "key too long");
-        body_base64(b, "range_end", e, (size_t)n);
-    }
+    return known != 0;
 }
 
 /* ---- key-value commands ------------------------------------------------ */
@@ -654,21 +1210,19 @@ static int cmd_get(const char **args, int nargs)
     if (flag_val[F_CONSISTENCY] && strcmp(flag_val[F_CONSISTENCY], "l") &&
         strcmp(flag_val[F_CONSISTENCY], "s"))
         die(EXIT_BAD_ARGS, "unknown consistency flag \"%s\"", flag_val[F_CONSISTENCY]);
-    body b = { NULL, 0, 0 };
-    body_range(&b, args[0], nargs > 1 ? args[1] : NULL);
-    if (flag_int(F_LIMIT)) body_add(&b, ",\"limit\":%" PRId64, flag_int(F_LIMIT));
-    if (flag_int(F_REV)) body_add(&b, ",\"revision\":%" PRId64, flag_int(F_REV));
-    if (order) body_add(&b, ",\"sort_order\":%d", order);
-    if (target) body_add(&b, ",\"sort_target\":%d", target);
-    if (flag_on(F_KEYS_ONLY)) body_add(&b, ",\"keys_only\":true");
-    if (flag_on(F_COUNT_ONLY)) body_add(&b, ",\"count_only\":true");
-    if (flag_val[F_CONSISTENCY] && !strcmp(flag_val[F_CONSISTENCY], "s"))
-        body_add(&b, ",\"serializable\":true");
-    body_add(&b, "}");
-    etcd_res *r = check(etcd_request(cli, "/kv/range", b.p, 0), "");
-    free(b.p);
-    print_get(r, flag_on(F_PRINT_VALUE_ONLY));
-    if (out_mode == OUT_JSON) putchar('\n');
+    etcd_get_opts o;
+    bool dir;
+    memset(&o, 0, sizeof o);
+    o.range_end = range_of(args[0], nargs > 1 ? args[1] : NULL, &dir);
+    o.limit = flag_int(F_LIMIT);
+    o.revision = flag_int(F_REV);
+    o.sort_order = order;
+    o.sort_target = target;
+    o.keys_only = flag_on(F_KEYS_ONLY);
+    o.count_only = flag_on(F_COUNT_ONLY);
+    o.serializable = flag_val[F_CONSISTENCY] && !strcmp(flag_val[F_CONSISTENCY], "s");
+    etcd_res *r = check(dir ? etcd_readdir(cli, args[0], &o) : etcd_get(cli, args[0], &o), "");
+    display->get(r);
     etcd_res_free(r);
     return 0;
 }
@@ -727,8 +1281,7 @@ static int cmd_put(const char **args, int nargs)
     }
     etcd_res *r = check(etcd_set(cli, args[0], value, &o), "");
     free(input);
-    print_put(r);
-    if (out_mode == OUT_JSON) putchar('\n');
+    display->put(r);
     etcd_res_free(r);
     return 0;
 }
@@ -736,58 +1289,18 @@ static int cmd_put(const char **args, int nargs)
 static int cmd_del(const char **args, int nargs)
 {
     check_range_args("del", nargs);
-    body b = { NULL, 0, 0 };
-    body_range(&b, args[0], nargs > 1 ? args[1] : NULL);
-    if (flag_on(F_PREV_KV)) body_add(&b, ",\"prev_kv\":true");
-    body_add(&b, "}");
-    etcd_res *r = check(etcd_request(cli, "/kv/deleterange", b.p, 0), "");
-    free(b.p);
-    print_del(r);
-    if (out_mode == OUT_JSON) putchar('\n');
+    etcd_delete_opts o;
+    bool dir;
+    memset(&o, 0, sizeof o);
+    o.range_end = range_of(args[0], nargs > 1 ? args[1] : NULL, &dir);
+    o.prev_kv = flag_on(F_PREV_KV);
+    etcd_res *r = check(dir ? etcd_rmdir(cli, args[0], &o) : etcd_delete(cli, args[0], &o), "");
+    display->del(r);
     etcd_res_free(r);
     return 0;
 }
 
 /* ---- watch ------------------------------------------------------------- */
-
-/* One watch response, as etcdctl prints it. */
-static void print_watch(const etcd_res *m)
-{
-    if (out_mode == OUT_SIMPLE) {
-        for (size_t i = 0; i < m->nevents; i++) {
-            const etcd_event *e = &m->events[i];
-            puts(e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
-            if (e->prev_kv) simple_kv(e->prev_kv, flag_on(F_PRINT_VALUE_ONLY));
-            simple_kv(&e->kv, flag_on(F_PRINT_VALUE_ONLY));
-        }
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(m);
-        for (size_t i = 0; i < m->nevents; i++) {
-            const etcd_event *e = &m->events[i];
-            printf("\"Type\" : %s\n", e->type == ETCD_EVENT_PUT ? "PUT" : "DELETE");
-            if (e->prev_kv) fields_kv("Prev", e->prev_kv);
-            fields_kv("", &e->kv);
-        }
-    } else {
-        fputs("{\"Header\":{", stdout);
-        json_header(m);
-        fputs("},\"Events\":", stdout);
-        if (!m->nevents) fputs("null", stdout);
-        for (size_t i = 0; i < m->nevents; i++) {
-            const etcd_event *e = &m->events[i];
-            fputs(i ? "," : "[", stdout);
-            fputs(e->type == ETCD_EVENT_DELETE ? "{\"type\":1,\"kv\":" : "{\"kv\":", stdout);
-            json_kv(&e->kv);
-            if (e->prev_kv) {
-                fputs(",\"prev_kv\":", stdout);
-                json_kv(e->prev_kv);
-            }
-            fputs(i + 1 == m->nevents ? "}]" : "}", stdout);
-        }
-        printf(",\"CompactRevision\":%" PRId64 ",\"Canceled\":%s,\"Created\":false}\n",
-               m->compact_revision, m->canceled ? "true" : "false");
-    }
-}
 
 static int cmd_watch(const char **args, int nargs)
 {
@@ -815,7 +1328,7 @@ static int cmd_watch(const char **args, int nargs)
                    : m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "canceled");
         else if (!m->created && !m->nevents && m->revision)
             printf("progress notify: %" PRId64 "\n", m->revision);
-        if (!m->created) print_watch(m);
+        if (!m->created) display->watch(m);
         fflush(stdout);                             /* each response as it comes */
         seen += (int64_t)m->nevents;
         bool done = m->canceled || (count > 0 && seen >= count);
@@ -827,13 +1340,6 @@ static int cmd_watch(const char **args, int nargs)
 }
 
 /* ---- leases ------------------------------------------------------------ */
-
-/* The lease header fields inline, as clientv3's lease responses print. */
-static void lease_json(const etcd_res *r)
-{
-    putchar('{');
-    json_header(r);
-}
 
 static int64_t lease_arg(const char **args, int nargs, const char *cmd)
 {
@@ -851,15 +1357,7 @@ static int cmd_grant(const char **args, int nargs)
     if (!*args[0] || *end)
         die(EXIT_BAD_ARGS, "bad TTL (strconv.ParseInt: parsing \"%s\": invalid syntax)", args[0]);
     etcd_res *r = check(etcd_grant(cli, ttl, 0), "");
-    if (out_mode == OUT_SIMPLE)
-        printf("lease %016" PRIx64 " granted with TTL(%" PRId64 "s)\n", (uint64_t)r->id, r->ttl);
-    else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n", r->id, r->ttl);
-    } else {
-        lease_json(r);
-        printf(",\"ID\":%" PRId64 ",\"TTL\":%" PRId64 ",\"Error\":\"\"}\n", r->id, r->ttl);
-    }
+    display->grant(r);
     etcd_res_free(r);
     return 0;
 }
@@ -868,13 +1366,7 @@ static int cmd_revoke(const char **args, int nargs)
 {
     int64_t id = lease_arg(args, nargs, "revoke");
     etcd_res *r = check(etcd_revoke(cli, id), "failed to revoke lease (");
-    if (out_mode == OUT_SIMPLE) printf("lease %016" PRIx64 " revoked\n", (uint64_t)id);
-    else if (out_mode == OUT_FIELDS) fields_header(r);
-    else {
-        fputs("{\"header\":{", stdout);
-        json_header(r);
-        puts("}}");
-    }
+    display->revoke(id, r);
     etcd_res_free(r);
     return 0;
 }
@@ -883,57 +1375,9 @@ static int cmd_timetolive(const char **args, int nargs)
 {
     int64_t id = lease_arg(args, nargs, "timetolive");
     etcd_res *r = check(etcd_timetolive(cli, id, flag_on(F_KEYS)), "");
-    if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n\"GrantedTTL\" : %" PRId64 "\n",
-               id, r->ttl, r->granted_ttl);
-        for (size_t i = 0; i < r->nkeys; i++) {
-            fputs("\"Key\" : ", stdout);
-            put_quoted(r->keys[i].ptr, r->keys[i].len);
-            putchar('\n');
-        }
-    } else if (out_mode == OUT_JSON) {
-        lease_json(r);
-        printf(",\"id\":%" PRId64 ",\"ttl\":%" PRId64 ",\"granted-ttl\":%" PRId64 ",\"keys\":",
-               id, r->ttl, r->granted_ttl);
-        if (!r->nkeys) fputs("null", stdout);
-        for (size_t i = 0; i < r->nkeys; i++) {
-            fputs(i ? ",\"" : "[\"", stdout);
-            put_base64(r->keys[i].ptr, r->keys[i].len);
-            fputs(i + 1 == r->nkeys ? "\"]" : "\"", stdout);
-        }
-        puts("}");
-    } else if (r->ttl == -1) {
-        printf("lease %016" PRIx64 " already expired\n", (uint64_t)id);
-    } else {
-        printf("lease %016" PRIx64 " granted with TTL(%" PRId64 "s), remaining(%" PRId64 "s)",
-               (uint64_t)id, r->granted_ttl, r->ttl);
-        if (flag_on(F_KEYS)) {
-            fputs(", attached keys([", stdout);
-            for (size_t i = 0; i < r->nkeys; i++) {
-                if (i) putchar(' ');
-                put_bytes(r->keys[i].ptr, r->keys[i].len);
-            }
-            fputs("])", stdout);
-        }
-        putchar('\n');
-    }
+    display->timetolive(id, r, flag_on(F_KEYS));
     etcd_res_free(r);
     return 0;
-}
-
-static void print_keepalive(int64_t id, const etcd_res *r)
-{
-    if (out_mode == OUT_SIMPLE)
-        printf("lease %016" PRIx64 " keepalived with TTL(%" PRId64 ")\n", (uint64_t)id, r->ttl);
-    else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        printf("\"ID\" : %" PRId64 "\n\"TTL\" : %" PRId64 "\n", id, r->ttl);
-    } else {
-        lease_json(r);
-        printf(",\"ID\":%" PRId64 ",\"TTL\":%" PRId64 "}\n", id, r->ttl);
-    }
-    fflush(stdout);
 }
 
 static void sleep_seconds(double s)
@@ -965,14 +1409,15 @@ static int cmd_keepalive(const char **args, int nargs)
         }
         double wait = 1;                            /* failed: again in a second */
         if (r && r->status == 200) {
-            print_keepalive(id, r);
+            display->keepalive(id, r);
+            fflush(stdout);                         /* each one as it comes */
             wait = (double)r->ttl / 3 > 0.5 ? (double)r->ttl / 3 : 0.5;
         }
         etcd_res_free(r);
         if (flag_on(F_ONCE)) return 0;
         sleep_seconds(wait);
     }
-    if (out_mode == OUT_SIMPLE) printf("lease %016" PRIx64 " expired or revoked.\n", (uint64_t)id);
+    display->expired(id);
     return 0;
 }
 
@@ -981,21 +1426,7 @@ static int cmd_leases(const char **args, int nargs)
     (void)args;
     (void)nargs;
     etcd_res *r = check(etcd_leases(cli), "");
-    if (out_mode == OUT_SIMPLE) {
-        printf("found %zu leases\n", r->nleases);
-        for (size_t i = 0; i < r->nleases; i++) printf("%016" PRIx64 "\n", (uint64_t)r->leases[i]);
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        for (size_t i = 0; i < r->nleases; i++) printf("\"ID\" : %" PRId64 "\n", r->leases[i]);
-    } else {
-        lease_json(r);
-        fputs(",\"leases\":", stdout);
-        if (!r->nleases) fputs("[]", stdout);
-        for (size_t i = 0; i < r->nleases; i++)
-            printf("%s{\"id\":%" PRId64 "}%s", i ? "," : "[", r->leases[i],
-                   i + 1 == r->nleases ? "]" : "");
-        puts("}");
-    }
+    display->leases(r);
     etcd_res_free(r);
     return 0;
 }
@@ -1118,14 +1549,11 @@ static void parse_op(char *line, etcd_op *op)
     op->key = args[0];
     if (op->type == ETCD_OP_PUT) op->value = args[1];
     else if (nargs > 1) op->range_end = args[1];
-    if (prefix && nends < TXN_MAX * 2) {             /* the last byte below 0xff, plus one */
-        char *e = prefix_ends[nends++];
+    if (prefix && nends < TXN_MAX * 2) {
         size_t n = strlen(args[0]);
-        if (n >= 512) die(EXIT_BAD_INPUT, "key too long: %s", line);
-        memcpy(e, args[0], n + 1);
-        while (n > 0 && (unsigned char)e[n - 1] == 0xff) e[--n] = '\0';
-        if (n > 0) e[n - 1]++;
-        op->range_end = e;
+        if (n >= sizeof prefix_ends[0]) die(EXIT_BAD_INPUT, "key too long: %s", line);
+        prefix_end(args[0], n, prefix_ends[nends]);
+        op->range_end = prefix_ends[nends++];  /* "\0" as a C string: "", etcd.h's end within --key-prefix */
     }
 }
 
@@ -1138,35 +1566,6 @@ static size_t read_ops(etcd_op *ops, const char *prompt)
         parse_op(line, &ops[n]);
     }
     return n;
-}
-
-/* etcdctl's output changed in 3.5 (txn's JSON names, where `endpoint
-   health` writes); etcdctl_lite speaks like the etcdctl of the server's
-   release, asked once (a failure to ask means the newer one). */
-static bool speaks_35(void)
-{
-    static int known = -1;
-    if (known < 0) {
-        etcd_res *r = etcd_version(cli);
-        int major = 3, minor = 5;
-        if (r && r->etcdserver && sscanf(r->etcdserver, "%d.%d", &major, &minor) != 2) minor = 5;
-        known = major > 3 || (major == 3 && minor >= 5);
-        etcd_res_free(r);
-    }
-    return known != 0;
-}
-
-/* One op's response inside a txn, as etcdctl prints it. */
-static void print_op_result(const etcd_op *op, const etcd_res *r)
-{
-    static const char *const names[2][3] = {
-        { "ResponseRange", "ResponsePut", "ResponseDeleteRange" },
-        { "response_range", "response_put", "response_delete_range" } };
-    if (out_mode == OUT_JSON) printf("{\"Response\":{\"%s\":", names[speaks_35()][op->type]);
-    if (op->type == ETCD_OP_PUT) print_put(r);
-    else if (op->type == ETCD_OP_DELETE) print_del(r);
-    else print_get(r, false);
-    if (out_mode == OUT_JSON) fputs("}}", stdout);
 }
 
 /* etcd_txn wants a compare and an op, as lua-resty-etcd does; etcd and
@@ -1204,25 +1603,7 @@ static int cmd_txn(const char **args, int nargs)
     nops[0] = read_ops(ops[0], "success");
     nops[1] = read_ops(ops[1], "failure");
     etcd_res *r = check(run_txn(cmp, ncmp, ops, nops), "");
-    const etcd_op *done = r->succeeded ? ops[0] : ops[1];
-    if (out_mode == OUT_SIMPLE) {
-        puts(r->succeeded ? "SUCCESS" : "FAILURE");
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        printf("\"Succeeded\" : %s\n", r->succeeded ? "true" : "false");
-    } else {
-        fputs("{\"header\":{", stdout);
-        json_header(r);
-        putchar('}');
-        if (r->succeeded) fputs(",\"succeeded\":true", stdout);
-        if (r->nresponses) fputs(",\"responses\":[", stdout);
-    }
-    for (size_t i = 0; i < r->nresponses; i++) {
-        if (out_mode == OUT_SIMPLE) putchar('\n');
-        if (out_mode == OUT_JSON && i) putchar(',');
-        print_op_result(&done[i], &r->responses[i]);
-    }
-    if (out_mode == OUT_JSON) puts(r->nresponses ? "]}" : "}");
+    display->txn(r, r->succeeded ? ops[0] : ops[1]);
     etcd_res_free(r);
     for (int i = 0; i < ntxn_text; i++) free(txn_text[i]);
     return 0;
@@ -1279,8 +1660,11 @@ static uint64_t tok_u64(const jdoc *d, long i)    /* the gateway quotes int64s *
     return i < 0 ? 0 : strtoull(d->text + d->t[i].start, NULL, 10);
 }
 
-static int tok_len(const jdoc *d, long i) { return i < 0 ? 0 : (int)(d->t[i].end - d->t[i].start); }
-static const char *tok_ptr(const jdoc *d, long i) { return i < 0 ? "" : d->text + d->t[i].start; }
+static etcd_str tok_str(const jdoc *d, long i)
+{
+    etcd_str s = { i < 0 ? "" : d->text + d->t[i].start, i < 0 ? 0 : d->t[i].end - d->t[i].start };
+    return s;
+}
 
 static void jdoc_parse(jdoc *d, const etcd_res *r)
 {
@@ -1289,23 +1673,27 @@ static void jdoc_parse(jdoc *d, const etcd_res *r)
     if (d->n < 1 || d->t[0].type != ETCD_JSON_OBJECT) die(EXIT_ERROR, "unexpected answer: %s", r->body);
 }
 
-/* A member's URL list: json ["a","b"], fields one line each. */
-static void print_urls(const jdoc *d, long arr, const char *field)
+/* An array of strings (URLs): one token each, after the array's. */
+static str_list tok_list(const jdoc *d, long arr)
 {
-    for (size_t k = 0, j = (size_t)arr + 1; arr >= 0 && k < d->t[arr].size; k++, j++) {
-        if (out_mode == OUT_JSON) printf("%s\"%.*s\"", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
-        else printf("\"%s\" : \"%.*s\"\n", field, tok_len(d, (long)j), tok_ptr(d, (long)j));
+    str_list l = { d->text, NULL, 0 };
+    if (arr >= 0 && d->t[arr].size) {
+        l.items = &d->t[arr + 1];
+        l.n = d->t[arr].size;
     }
+    return l;
 }
 
-/* The same for a cell: "a,b". */
-static const char *joined_urls(const jdoc *d, long arr, char *buf, size_t size)
+static member member_at(const jdoc *d, long m)
 {
-    size_t n = 0;
-    buf[0] = '\0';
-    for (size_t k = 0, j = (size_t)arr + 1; arr >= 0 && k < d->t[arr].size && n < size; k++, j++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%.*s", k ? "," : "", tok_len(d, (long)j), tok_ptr(d, (long)j));
-    return buf;
+    member out;
+    long learner = tok_find(d, m, "isLearner");
+    out.id = tok_u64(d, tok_find(d, m, "ID"));
+    out.name = tok_str(d, tok_find(d, m, "name"));
+    out.peers = tok_list(d, tok_find(d, m, "peerURLs"));
+    out.clients = tok_list(d, tok_find(d, m, "clientURLs"));
+    out.learner = learner >= 0 && d->t[learner].type == ETCD_JSON_TRUE;
+    return out;
 }
 
 static int cmd_member_list(const char **args, int nargs)
@@ -1315,47 +1703,14 @@ static int cmd_member_list(const char **args, int nargs)
     (void)nargs;
     etcd_res *r = check(etcd_request(cli, "/cluster/member/list", "{}", 0), "");
     jdoc_parse(&d, r);
-    long members = tok_find(&d, 0, "members");
-    if (out_mode == OUT_FIELDS) fields_header(r);
-    if (out_mode == OUT_JSON) {
-        fputs("{\"header\":{", stdout);
-        json_header(r);
-        fputs("},\"members\":[", stdout);
-    }
-    for (size_t k = 0, m = (size_t)members + 1; members >= 0 && k < d.t[members].size;
-         k++, m = (size_t)tok_skip(&d, (long)m)) {
-        uint64_t id = tok_u64(&d, tok_find(&d, (long)m, "ID"));
-        long name = tok_find(&d, (long)m, "name"), learner = tok_find(&d, (long)m, "isLearner");
-        long peers = tok_find(&d, (long)m, "peerURLs"), clients = tok_find(&d, (long)m, "clientURLs");
-        bool is_learner = learner >= 0 && d.t[learner].type == ETCD_JSON_TRUE;
-        if (out_mode == OUT_SIMPLE || out_mode == OUT_TABLE) {
-            char urls[CELL_MAX];
-            cell("%" PRIx64, id);
-            cell("%s", tok_len(&d, name) ? "started" : "unstarted");
-            cell("%.*s", tok_len(&d, name), tok_ptr(&d, name));
-            cell("%s", joined_urls(&d, peers, urls, sizeof urls));
-            cell("%s", joined_urls(&d, clients, urls, sizeof urls));
-            cell("%s", is_learner ? "true" : "false");
-            row_end();
-        } else if (out_mode == OUT_FIELDS) {
-            printf("\"ID\" : %" PRIu64 "\n\"Name\" : \"%.*s\"\n", id, tok_len(&d, name), tok_ptr(&d, name));
-            print_urls(&d, peers, "PeerURL");
-            print_urls(&d, clients, "ClientURL");
-            printf("\"IsLearner\" : %s\n\n", is_learner ? "true" : "false");
-        } else {
-            printf("%s{\"ID\":%" PRIu64, k ? "," : "", id);
-            if (tok_len(&d, name)) printf(",\"name\":\"%.*s\"", tok_len(&d, name), tok_ptr(&d, name));
-            if (peers >= 0 && d.t[peers].size) { fputs(",\"peerURLs\":[", stdout); print_urls(&d, peers, NULL); putchar(']'); }
-            if (clients >= 0 && d.t[clients].size) { fputs(",\"clientURLs\":[", stdout); print_urls(&d, clients, NULL); putchar(']'); }
-            if (is_learner) fputs(",\"isLearner\":true", stdout);
-            putchar('}');
-        }
-    }
-    if (out_mode == OUT_JSON) puts("]}");
-    if (out_mode == OUT_TABLE) {
-        static const char *const heads[] = { "ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER" };
-        table_print(heads, 6);
-    }
+    long list = tok_find(&d, 0, "members");
+    size_t n = list >= 0 ? d.t[list].size : 0;
+    member *ms = (member *)malloc((n ? n : 1) * sizeof *ms);
+    if (!ms) die(EXIT_ERROR, "out of memory");
+    for (size_t k = 0, m = (size_t)list + 1; k < n; k++, m = (size_t)tok_skip(&d, (long)m))
+        ms[k] = member_at(&d, (long)m);
+    display->members(r, ms, n);
+    free(ms);
     etcd_res_free(r);
     return 0;
 }
@@ -1379,17 +1734,21 @@ static int each_endpoint(int (*fn)(const char *name, int i))
     return rc;
 }
 
-/* go-humanize's Bytes: SI units, "25 kB" */
-static const char *fmt_size(uint64_t n, char *buf, size_t size)
+static ep_status status_of(const jdoc *d, const etcd_res *r, const char *name)
 {
-    static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
-    if (n < 10) { snprintf(buf, size, "%" PRIu64 " B", n); return buf; }
-    double v = (double)n;
-    int e = 0;
-    while (v >= 1000 && e < 6) { v /= 1000; e++; }
-    v = (double)(long long)(v * 10 + 0.5) / 10;
-    snprintf(buf, size, v < 10 ? "%.1f %s" : "%.0f %s", v, units[e]);
-    return buf;
+    ep_status s;
+    long learner = tok_find(d, 0, "isLearner");
+    s.endpoint = name;
+    s.r = r;
+    s.version = tok_str(d, tok_find(d, 0, "version"));
+    s.db = tok_u64(d, tok_find(d, 0, "dbSize"));
+    s.in_use = tok_u64(d, tok_find(d, 0, "dbSizeInUse"));
+    s.leader = tok_u64(d, tok_find(d, 0, "leader"));
+    s.index = tok_u64(d, tok_find(d, 0, "raftIndex"));
+    s.term = tok_u64(d, tok_find(d, 0, "raftTerm"));
+    s.applied = tok_u64(d, tok_find(d, 0, "raftAppliedIndex"));
+    s.learner = learner >= 0 && d->t[learner].type == ETCD_JSON_TRUE;
+    return s;
 }
 
 static int status_one(const char *name, int i)
@@ -1403,62 +1762,19 @@ static int status_one(const char *name, int i)
         return 1;
     }
     jdoc_parse(&d, r);
-    long version = tok_find(&d, 0, "version");
-    uint64_t db = tok_u64(&d, tok_find(&d, 0, "dbSize")), leader = tok_u64(&d, tok_find(&d, 0, "leader"));
-    uint64_t index = tok_u64(&d, tok_find(&d, 0, "raftIndex")), term = tok_u64(&d, tok_find(&d, 0, "raftTerm"));
-    uint64_t applied = tok_u64(&d, tok_find(&d, 0, "raftAppliedIndex"));
-    uint64_t in_use = tok_u64(&d, tok_find(&d, 0, "dbSizeInUse"));
-    long learner = tok_find(&d, 0, "isLearner");
-    bool is_learner = learner >= 0 && d.t[learner].type == ETCD_JSON_TRUE;
-    if (out_mode == OUT_SIMPLE || out_mode == OUT_TABLE) {
-        char size[32];
-        cell("%s", name);
-        cell("%" PRIx64, r->member_id);
-        cell("%.*s", tok_len(&d, version), tok_ptr(&d, version));
-        cell("%s", fmt_size(db, size, sizeof size));
-        cell("%s", leader == r->member_id ? "true" : "false");
-        cell("%s", is_learner ? "true" : "false");
-        cell("%" PRIu64, term);
-        cell("%" PRIu64, index);
-        cell("%" PRIu64, applied);
-        cell("%s", "");                                  /* errors: none */
-        row_end();
-    } else if (out_mode == OUT_FIELDS) {
-        fields_header(r);
-        printf("\"Version\" : \"%.*s\"\n\"DBSize\" : %" PRIu64 "\n\"Leader\" : %" PRIu64
-               "\n\"IsLearner\" : %s\n\"RaftIndex\" : %" PRIu64 "\n\"RaftTerm\" : %" PRIu64
-               "\n\"RaftAppliedIndex\" : %" PRIu64 "\n\"Errors\" : []\n\"Endpoint\" : \"%s\"\n\n",
-               tok_len(&d, version), tok_ptr(&d, version), db, leader, is_learner ? "true" : "false",
-               index, term, applied, name);
-    } else {
-        printf("%s{\"Endpoint\":\"%s\",\"Status\":{\"header\":{", i ? "," : "[", name);
-        json_header(r);
-        printf("},\"version\":\"%.*s\",\"dbSize\":%" PRIu64 ",\"leader\":%" PRIu64 ",\"raftIndex\":%"
-               PRIu64 ",\"raftTerm\":%" PRIu64 ",\"raftAppliedIndex\":%" PRIu64 ",\"dbSizeInUse\":%"
-               PRIu64 "%s}}", tok_len(&d, version), tok_ptr(&d, version), db, leader, index, term,
-               applied, in_use, is_learner ? ",\"isLearner\":true" : "");
-    }
+    ep_status s = status_of(&d, r, name);
+    display->status(&s, i);
     etcd_res_free(r);
     return 0;
 }
 
-/* An endpoint command: fn on each endpoint, then the end of its output
-   (json's closing bracket, or the table with these headers). */
-static int endpoints_out(int (*fn)(const char *name, int i), const char *const *heads, int ncols)
-{
-    int rc = each_endpoint(fn);
-    if (out_mode == OUT_JSON) puts("]");
-    if (out_mode == OUT_TABLE) table_print(heads, ncols);
-    return rc;
-}
-
 static int cmd_endpoint_status(const char **args, int nargs)
 {
-    static const char *const heads[] = { "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
-                                         "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS" };
     (void)args;
     (void)nargs;
-    return endpoints_out(status_one, heads, 10) ? EXIT_ERROR : 0;
+    int rc = each_endpoint(status_one);
+    display->status_end();
+    return rc ? EXIT_ERROR : 0;
 }
 
 /* Go's time.Duration String() for what a health check takes */
@@ -1480,34 +1796,24 @@ static int health_one(const char *name, int i)
     etcd_res *r = etcd_get(cli, "health", NULL);          /* etcdctl reads "health" */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    bool ok = r && r->status == 200;
     char d[64];
-    fmt_duration(took, d, sizeof d);
-    if (out_mode == OUT_JSON) {
-        printf("%s{\"endpoint\":\"%s\",\"health\":%s,\"took\":\"%s%s", i ? "," : "[", name,
-               ok ? "true" : "false", d, ok ? "\"}" : "\",\"error\":\"unhealthy\"}");
-    } else if (out_mode == OUT_TABLE) {
-        cell("%s", name);
-        cell("%s", ok ? "true" : "false");
-        cell("%s", d);
-        cell("%s", ok ? "" : r ? r->body : etcd_errstr(cli));
-        row_end();
-    } else if (ok) {
-        fprintf(speaks_35() ? stdout : stderr, "%s is healthy: successfully committed proposal: took = %s\n", name, d);
-    } else {
-        fprintf(stderr, "%s is unhealthy: failed to commit proposal: %s\n", name,
-                r ? r->body : etcd_errstr(cli));
-    }
+    ep_health h;
+    h.endpoint = name;
+    h.took = fmt_duration(took, d, sizeof d);
+    h.ok = r && r->status == 200;
+    h.error = h.ok ? NULL : r ? r->body : etcd_errstr(cli);
+    display->health(&h, i);
     etcd_res_free(r);
-    return ok ? 0 : 1;
+    return h.ok ? 0 : 1;
 }
 
 static int cmd_endpoint_health(const char **args, int nargs)
 {
-    static const char *const heads[] = { "ENDPOINT", "HEALTH", "TOOK", "ERROR" };
     (void)args;
     (void)nargs;
-    if (endpoints_out(health_one, heads, 4)) die(EXIT_ERROR, "unhealthy cluster");
+    int rc = each_endpoint(health_one);
+    display->health_end();
+    if (rc) die(EXIT_ERROR, "unhealthy cluster");
     return 0;
 }
 
@@ -1615,7 +1921,7 @@ static int elect_listen(const char *name)
     etcd_watcher *w = etcd_observe(cli, name, &o);
     if (!w) die(EXIT_ERROR, "%s", etcd_errstr(cli));
     for (etcd_res *m; (m = etcd_watch_next(w)) != NULL; etcd_res_free(m)) {
-        print_get(m, false);                     /* the leader, as display.Get */
+        display->leader(m);
         fflush(stdout);
     }
     die(EXIT_ERROR, "%s", etcd_watch_errstr(w));
@@ -1656,32 +1962,33 @@ typedef struct command {
     int (*run)(const char **args, int nargs);
     uint64_t flags;                      /* the command's own flags it accepts */
     const char *usage;                   /* the line shown in help */
+    bool cluster;                        /* member list, endpoint: -w table too */
 } command;
 
 static const command commands[] = {
     { "get", NULL, cmd_get, RANGE_FLAGS | BIT(F_KEYS_ONLY) | BIT(F_PRINT_VALUE_ONLY) |
       BIT(F_COUNT_ONLY) | BIT(F_LIMIT) | BIT(F_REV) | BIT(F_ORDER) | BIT(F_SORT_BY) |
-      BIT(F_CONSISTENCY), "get [options] <key> [range_end]" },
+      BIT(F_CONSISTENCY), "get [options] <key> [range_end]", false },
     { "put", NULL, cmd_put, BIT(F_LEASE) | BIT(F_PREV_KV) | BIT(F_IGNORE_VALUE) |
-      BIT(F_IGNORE_LEASE), "put [options] <key> <value> (<value> can also be given from stdin)" },
+      BIT(F_IGNORE_LEASE), "put [options] <key> <value> (<value> can also be given from stdin)", false },
     { "del", NULL, cmd_del, RANGE_FLAGS | BIT(F_PREV_KV),
-      "del [options] <key> [range_end]" },
+      "del [options] <key> [range_end]", false },
     { "watch", NULL, cmd_watch, BIT(F_PREFIX) | BIT(F_REV) | BIT(F_PREV_KV) |
       BIT(F_PROGRESS_NOTIFY) | BIT(F_PRINT_VALUE_ONLY) | BIT(F_COUNT),
-      "watch [options] <key> [--count=N]" },
-    { "lease", "grant", cmd_grant, 0, "lease grant <ttl>" },
-    { "lease", "revoke", cmd_revoke, 0, "lease revoke <leaseID>" },
-    { "lease", "timetolive", cmd_timetolive, BIT(F_KEYS), "lease timetolive <leaseID> [--keys]" },
-    { "lease", "list", cmd_leases, 0, "lease list" },
-    { "lease", "keep-alive", cmd_keepalive, BIT(F_ONCE), "lease keep-alive [--once] <leaseID>" },
-    { "version", NULL, cmd_version, 0, "version" },
-    { "member", "list", cmd_member_list, 0, "member list" },
-    { "endpoint", "health", cmd_endpoint_health, 0, "endpoint health" },
-    { "endpoint", "status", cmd_endpoint_status, 0, "endpoint status" },
-    { "lock", NULL, cmd_lock, BIT(F_TTL), "lock [--ttl=10] <lockname> [exec-command arg1 arg2 ...]" },
-    { "elect", NULL, cmd_elect, BIT(F_LISTEN), "elect [-l] <election-name> [proposal]" },
+      "watch [options] <key> [--count=N]", false },
+    { "lease", "grant", cmd_grant, 0, "lease grant <ttl>", false },
+    { "lease", "revoke", cmd_revoke, 0, "lease revoke <leaseID>", false },
+    { "lease", "timetolive", cmd_timetolive, BIT(F_KEYS), "lease timetolive <leaseID> [--keys]", false },
+    { "lease", "list", cmd_leases, 0, "lease list", false },
+    { "lease", "keep-alive", cmd_keepalive, BIT(F_ONCE), "lease keep-alive [--once] <leaseID>", false },
+    { "version", NULL, cmd_version, 0, "version", false },
+    { "member", "list", cmd_member_list, 0, "member list", true },
+    { "endpoint", "health", cmd_endpoint_health, 0, "endpoint health", true },
+    { "endpoint", "status", cmd_endpoint_status, 0, "endpoint status", true },
+    { "lock", NULL, cmd_lock, BIT(F_TTL), "lock [--ttl=10] <lockname> [exec-command arg1 arg2 ...]", false },
+    { "elect", NULL, cmd_elect, BIT(F_LISTEN), "elect [-l] <election-name> [proposal]", false },
     { "txn", NULL, cmd_txn, BIT(F_INTERACTIVE), "txn [-i]   (compares, success ops, failure "
-      "ops from stdin, each ended by a blank line)" },
+      "ops from stdin, each ended by a blank line)", false },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1725,14 +2032,7 @@ int main(int argc, char **argv)
 
     for (int f = G_TIMEOUT + 1; f < NFLAGS; f++)        /* another command's flag */
         if (flag_val[f] && !(c->flags & BIT(f))) die(EXIT_ERROR, "unknown flag: --%s", flags[f].name);
-    const char *w = flag_val[G_WRITE_OUT] ? flag_val[G_WRITE_OUT] : "simple";
-    out_mode = !strcmp(w, "json") ? OUT_JSON : !strcmp(w, "fields") ? OUT_FIELDS :
-               !strcmp(w, "table") ? OUT_TABLE : OUT_SIMPLE;
-    if (out_mode == OUT_SIMPLE && strcmp(w, "simple"))
-        die(EXIT_BAD_FEAT, "unsupported output format %s", w);
-    if (out_mode == OUT_TABLE && c->run != cmd_member_list && c->run != cmd_endpoint_status &&
-        c->run != cmd_endpoint_health)
-        die(EXIT_BAD_FEAT, "table not supported as output format");
+    choose_display(flag_val[G_WRITE_OUT] ? flag_val[G_WRITE_OUT] : "simple", c->cluster);
 
     connect_client();
     int words = c->sub ? 2 : 1;
