@@ -5,10 +5,16 @@
 set -e
 cd "$(dirname "$0")/../.."
 mkdir -p build
-awk '/^## Using it/ { on = 1 } on && /^```c$/ { p = 1; next } p && /^```$/ { exit } p' README.md > build/readme_prog.c
-test -s build/readme_prog.c
-${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -I. -o build/readme_prog build/readme_prog.c
-${CXX:-g++} -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -I. -c -o build/readme_prog_cxx.o build/readme_prog.c
+# Every program in "Using it": build/readme_prog1.c, build/readme_prog2.c, ...
+rm -f build/readme_prog*.c
+awk '/^## Using it/ { on = 1; next } on && /^## / { exit }
+     on && /^```c$/ { n++; p = 1; next } p && /^```$/ { p = 0; next }
+     p { print > ("build/readme_prog" n ".c") }' README.md
+test -s build/readme_prog1.c && test -s build/readme_prog2.c
+for f in build/readme_prog*.c; do
+    ${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -I. -o "${f%.c}" "$f"
+    ${CXX:-g++} -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -I. -c -o "${f%.c}_cxx.o" "$f"
+done
 # The "Administration" snippets: functions, compiled together after the
 # includes they assume.
 { printf '#define ETCD_IMPLEMENTATION\n#include "etcd.h"\n#include <stdio.h>\n'
