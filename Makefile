@@ -57,9 +57,17 @@ build/asan-clang/%: tests/%.c $(DEPS)
 	@mkdir -p build/asan-clang
 	$(CLANG) $(WARN) $(SAN) -I. -o $@ $< $(LDLIBS)
 
+# etcdctl_lite speaks https wherever OpenSSL's headers are (make deps
+# installs them); the static musl build (mk/portable.mk) stays plain.
+LITE_TLS := $(shell printf '\#include <openssl/ssl.h>\n' | $(CC) -E - >/dev/null 2>&1 && echo yes)
+ifeq ($(LITE_TLS),yes)
+build/etcdctl_lite: EXAMPLE_FLAGS = -DETCD_USE_OPENSSL
+build/etcdctl_lite: EXAMPLE_LIBS = $(TLS_LIBS)
+endif
+
 build/%: examples/%.c etcd.h
 	@mkdir -p build
-	$(CC) $(WARN) $(CFLAGS) -I. -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(EXAMPLE_FLAGS) -I. -o $@ $< $(EXAMPLE_LIBS)
 
 examples: $(EXAMPLES)
 

@@ -1624,6 +1624,12 @@ static int cmd_version(const char **args, int nargs)
            (int)(strchr(api, '.') && strchr(strchr(api, '.') + 1, '.')
                  ? strchr(strchr(api, '.') + 1, '.') - api : (long)strlen(api)), api);
     etcd_res_free(r);
+#ifdef ETCD_USE_OPENSSL                   /* on stderr: stdout stays etcdctl's */
+    fprintf(stderr, "etcdctl_lite (etcd.h %s): TLS with OpenSSL\n", ETCD_VERSION);
+#else
+    fprintf(stderr, "etcdctl_lite (etcd.h %s): no TLS (built without ETCD_USE_OPENSSL: https:// is refused)\n",
+            ETCD_VERSION);
+#endif
     return 0;
 }
 

@@ -607,7 +607,43 @@ static void test_lite_version(void)
     CHECK_EXIT(p, 0);
     CHECK(strncmp(p.out, "etcdctl version: 3.", 19) == 0);
     CHECK_HAS(p.out, "\nAPI version: 3.");
-    CHECK_STR(p.err, "");
+    CHECK_HAS(p.err, "etcdctl_lite (etcd.h ");            /* and whether it has TLS */
+    CHECK_HAS(p.err, "TLS");
+}
+
+/* make examples builds etcdctl_lite with TLS wherever OpenSSL is: it
+   speaks https to a TLS etcd, verified with --cacert. */
+static void test_lite_https(void)
+{
+    test_certs certs;
+    test_etcd tls;
+    proc p;
+    char ep[160], ca[320];
+    memset(&tls, 0, sizeof tls);
+    LITE(&p, "version");
+    if (!strstr(p.err, "TLS with OpenSSL")) {
+        fprintf(stderr, "  %s: built without TLS, which make examples does only without OpenSSL\n", g_lite);
+        CHECK(!"etcdctl_lite has TLS");
+        return;
+    }
+    REQUIRE(test_certs_make(&certs) == 0);
+    if (test_etcd_start_tls(&tls, NULL, certs.ca, certs.server_cert, certs.server_key, false) != 0) {
+        CHECK(!"a TLS etcd");
+        test_certs_remove(&certs);
+        return;
+    }
+    snprintf(ep, sizeof ep, "--endpoints=%s", tls.url);
+    snprintf(ca, sizeof ca, "--cacert=%s", certs.ca);
+    run(&p, g_lite, false, ARGS(ep, ca, "put", "/tls/a", "1"));
+    CHECK_OUT(p, "OK\n");
+    run(&p, g_lite, false, ARGS(ep, ca, "get", "/tls/a"));
+    CHECK_OUT(p, "/tls/a\n1\n");
+    snprintf(ca, sizeof ca, "--cacert=%s", certs.wrong_ca);
+    run(&p, g_lite, false, ARGS(ep, ca, "get", "/tls/a"));   /* not verified: refused */
+    CHECK_EXIT(p, 1);
+    CHECK_HAS(p.err, "certificate");
+    test_etcd_stop(&tls);
+    test_certs_remove(&certs);
 }
 
 /* ---- watch_config ------------------------------------------------------- */
@@ -989,6 +1025,7 @@ int main(void)
     RUN(test_lite_lease);
     RUN(test_lite_txn);
     RUN(test_lite_version);
+    RUN(test_lite_https);
     RUN(test_watch_config);
     RUN(test_watch_config_signals);
     RUN(test_watch_config_errors);
