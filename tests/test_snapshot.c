@@ -105,16 +105,31 @@ static void test_callback_stops(void)
     }
 }
 
+/* Is name an executable in PATH? (Looked up, not run: a child that fails
+   to exec would stay under valgrind and count as a leak.) */
+static bool on_path(const char *name)
+{
+    const char *p = getenv("PATH");
+    char dir[1024];
+    while (p && *p) {
+        size_t n = strcspn(p, ":");
+        if (n && n < sizeof dir - strlen(name) - 2) {
+            snprintf(dir, sizeof dir, "%.*s/%s", (int)n, p, name);
+            if (access(dir, X_OK) == 0) return true;
+        }
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
 static void run_restore(const char *file, const test_etcd *into, char *datadir)
 {
     char peer[64], cluster[96];
-    const char *tool = "etcdutl";
-    const char *probe[] = { "etcdutl", "version", NULL };
+    const char *tool = on_path("etcdutl") ? "etcdutl" : "etcdctl";   /* 3.4: etcdctl restores */
     const char *argv[16];
     int n = 0;
     snprintf(peer, sizeof peer, "http://127.0.0.1:%d", into->peer_port);
     snprintf(cluster, sizeof cluster, "default=%s", peer);
-    if (th__run(probe, NULL, 0, "/dev/null") != 0) tool = "etcdctl";   /* 3.4: etcdctl restores */
     argv[n++] = tool; argv[n++] = "snapshot"; argv[n++] = "restore"; argv[n++] = file;
     argv[n++] = "--data-dir"; argv[n++] = datadir; argv[n++] = "--name"; argv[n++] = "default";
     argv[n++] = "--initial-cluster"; argv[n++] = cluster;
@@ -196,13 +211,21 @@ static int to_nothing(void *arg, const void *data, size_t len)
     return 0;
 }
 
+/* ASan's quarantine and valgrind's freed-block queue keep freed memory
+   resident: the figure means something only in a plain run. */
 #if defined(__SANITIZE_ADDRESS__)
-#define ASAN 1                   /* its quarantine keeps freed memory resident */
+#define ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define ASAN 1
 #endif
 #endif
+
+static bool under_valgrind(void)
+{
+    const char *p = getenv("LD_PRELOAD");
+    return p && strstr(p, "vgpreload");
+}
 
 /* A database of SNAP_MB megabytes (default 16) streamed to a callback
    that keeps nothing: the resident set grows by a few messages, not by
@@ -238,7 +261,7 @@ static void test_memory_bounded(void)
     fprintf(stderr, "  (info) a %zu-byte snapshot: resident %ld KiB before, at most %ld KiB during (+%ld KiB)\n",
             cnt.bytes, before, cnt.max_rss, cnt.max_rss - before);
 #ifndef ASAN
-    CHECK(before < 0 || cnt.max_rss - before < 4 * 1024);
+    if (!under_valgrind()) CHECK(before < 0 || cnt.max_rss - before < 4 * 1024);
 #endif
     etcd_res_free(r);
 }
