@@ -559,6 +559,7 @@ typedef struct etcd_op {
     bool prev_kv;                                    /* PUT, DELETE */
     int64_t limit, revision;                         /* RANGE */
     size_t key_len, range_end_len;                   /* 0: strlen() of the string */
+    bool keys_only, count_only;                      /* RANGE */
 } etcd_op;
 
 typedef struct etcd_txn_opts { double timeout; } etcd_txn_opts;
@@ -4544,6 +4545,8 @@ static void etcd__j_op(etcd__jw *w, const etcd_op *op)
     if (op->type == ETCD_OP_RANGE) {
         etcd__j_nz(&w->json, "limit", op->limit);
         etcd__j_nz(&w->json, "revision", op->revision);
+        etcd__j_flag(&w->json, "keys_only", op->keys_only);
+        etcd__j_flag(&w->json, "count_only", op->count_only);
     } else {
         etcd__j_flag(&w->json, "prev_kv", op->prev_kv);
     }

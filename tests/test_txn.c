@@ -271,6 +271,35 @@ static void test_op_range(void)
     etcd_res_free(r);
 }
 
+/* A range op's own keys_only and count_only. */
+static void test_op_range_only(void)
+{
+    etcd_compare c = cmp_int(ETCD_CMP_VERSION, ETCD_CMP_GREATER, "/test_op_only/a", 0);
+    etcd_op s[2];
+    etcd_res *r;
+    test_put(cli, "/test_op_only/a", "\"va\"");
+    test_put(cli, "/test_op_only/b", "\"vb\"");
+    s[0] = op(ETCD_OP_RANGE, "/test_op_only/", NULL);
+    s[0].range_end = "/test_op_only0";
+    s[0].keys_only = true;
+    s[1] = s[0];
+    s[1].keys_only = false;
+    s[1].count_only = true;
+    r = txn(cli, &c, 1, s, 2, NULL, 0);
+    REQUIRE(r);
+    CHECK_INT(r->nresponses, 2);
+    if (r->nresponses == 2) {
+        CHECK_INT(r->responses[0].nkvs, 2);
+        if (r->responses[0].nkvs == 2) {
+            CHECK_STR(r->responses[0].kvs[1].key, "/test_op_only/b");
+            CHECK_INT(r->responses[0].kvs[1].value_len, 0);      /* keys only */
+        }
+        CHECK_INT(r->responses[1].nkvs, 0);
+        CHECK_INT(r->responses[1].count, 2);
+    }
+    etcd_res_free(r);
+}
+
 static void test_op_put(void)
 {
     const char *p = "/test_op_put/p", *q = "/test_op_put/q", *o3 = "/test_op_put/r";
@@ -581,6 +610,7 @@ int main(void)
     RUN(test_compare_lease);
     RUN(test_compare_range_end);
     RUN(test_op_range);
+    RUN(test_op_range_only);
     RUN(test_op_put);
     RUN(test_op_delete);
     RUN(test_branches);
