@@ -615,9 +615,15 @@ ETCDDEF etcd_res *etcd_member_promote(etcd *cli, uint64_t id);
 ETCDDEF etcd_res *etcd_status    (etcd *cli, const char *endpoint);
 ETCDDEF etcd_res *etcd_defragment(etcd *cli, const char *endpoint);
 ETCDDEF etcd_res *etcd_hash_kv   (etcd *cli, const char *endpoint, int64_t revision);  /* 0: newest */
+ETCDDEF etcd_res *etcd_hash      (etcd *cli, const char *endpoint);   /* the whole backend (res->hash) */
 ETCDDEF etcd_res *etcd_alarm_list  (etcd *cli);
 ETCDDEF etcd_res *etcd_alarm_disarm(etcd *cli, uint64_t member_id, int alarm);  /* 0, 0: every alarm */
 ETCDDEF etcd_res *etcd_move_leader (etcd *cli, uint64_t target_id);   /* sent to the leader */
+/* etcd 3.5's cluster downgrade: validate or enable one to version ("3.4"),
+   or cancel the one in progress (version NULL). res->version: the
+   cluster's version. */
+enum { ETCD_DOWNGRADE_VALIDATE = 0, ETCD_DOWNGRADE_ENABLE = 1, ETCD_DOWNGRADE_CANCEL = 2 };
+ETCDDEF etcd_res *etcd_downgrade   (etcd *cli, int action, const char *version);
 
 /* A backup of one member's database: the stream is handed to write() in
    order, with bounded memory (a message at a time); the call checks
@@ -5562,6 +5568,29 @@ ETCDDEF etcd_res *etcd_hash_kv(etcd *cli, const char *endpoint, int64_t revision
     etcd__jw_begin(&cli->jw);
     etcd__j_nz(&cli->jw.json, "revision", revision);
     return etcd__admin_at(cli, endpoint, "etcd_hash_kv", "/maintenance/hashkv", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_hash(etcd *cli, const char *endpoint)
+{
+    if (!cli) return NULL;
+    etcd__jw_begin(&cli->jw);
+    return etcd__admin_at(cli, endpoint, "etcd_hash", "/maintenance/hash", ETCD__RQ_IDEM);
+}
+
+ETCDDEF etcd_res *etcd_downgrade(etcd *cli, int action, const char *version)
+{
+    static const char *const actions[] = { "VALIDATE", "ENABLE", "CANCEL" };
+    if (!cli) return NULL;
+    if (action < ETCD_DOWNGRADE_VALIDATE || action > ETCD_DOWNGRADE_CANCEL ||
+        ((!version || !*version) != (action == ETCD_DOWNGRADE_CANCEL)) || (version && strpbrk(version, "\"\\"))) {
+        etcd__errf(&cli->err, ETCD_EARG, "etcd_downgrade: VALIDATE or ENABLE with a version (\"3.4\"), or CANCEL "
+                   "without one");
+        return NULL;
+    }
+    etcd__jw_begin(&cli->jw);
+    etcd__j_str(&cli->jw.json, "action", actions[action]);
+    if (version) etcd__j_str(&cli->jw.json, "version", version);
+    return etcd__admin(cli, "etcd_downgrade", "/maintenance/downgrade", 0, NULL);
 }
 
 ETCDDEF etcd_res *etcd_alarm_list(etcd *cli)
