@@ -587,7 +587,7 @@ ETCDDEF etcd_res *etcd_version   (etcd *cli);               /* GET /version */
    >>admin  compaction, members, maintenance, auth (see the README's
    "Administration"). Results as for any call: the fields at etcd_res's
    end. A call the server's release lacks in its gateway (3.4: hash_kv,
-   auth_status, member_promote) fails with ETCD_ESERVER naming both.
+   auth_status, downgrade) fails with ETCD_ESERVER naming both.
    ------------------------------------------------------------------------ */
 
 enum { ETCD_ALARM_NONE = 0, ETCD_ALARM_NOSPACE = 1, ETCD_ALARM_CORRUPT = 2 };
@@ -5416,16 +5416,24 @@ static bool etcd__ep_named(etcd *cli, const char *endpoint, etcd__ep *tmp, etcd_
     return true;
 }
 
+/* Did the gateway lack the path (not etcd refusing the call: etcd's own
+   404 says what was not found, "etcdserver: member not found")? 3.4
+   answers a plain "Not Found", 3.5 {"code":5,"message":"Not Found"}. */
+static bool etcd__no_route(const etcd_res *r)
+{
+    return r->status == 501 || (r->status == 404 && !strcmp(etcd__res_why(r), "Not Found"));
+}
+
 /* POST the body etcd__jw_begin opened to path, on ep (NULL: the next
-   healthy). A call the server's gateway lacks (404, 501) fails, naming
-   the call and the release. */
+   healthy). A call the server's gateway lacks fails, naming the call and
+   the release. */
 static etcd_res *etcd__admin(etcd *cli, const char *call, const char *path, unsigned flags, etcd__ep *ep)
 {
     etcd__req rq = etcd__post_rq(cli, path, flags, 0);
     etcd_res *r;
     rq.ep = ep;
     etcd__buf_add(&cli->jw.json, "}", 1);
-    if (!(r = etcd__call(cli, &rq)) || (r->status != 404 && r->status != 501)) return r;
+    if (!(r = etcd__call(cli, &rq)) || !etcd__no_route(r)) return r;
     etcd__errf(&cli->err, ETCD_ESERVER, "%s: etcd %s has no %s in its JSON gateway (HTTP %d)", call,
                etcd__release(cli), path, r->status);
     etcd_res_free(r);
@@ -5528,6 +5536,11 @@ static bool etcd__not_learner(etcd *cli, uint64_t id)
     size_t i;
     bool learner = false;
     if (!l) return false;
+    if (l->status != 200) {
+        etcd__refusal(&cli->err, l, l->status, "etcd_member_update: the member list it checks first: ", ETCD_EARG);
+        etcd_res_free(l);
+        return false;
+    }
     for (i = 0; i < l->nmembers; i++) if (l->members[i].id == id) learner = l->members[i].is_learner;
     etcd_res_free(l);
     if (learner)
@@ -5772,6 +5785,7 @@ static bool etcd__j_perm_keys(etcd *cli, const char *call, const char *key, size
         etcd__errf(&cli->err, ETCD_EARG, "%s: key should not be empty (\"\" with a range_end: from the start)", call);
         return false;
     }
+    if (!k.len) k.ptr = "", k.len = 1;           /* "\0": etcd 3.5 refuses an empty key; the start */
     etcd__j_b64(&cli->jw.json, "key", k.ptr, k.len);
     if (range_end) etcd__j_b64(&cli->jw.json, "range_end", re.len ? re.ptr : "", re.len ? re.len : 1);
     return true;

@@ -1175,4 +1175,89 @@ fail:
     return -1;
 }
 
+/* ---- a member joining a running cluster (test_admin.c) ------------------- */
+
+/* Prepare s for a member named name that is to join a running cluster
+   (etcd_member_add takes its peer URL first): free client and peer ports,
+   a fresh temp dir, s->url ("http://127.0.0.1:PORT") and s->name set;
+   nothing is started. Its peer URL is "http://127.0.0.1:<s->peer_port>".
+   The dir is removed by test_etcd_stop or at exit. 0, or -1 (printed). */
+static TH__UNUSED int test_etcd_join_prepare(test_etcd *s, const char *name)
+{
+    char tmpl[256];
+    const char *tmp = getenv("TMPDIR");
+    memset(s, 0, sizeof *s);
+    if (!name || !*name || strlen(name) >= sizeof s->name) {
+        fprintf(stderr, "harness: test_etcd_join_prepare: a name of 1 to %zu bytes\n", sizeof s->name - 1);
+        return -1;
+    }
+    s->port = test_free_port();
+    do s->peer_port = test_free_port(); while (s->peer_port == s->port && s->port > 0);
+    if (s->port <= 0 || s->peer_port <= 0) {
+        fprintf(stderr, "harness: no free port: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(tmpl, sizeof tmpl, "%s/etcdh-join-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl, strerror(errno));
+        return -1;
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", tmpl);
+    th__register(0, s->dir);
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    return 0;
+}
+
+/* Start the member test_etcd_join_prepare made ready, as etcd's runtime
+   reconfiguration says: --initial-cluster cluster (name=peerURL pairs of
+   every member, this one included, as the member add answered),
+   --initial-cluster-state existing, --initial-cluster-token token (the
+   cluster's: m[0].token), the cluster members' 50 ms heartbeat and 500 ms
+   election timeout, then extra_args (NULL-terminated, or NULL; kept for
+   test_etcd_restart, as are the other flags). Waits (<= 20 s) until GET
+   /version answers: a learner still catching up need not report healthy.
+   The process is stopped by PID (test_etcd_stop, test_etcd_kill, or at
+   exit). 0; -1 when it exited or did not answer in time (its log's tail
+   printed, the process stopped, the dir kept for test_etcd_stop). */
+static TH__UNUSED int test_etcd_join_start(test_etcd *s, const char *cluster, const char *token,
+                                           const char *const *extra_args)
+{
+    double deadline = th__now() + 20.0 * t_time_scale();
+    int i;
+    if (!s || !s->dir[0] || !s->name[0] || s->pid > 0 || !cluster || !*cluster ||
+        strlen(cluster) >= sizeof s->cluster || (token && strlen(token) >= sizeof s->token)) {
+        fprintf(stderr, "harness: test_etcd_join_start: prepare s first; cluster of 1 to %zu bytes\n",
+                sizeof s->cluster - 1);
+        return -1;
+    }
+    snprintf(s->cluster, sizeof s->cluster, "%s", cluster);
+    snprintf(s->token, sizeof s->token, "%s", token ? token : "");
+    s->extra[0] = "--initial-cluster-state=existing";  /* after th__fork_etcd's "new": the last wins */
+    for (i = 0; extra_args && extra_args[i] && i + 1 < TH__MAX_EXTRA; i++) s->extra[i + 1] = extra_args[i];
+    s->extra[i + 1] = NULL;
+    th__unregister(0, s->dir);                 /* th__fork_etcd registers pid and dir */
+    if (th__fork_etcd(s) != 0) {
+        th__register(0, s->dir);
+        return -1;
+    }
+    while (th__now() < deadline) {
+        if (th__exited(s->pid)) {
+            th__unregister(s->pid, s->dir);
+            th__register(0, s->dir);
+            s->pid = 0;
+            fprintf(stderr, "harness: joining member %s on %s exited\n", s->name, s->url);
+            th__print_log_tail(s->dir);
+            return -1;
+        }
+        if (th__http_get_has(s->port, "/version", "etcdserver")) return 0;
+        th__sleep_ms(50);
+    }
+    fprintf(stderr, "harness: joining member %s on %s not answering within %.0f s\n", s->name, s->url,
+            20.0 * t_time_scale());
+    th__print_log_tail(s->dir);
+    test_etcd_kill(s);
+    return -1;
+}
+
 #endif
