@@ -401,6 +401,8 @@ struct etcd_res {
     int64_t snapshot_size;                  /* etcd_snapshot: bytes handed over (checksum included) */
     etcd_str blob;                          /* a /maintenance/snapshot message: its bytes */
     int64_t remaining_bytes;                /* ... and how many are still to come */
+    int64_t lock_revision;                  /* etcd_lock, etcd_trylock: the fencing token, the
+                                               lock key's create revision (0: not held) */
 };
 
 /* Free a result and everything it points to. NULL is fine. Only top-level
@@ -560,6 +562,7 @@ typedef struct etcd_op {
     int64_t limit, revision;                         /* RANGE */
     size_t key_len, range_end_len;                   /* 0: strlen() of the string */
     bool keys_only, count_only;                      /* RANGE */
+    int sort_order, sort_target;                     /* RANGE: ETCD_SORT_* */
 } etcd_op;
 
 typedef struct etcd_txn_opts { double timeout; } etcd_txn_opts;
@@ -708,6 +711,21 @@ ETCDDEF etcd_res *etcd_proclaim(etcd *cli, const etcd_leader_key *leader, const 
 ETCDDEF etcd_res *etcd_leader  (etcd *cli, const char *name);
 ETCDDEF etcd_res *etcd_resign  (etcd *cli, const etcd_leader_key *leader);
 ETCDDEF etcd_watcher *etcd_observe(etcd *cli, const char *name, const etcd_watch_opts *opts);
+
+/* Fencing. A holder that pauses past its lease and then writes corrupts
+   what the lock guards: put the guard among the compares of the txn that
+   writes, and the write happens only while the lock (or the leadership)
+   is still held. etcd_lock and etcd_trylock fill res->lock_revision, the
+   fencing token. The guards point into lock / leader: keep them alive
+   until the txn is sent; use them with the client that took the lock
+   (its key_prefix is taken off, for etcd_txn to put back). */
+ETCDDEF etcd_compare etcd_lock_guard(const etcd *cli, const etcd_res *lock);
+ETCDDEF etcd_compare etcd_leader_guard(const etcd *cli, const etcd_leader_key *leader);
+/* One attempt, at once: res->succeeded says whether the lock was taken
+   (lock_key and lock_revision then set, as etcd_lock's; free it with
+   etcd_unlock). Not taken (another lease holds it): succeeded false and
+   nothing left behind. The same lease taking it again: taken. */
+ETCDDEF etcd_res *etcd_trylock(etcd *cli, const char *name, int64_t lease);
 
 /* A prefix kept in sync: a watchdir that starts with what is there.
    etcd_watch_next first returns the keys under dir as PUT events, pages of
@@ -4342,6 +4360,14 @@ static bool etcd__check_range(etcd *cli, bool dir, const char *range_end)
     return false;
 }
 
+/* A range's sort (checked by the caller): enums as bare numbers (a
+   string would be read as an enum's name); 0 is left out. */
+static void etcd__j_sort(etcd__jw *w, int order, int target)
+{
+    if (order) { etcd__j_name(&w->json, "sort_order"); etcd__buf_i64(&w->json, order); }
+    if (target) { etcd__j_name(&w->json, "sort_target"); etcd__buf_i64(&w->json, target); }
+}
+
 static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_get_opts *o)
 {
     etcd_get_opts none;
@@ -4367,8 +4393,7 @@ static etcd_res *etcd__range(etcd *cli, const char *key, bool dir, const etcd_ge
     etcd__j_nz(&cli->jw.json, "max_create_revision", o->max_create_revision);
     etcd__j_nz(&cli->jw.json, "limit", o->limit);
     etcd__j_nz(&cli->jw.json, "revision", o->revision > 0 ? o->revision : 0);
-    if (o->sort_order) { etcd__j_name(&cli->jw.json, "sort_order"); etcd__buf_fmt(&cli->jw.json, "%d", o->sort_order); }
-    if (o->sort_target) { etcd__j_name(&cli->jw.json, "sort_target"); etcd__buf_fmt(&cli->jw.json, "%d", o->sort_target); }
+    etcd__j_sort(&cli->jw, o->sort_order, o->sort_target);
     etcd__j_flag(&cli->jw.json, "serializable", o->serializable);
     etcd__j_flag(&cli->jw.json, "keys_only", o->keys_only);
     etcd__j_flag(&cli->jw.json, "count_only", o->count_only);
@@ -4511,6 +4536,10 @@ static bool etcd__check_ops(etcd *cli, const etcd_op *ops, size_t n)
     for (i = 0; i < n; i++) {
         if (!etcd__check_key(cli, etcd__span(ops[i].key, ops[i].key_len))) return false;
         if ((unsigned)ops[i].type > ETCD_OP_DELETE) { etcd__errf(&cli->err, ETCD_EARG, "txn: invalid op type"); return false; }
+        if ((unsigned)ops[i].sort_order > ETCD_SORT_DESCEND || (unsigned)ops[i].sort_target > ETCD_SORT_VALUE) {
+            etcd__errf(&cli->err, ETCD_EARG, "txn: a range op's sort_order is 0-2, its sort_target 0-4");
+            return false;
+        }
         if (ops[i].type != ETCD_OP_PUT) continue;
         if (!ops[i].value) { etcd__errf(&cli->err, ETCD_EARG, "txn: a PUT op needs a value"); return false; }
         if (!etcd__check_value(cli, ops[i].value, etcd__vlen(ops[i].value, ops[i].value_len))) return false;
@@ -4553,6 +4582,7 @@ static void etcd__j_op(etcd__jw *w, const etcd_op *op)
         etcd__j_nz(&w->json, "revision", op->revision);
         etcd__j_flag(&w->json, "keys_only", op->keys_only);
         etcd__j_flag(&w->json, "count_only", op->count_only);
+        etcd__j_sort(w, op->sort_order, op->sort_target);
     } else {
         etcd__j_flag(&w->json, "prev_kv", op->prev_kv);
     }
@@ -6222,13 +6252,152 @@ static etcd_res *etcd__post_answer(etcd *cli, const char *path, unsigned flags, 
     return etcd__call(cli, &rq);
 }
 
+/* A block of n zeroed bytes that lives as long as r. */
+static void *etcd__res_more(etcd_res *r, size_t n)
+{
+    etcd__blk *first = (etcd__blk *)(void *)((char *)r - ETCD__HDR), *b = etcd__blk_new(n);
+    if (!b) return NULL;
+    memset((char *)b + ETCD__HDR, 0, n);
+    b->next = first->next;
+    first->next = b;
+    return (char *)b + ETCD__HDR;
+}
+
+/* The create revision of a key as etcd holds it (key_prefix included):
+   the fencing token of a lock key. 0 when it is gone. */
+static int64_t etcd__create_rev(etcd *cli, etcd_str key)
+{
+    etcd_res *r;
+    int64_t rev = 0;
+    etcd__jw_begin(&cli->jw);
+    etcd__j_b64(&cli->jw.json, "key", key.ptr, key.len);
+    if ((r = etcd__post(cli, "/kv/range", ETCD__RQ_IDEM, 0)) != NULL && r->status == 200 && r->nkvs)
+        rev = r->kvs[0].create_revision;
+    etcd_res_free(r);
+    return rev;
+}
+
 ETCDDEF etcd_res *etcd_lock(etcd *cli, const char *name, int64_t lease, double timeout)
 {
+    etcd_res *r;
     if (!cli || !etcd__check_name(cli, name, lease, true)) return NULL;
     etcd__jw_begin(&cli->jw);
     etcd__j_key(&cli->jw, "name", etcd__span(name, 0));
     etcd__j_i64(&cli->jw.json, "lease", lease);
-    return etcd__waited(cli, etcd__post_answer(cli, "/lock/lock", 0, timeout, etcd__lock_answer), name, lease);
+    r = etcd__waited(cli, etcd__post_answer(cli, "/lock/lock", 0, timeout, etcd__lock_answer), name, lease);
+    if (r && r->status == 200 && r->lock_key.len) {
+        r->lock_revision = etcd__create_rev(cli, r->lock_key);
+        etcd__err_clear(&cli->err);              /* the lock is the answer, whatever the look-up said */
+    }
+    return r;
+}
+
+/* A compare "key (as etcd holds it) still has this create revision", for
+   etcd_txn, which puts key_prefix back. */
+static etcd_compare etcd__guard(const etcd *cli, const char *key, size_t len, int64_t rev)
+{
+    etcd_compare c;
+    size_t p = cli && cli->o.key_prefix ? strlen(cli->o.key_prefix) : 0;
+    memset(&c, 0, sizeof c);
+    if (key && len >= p && p && !memcmp(key, cli->o.key_prefix, p)) key += p, len -= p;
+    c.result = ETCD_CMP_EQUAL;
+    c.target = ETCD_CMP_CREATE;
+    c.key = key ? key : "";
+    c.key_len = len;
+    c.create_revision = rev;
+    return c;
+}
+
+ETCDDEF etcd_compare etcd_lock_guard(const etcd *cli, const etcd_res *lock)
+{
+    return lock ? etcd__guard(cli, lock->lock_key.ptr, lock->lock_key.len, lock->lock_revision)
+                : etcd__guard(cli, NULL, 0, 0);
+}
+
+ETCDDEF etcd_compare etcd_leader_guard(const etcd *cli, const etcd_leader_key *leader)
+{
+    return leader ? etcd__guard(cli, leader->key.ptr, leader->key.len, leader->rev) : etcd__guard(cli, NULL, 0, 0);
+}
+
+/* One txn: if no key under name/ exists, put ours (name/<lease in hex>,
+   as etcd's lock service names it) and read it; else read ours and the
+   owner (the oldest key). */
+static etcd_res *etcd__trylock_txn(etcd *cli, const char *dir, const char *end, const char *mine, int64_t lease)
+{
+    etcd_compare free_;
+    etcd_op yes[2], no[2];
+    memset(&free_, 0, sizeof free_);
+    memset(yes, 0, sizeof yes);
+    memset(no, 0, sizeof no);
+    free_.result = ETCD_CMP_EQUAL;
+    free_.target = ETCD_CMP_CREATE;                        /* every key in the range: none */
+    free_.key = dir;
+    free_.range_end = end;
+    yes[0].type = ETCD_OP_PUT;
+    yes[0].key = mine;
+    yes[0].lease = lease;
+    yes[0].value = cli->o.serializer == ETCD_SERIALIZER_JSON ? "\"\"" : "";
+    yes[1].type = ETCD_OP_RANGE;
+    yes[1].key = mine;
+    no[0] = yes[1];
+    no[1] = yes[1];
+    no[1].key = dir;
+    no[1].range_end = end;
+    no[1].limit = 1;
+    no[1].sort_order = ETCD_SORT_ASCEND;
+    no[1].sort_target = ETCD_SORT_CREATE;
+    return etcd_txn(cli, &free_, 1, yes, 2, no, 2, NULL);
+}
+
+/* Taken: the txn put our key (succeeded; responses[1] reads it back), or
+   ours is the oldest key under the name (the same lease took it before;
+   responses[0] is ours, [1] the oldest). Then the lock key, as etcd holds
+   it, and its create revision go into r. False only when out of memory. */
+static bool etcd__trylock_took(etcd *cli, etcd_res *r)
+{
+    const etcd_res *q = r->responses;
+    const etcd_kv *mine = NULL;
+    char *key;
+    if (r->nresponses == 2 && r->succeeded && q[1].nkvs == 1) mine = q[1].kvs;
+    else if (r->nresponses == 2 && q[0].nkvs == 1 && q[1].nkvs == 1 &&
+             q[1].kvs[0].create_revision == q[0].kvs[0].create_revision) mine = q[0].kvs;
+    r->succeeded = mine != NULL;
+    if (!mine) return true;
+    if (!(key = (char *)etcd__res_more(r, mine->key_len + 1))) {
+        etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+        return false;
+    }
+    memcpy(key, mine->key, mine->key_len);
+    r->lock_key.ptr = key;
+    r->lock_key.len = mine->key_len;
+    r->lock_revision = mine->create_revision;
+    return true;
+}
+
+static char *etcd__join(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *s = (char *)ETCD_MALLOC(na + nb + 1);
+    if (s) { memcpy(s, a, na); memcpy(s + na, b, nb + 1); }
+    return s;
+}
+
+ETCDDEF etcd_res *etcd_trylock(etcd *cli, const char *name, int64_t lease)
+{
+    char hex[24], *dir, *end, *mine;
+    etcd_res *r = NULL;
+    if (!cli || !etcd__check_name(cli, name, lease, true)) return NULL;
+    snprintf(hex, sizeof hex, "/%llx", (unsigned long long)lease);
+    dir = etcd__join(name, "/");                  /* name/, its end name0, ours name/<lease in hex> */
+    end = etcd__join(name, "0");
+    mine = etcd__join(name, hex);
+    if (!dir || !end || !mine) etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+    else r = etcd__trylock_txn(cli, dir, end, mine, lease);
+    ETCD_FREE(dir);
+    ETCD_FREE(end);
+    ETCD_FREE(mine);
+    if (r && r->status == 200 && !etcd__trylock_took(cli, r)) { etcd_res_free(r); return NULL; }
+    return r;
 }
 
 ETCDDEF etcd_res *etcd_unlock(etcd *cli, const char *lock_key, size_t lock_key_len)
@@ -6323,16 +6492,6 @@ ETCDDEF etcd_watcher *etcd_observe(etcd *cli, const char *name, const etcd_watch
     return etcd__watch_open(cli, etcd__span(name, 0), false, opts, &etcd__observe_kind);
 }
 
-/* A block of n zeroed bytes that lives as long as r. */
-static void *etcd__res_more(etcd_res *r, size_t n)
-{
-    etcd__blk *first = (etcd__blk *)(void *)((char *)r - ETCD__HDR), *b = etcd__blk_new(n);
-    if (!b) return NULL;
-    memset((char *)b + ETCD__HDR, 0, n);
-    b->next = first->next;
-    first->next = b;
-    return (char *)b + ETCD__HDR;
-}
 
 /* The mirror: a watchdir whose kind begins with a snapshot of the dir,
    and begins again when its resume point is compacted. */
