@@ -301,8 +301,10 @@ ETCDDEF etcd_err    etcd_errcode(const etcd *cli);
 ETCDDEF const char *etcd_err_name(etcd_err e);
 /* Whether endpoint http_host (as written in opts.http_host) is in the
    rotation now: false from the failure that reached max_fails until
-   fail_timeout seconds later. With none healthy, calls fail with "has no
-   healthy etcd endpoint available". */
+   fail_timeout seconds later, or until it answers a request sooner. With
+   none healthy, calls fail at once with "has no healthy etcd endpoint
+   available", except one a second, which probes the endpoint due back
+   first (not in the first second after it went out). */
 ETCDDEF bool        etcd_endpoint_healthy(const etcd *cli, const char *http_host);
 
 /* ------------------------------------------------------------------------
@@ -3472,6 +3474,7 @@ struct etcd {
     char *token;                 /* auth token, NULL until fetched */
     double token_used;           /* when etcd last accepted it */
     double auth_retry_at;        /* after a refused authentication: no new try before */
+    double probe_at;             /* every endpoint out: the next probe, not before */
     etcd__error auth_err;        /* ... and its reason, repeated until then */
 #ifdef ETCD_USE_OPENSSL
     SSL_CTX *ssl;                /* made when an endpoint is https:// */
@@ -3757,7 +3760,11 @@ ETCDDEF const char *etcd_err_name(etcd_err e)
 
 /* ------------------------------------------------------------------------
    >>endpoints  round-robin over the healthy ones; max_fails failures
-   within fail_timeout take one out for fail_timeout (max_fails -1: never)
+   within fail_timeout take one out for fail_timeout (max_fails -1: never);
+   an answer from it takes it back at once. With every endpoint out, calls
+   fail at once, but one a second goes to the endpoint due back first (a
+   half-open breaker): one etcd back after a hiccup is used again within a
+   second, not after fail_timeout.
    ------------------------------------------------------------------------ */
 
 ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
@@ -3769,13 +3776,26 @@ ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
 }
 
 /* A connect, transport or 5xx failure on ep, for why. */
-static void etcd__ep_failed(const etcd *cli, etcd__ep *ep, const etcd__error *why)
+#define ETCD__PROBE_EVERY 1.0     /* seconds between probes while every endpoint is out */
+
+static void etcd__ep_failed(etcd *cli, etcd__ep *ep, const etcd__error *why)
 {
     double now = etcd__now();
     etcd__errf(&ep->last, why->code, "%s: %s", ep->url, why->msg);
     if (cli->o.max_fails < 0) return;
     if (!ep->fails || now - ep->window > cli->o.fail_timeout) { ep->window = now; ep->fails = 0; }
-    if (++ep->fails >= cli->o.max_fails) { ep->down_until = now + cli->o.fail_timeout; ep->fails = 0; }
+    if (++ep->fails < cli->o.max_fails) return;
+    ep->down_until = now + cli->o.fail_timeout;
+    ep->fails = 0;
+    cli->probe_at = now + ETCD__PROBE_EVERY;     /* calls right after this fail at once */
+}
+
+/* ep answered: back in the rotation if it was out. */
+static void etcd__ep_answered(etcd__ep *ep)
+{
+    if (ep->down_until == 0) return;
+    if (ep->down_until > etcd__now()) ep->fails = 0;
+    ep->down_until = 0;
 }
 
 /* Prefix a failure with the endpoint it happened on ("timeout" stays bare). */
@@ -3820,6 +3840,10 @@ static etcd__ep *etcd__pick(etcd *cli, etcd__error *err)
         etcd__ep *ep = &cli->eps[cli->next];
         cli->next = (cli->next + 1) % cli->neps;
         if (ep->down_until <= now) return ep;
+    }
+    if (now >= cli->probe_at) {                  /* the probe of this second */
+        cli->probe_at = now + ETCD__PROBE_EVERY;
+        return etcd__soonest(cli);
     }
     etcd__no_healthy(cli, err);
     return NULL;
@@ -3955,7 +3979,7 @@ static int etcd__send(const etcd *cli, etcd__ans *a, etcd__conn *c, double deadl
 }
 
 /* A failure of the endpoint's: counted, and said where it happened. */
-static etcd__step etcd__ep_broke(const etcd *cli, etcd__ep *ep, etcd__error *err, bool again)
+static etcd__step etcd__ep_broke(etcd *cli, etcd__ep *ep, etcd__error *err, bool again)
 {
     etcd__ep_failed(cli, ep, err);
     etcd__fail_at(err, ep);
@@ -3992,6 +4016,7 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
         if (rq->answer && rq->answer(a, err)) return ETCD__STEP_FAIL;
         return etcd__ep_broke(cli, a->ep, err, idem || !a->wrote);
     }
+    if ((rq->flags & ETCD__RQ_STREAM) && a->head.status == 200) etcd__ep_answered(a->ep);
     if ((rq->flags & ETCD__RQ_STREAM) && (a->head.status == 200 || !a->head.status)) return ETCD__STEP_OK;
     etcd__buf_reset(a->in);
     etcd__body_init(&b, &a->head);
@@ -4001,7 +4026,10 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
     }
     c->requests++;
     if (a->conn || a->head.close || b.mode == ETCD__BODY_EOF) etcd__conn_close(c);
-    if (!etcd__sick(a->head.status) || (rq->answer && rq->answer(a, NULL))) return ETCD__STEP_OK;
+    if (!etcd__sick(a->head.status) || (rq->answer && rq->answer(a, NULL))) {
+        etcd__ep_answered(a->ep);
+        return ETCD__STEP_OK;
+    }
     etcd__server_error(a, err);
     etcd__ep_failed(cli, a->ep, err);
     return idem ? ETCD__STEP_NEXT : ETCD__STEP_FAIL;
