@@ -694,6 +694,32 @@ ETCDDEF double      etcd_lease_due(const etcd_lease *l);
 ETCDDEF int         etcd_lease_tick(etcd_lease *l);
 ETCDDEF void        etcd_lease_stop(etcd_lease *l, bool revoke);   /* frees l; NULL is fine */
 
+/* A session: a kept lease that survives its loss. Keys registered with
+   etcd_session_put live under the lease; when the lease is lost (etcd
+   down past the TTL, a revoke from outside) etcd_session_tick says
+   ETCD_SESSION_LOST once, then grants a new lease of the same TTL and
+   puts every registered key back (binary-safe; values through the
+   serializer), saying ETCD_SESSION_RECOVERED when all are back. Tick when
+   etcd_session_due says (seconds; <= 0: now): a tick makes at most one
+   request, so it never blocks longer than the client's timeout; a failed
+   try is repeated within a second and leaves its error in errstr. A
+   member lost while the lease lives changes nothing: nothing is re-put. */
+typedef struct etcd_session etcd_session;
+typedef enum {
+    ETCD_SESSION_OK = 0,         /* alive (or still recovering: nothing new to tell) */
+    ETCD_SESSION_LOST = 1,       /* the lease is gone, and with it the keys: recovering */
+    ETCD_SESSION_RECOVERED = 2   /* a new lease, every registered key put back under it */
+} etcd_session_event;
+ETCDDEF etcd_session *etcd_session_new(etcd *cli, int64_t ttl);      /* grants the lease */
+/* Register key = val and put it under the lease now (key_len / val_len 0:
+   strlen). 0, or -1 when the put failed (it is registered all the same
+   and put by the next tick). A key registered again gets the new value. */
+ETCDDEF int   etcd_session_put(etcd_session *s, const char *key, size_t key_len, const char *val, size_t val_len);
+ETCDDEF double etcd_session_due(const etcd_session *s);
+ETCDDEF etcd_session_event etcd_session_tick(etcd_session *s);
+ETCDDEF int64_t etcd_session_lease(const etcd_session *s);        /* 0 while recovering */
+ETCDDEF void  etcd_session_free(etcd_session *s, bool revoke);     /* NULL is fine */
+
 /* etcd's lock and election services. name gets key_prefix; lock_key and
    leader keys are passed back exactly as returned. etcd_lock/etcd_campaign
    block until held or timeout (0: the client's); a timeout abandons the
@@ -6208,6 +6234,176 @@ ETCDDEF void etcd_lease_stop(etcd_lease *l, bool revoke)
     if (!l) return;
     if (revoke && !l->lost) etcd_res_free(etcd_revoke(l->cli, l->id));
     ETCD_FREE(l);
+}
+
+/* ---- session: a kept lease, and keys put back when it is lost ---- */
+
+typedef struct etcd__skey { etcd_str key, val; } etcd__skey;
+
+struct etcd_session {
+    etcd *cli;
+    int64_t ttl;
+    etcd_lease *lease;           /* NULL while recovering */
+    etcd__skey *keys;
+    size_t nkeys, cap;
+    size_t unput;                /* keys from here on are not under the current lease yet */
+    double retry_at;             /* keys or a lease to get: the next try, not before */
+    bool lost;                   /* recovering from a loss: say RECOVERED when done */
+};
+
+#define ETCD__SESSION_BATCH 128  /* puts per txn: etcd's --max-txn-ops default */
+
+static bool etcd__skey_set(etcd_str *s, const char *p, size_t n)
+{
+    char *c = etcd__strndup(p, n);
+    if (!c) return false;
+    ETCD_FREE((void *)s->ptr);
+    s->ptr = c;
+    s->len = n;
+    return true;
+}
+
+ETCDDEF etcd_session *etcd_session_new(etcd *cli, int64_t ttl)
+{
+    etcd_session *s;
+    etcd_lease *l;
+    if (!cli || !(l = etcd_lease_keep(cli, ttl, 0))) return NULL;
+    if (!(s = (etcd_session *)ETCD_MALLOC(sizeof *s))) {
+        etcd_lease_stop(l, true);
+        etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memset(s, 0, sizeof *s);
+    s->cli = cli;
+    s->ttl = ttl;
+    s->lease = l;
+    return s;
+}
+
+ETCDDEF int64_t etcd_session_lease(const etcd_session *s) { return s && s->lease ? etcd_lease_id(s->lease) : 0; }
+
+/* Put keys[from, from + n) under the current lease in one txn. */
+static bool etcd__session_puts(etcd_session *s, size_t from, size_t n)
+{
+    etcd_op ops[ETCD__SESSION_BATCH];
+    etcd_compare always;
+    etcd_res *r;
+    size_t i;
+    bool ok;
+    memset(ops, 0, n * sizeof *ops);
+    memset(&always, 0, sizeof always);
+    always.result = ETCD_CMP_GREATER;            /* true for every key: version > -1 */
+    always.target = ETCD_CMP_VERSION;
+    always.key = s->keys[from].key.ptr;
+    always.key_len = s->keys[from].key.len;
+    always.version = -1;
+    for (i = 0; i < n; i++) {
+        ops[i].type = ETCD_OP_PUT;
+        ops[i].key = s->keys[from + i].key.ptr;
+        ops[i].key_len = s->keys[from + i].key.len;
+        ops[i].value = s->keys[from + i].val.ptr;
+        ops[i].value_len = s->keys[from + i].val.len;
+        ops[i].lease = etcd_lease_id(s->lease);
+    }
+    r = etcd_txn(s->cli, &always, 1, ops, n, NULL, 0, NULL);
+    ok = r && r->status == 200 && r->succeeded;
+    if (r && !ok) etcd__refusal(&s->cli->err, r, r->status, "session: putting the keys back: ", ETCD_EARG);
+    etcd_res_free(r);
+    return ok;
+}
+
+ETCDDEF int etcd_session_put(etcd_session *s, const char *key, size_t key_len, const char *val, size_t val_len)
+{
+    etcd_str k, v;
+    size_t i;
+    if (!s) return -1;
+    k = etcd__span(key, key_len);
+    v = etcd__span(val, val_len);
+    if (!key || !k.len || !val) { etcd__errf(&s->cli->err, ETCD_EARG, "etcd_session_put: key and value are needed"); return -1; }
+    if (!etcd__check_value(s->cli, v.ptr, v.len)) return -1;
+    for (i = 0; i < s->nkeys && (s->keys[i].key.len != k.len || memcmp(s->keys[i].key.ptr, k.ptr, k.len)); i++) {}
+    if (i == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        etcd__skey *nk = (etcd__skey *)ETCD_REALLOC(s->keys, cap * sizeof *nk);
+        if (!nk) { etcd__errf(&s->cli->err, ETCD_ENOMEM, "out of memory"); return -1; }
+        s->keys = nk;
+        s->cap = cap;
+    }
+    if (i == s->nkeys) memset(&s->keys[s->nkeys++], 0, sizeof *s->keys);
+    if ((i + 1 == s->nkeys && !s->keys[i].key.ptr && !etcd__skey_set(&s->keys[i].key, k.ptr, k.len)) ||
+        !etcd__skey_set(&s->keys[i].val, v.ptr, v.len)) {
+        if (!s->keys[i].key.ptr) s->nkeys--;
+        etcd__errf(&s->cli->err, ETCD_ENOMEM, "out of memory");
+        return -1;
+    }
+    if (!s->lease) return 0;                      /* recovering: it goes back with the others */
+    if (etcd__session_puts(s, i, 1)) {
+        if (s->unput == i) s->unput = i + 1;
+        return 0;
+    }
+    if (s->unput > i) s->unput = i;              /* put by the next tick (with those after it) */
+    return -1;
+}
+
+ETCDDEF double etcd_session_due(const etcd_session *s)
+{
+    double keys, lease;
+    if (!s) return 0;
+    keys = !s->lease || s->unput < s->nkeys ? s->retry_at - etcd__now() : 1e9;
+    lease = s->lease ? etcd_lease_due(s->lease) : 1e9;
+    return keys < lease ? keys : lease;
+}
+
+/* Recovering: a new lease, then the keys in batches; one request a tick. */
+static etcd_session_event etcd__session_recover(etcd_session *s)
+{
+    size_t n;
+    if (etcd__now() < s->retry_at) return ETCD_SESSION_OK;
+    s->retry_at = etcd__now() + 1.0;             /* a failed try: again within a second */
+    if (!s->lease) {
+        if ((s->lease = etcd_lease_keep(s->cli, s->ttl, 0)) != NULL) s->retry_at = 0;
+        return ETCD_SESSION_OK;
+    }
+    n = s->nkeys - s->unput < ETCD__SESSION_BATCH ? s->nkeys - s->unput : ETCD__SESSION_BATCH;
+    if (n && !etcd__session_puts(s, s->unput, n)) return ETCD_SESSION_OK;
+    s->unput += n;
+    s->retry_at = 0;
+    if (s->unput < s->nkeys || !s->lost) return ETCD_SESSION_OK;
+    s->lost = false;
+    return ETCD_SESSION_RECOVERED;
+}
+
+ETCDDEF etcd_session_event etcd_session_tick(etcd_session *s)
+{
+    bool keepalive;
+    if (!s) return ETCD_SESSION_OK;
+    if (s->lease) {
+        keepalive = etcd_lease_due(s->lease) <= 0;
+        if (etcd_lease_tick(s->lease) < 0) {
+            etcd_lease_stop(s->lease, false);     /* lost: its keys went with it */
+            s->lease = NULL;
+            s->unput = 0;
+            s->retry_at = 0;
+            s->lost = true;
+            return ETCD_SESSION_LOST;
+        }
+        if (keepalive) return ETCD_SESSION_OK;    /* that was this tick's request */
+    }
+    if (!s->lease || s->unput < s->nkeys) return etcd__session_recover(s);
+    return ETCD_SESSION_OK;
+}
+
+ETCDDEF void etcd_session_free(etcd_session *s, bool revoke)
+{
+    size_t i;
+    if (!s) return;
+    etcd_lease_stop(s->lease, revoke);
+    for (i = 0; i < s->nkeys; i++) {
+        ETCD_FREE((void *)s->keys[i].key.ptr);
+        ETCD_FREE((void *)s->keys[i].val.ptr);
+    }
+    ETCD_FREE(s->keys);
+    ETCD_FREE(s);
 }
 
 static bool etcd__check_name(etcd *cli, const char *name, int64_t lease, bool need_lease)

@@ -1,14 +1,15 @@
 /* service_registry - register a service instance in etcd and follow its peers.
 
    Shows two recipes sharing one poll() loop, with no thread:
-   - etcd_lease_keep: the registration <prefix>/<name> = {"addr":"HOST:PORT"}
-     is put with a lease that the loop keeps alive (etcd_lease_tick when
-     etcd_lease_due says so; a tick sends nothing until a keepalive is due).
-     A clean stop (SIGINT/SIGTERM) revokes the lease, so the entry vanishes
-     at once; a crashed process's entry vanishes when its TTL runs out. A
-     lost lease (ETCD_ELOST: revoked by someone else, or etcd unreachable
-     for longer than the TTL) ends the program with exit code 1: the entry
-     is gone, and a service must not believe it is still listed.
+   - etcd_session: the registration <prefix>/<name> = {"addr":"HOST:PORT"}
+     is put under a lease that the loop keeps alive (etcd_session_tick when
+     etcd_session_due says so; a tick sends nothing until a keepalive is
+     due). A clean stop (SIGINT/SIGTERM) revokes the lease, so the entry
+     vanishes at once; a crashed process's entry vanishes when its TTL runs
+     out. A lost lease (revoked by someone else, or etcd unreachable for
+     longer than the TTL) is said, and the session grants a new one and
+     puts the entry back: the service is listed again as soon as etcd
+     answers.
    - etcd_mirror: every entry under <prefix>/ as a local table that is
      always whole: a snapshot first (reset: start over), then each change,
      and a new snapshot whenever the watch cannot be resumed.
@@ -20,7 +21,7 @@
 
    Prints "peers: NAME=ADDR,..." (sorted by name) whenever the set of peers
    changes, itself included. Exit status: 0 on SIGINT/SIGTERM, 1 when etcd
-   fails or the lease is lost, 2 on a usage error. */
+   fails, 2 on a usage error. */
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 
@@ -176,21 +177,32 @@ static bool watch_ready(const etcd_watcher *w, int ms)
     return n > 0 || (n < 0 && errno != EINTR);
 }
 
-/* The loop: keep the lease, follow the peers, until a signal or a failure. */
-static int serve(etcd *cli, etcd_lease *lease, etcd_watcher *w, size_t skip)
+/* One session tick when due; its losses and recoveries said on stderr. */
+static void keep(etcd *cli, etcd_session *s)
+{
+    switch (etcd_session_due(s) <= 0 ? etcd_session_tick(s) : ETCD_SESSION_OK) {
+    case ETCD_SESSION_LOST:
+        fprintf(stderr, "service_registry: %s; the registration is gone, registering again\n", etcd_errstr(cli));
+        break;
+    case ETCD_SESSION_RECOVERED:
+        fprintf(stderr, "service_registry: registered again (lease %lld)\n", (long long)etcd_session_lease(s));
+        break;
+    default:
+        break;
+    }
+}
+
+/* The loop: keep the registration, follow the peers, until a signal or a
+   failure. */
+static int serve(etcd *cli, etcd_session *s, etcd_watcher *w, size_t skip)
 {
     peers t;
     char *shown = NULL;                         /* the last line printed */
     int rc = 0;
     memset(&t, 0, sizeof t);
     while (rc == 0 && !stop_requested) {
-        if (etcd_lease_due(lease) <= 0 && etcd_lease_tick(lease) < 0) {
-            fprintf(stderr, "service_registry: %s; the registration is gone, exiting\n",
-                    etcd_errstr(cli));
-            rc = 1;
-            break;
-        }
-        double due = etcd_lease_due(lease);
+        keep(cli, s);
+        double due = etcd_session_due(s);
         if (!watch_ready(w, due > 0 ? (int)(due * 1000) + 1 : 0)) continue;
         do {                                    /* every message already here */
             etcd_res *m = etcd_watch_next(w);
@@ -224,22 +236,17 @@ static int serve(etcd *cli, etcd_lease *lease, etcd_watcher *w, size_t skip)
 
 /* ---- main ---------------------------------------------------------------- */
 
-/* Register key = value under a kept lease, follow dir, until the end. */
+/* Register key = value in a session, follow dir, until the end. */
 static int run(etcd *cli, int64_t ttl, const char *dir, const char *key, const char *value)
 {
-    etcd_lease *lease = etcd_lease_keep(cli, ttl, 0);  /* granted now, kept by serve() */
-    if (!lease) {
+    etcd_session *s = etcd_session_new(cli, ttl);   /* a lease granted now, kept by serve() */
+    if (!s) {
         fprintf(stderr, "service_registry: lease: %s\n", etcd_errstr(cli));
         return 1;
     }
-    etcd_set_opts so;
-    memset(&so, 0, sizeof so);
-    so.lease = etcd_lease_id(lease);            /* the key lives as long as the lease */
-    etcd_res *r = etcd_set(cli, key, value, &so);
     etcd_watcher *w = NULL;
-    if (!r || r->status != 200) {
-        fprintf(stderr, "service_registry: register %s: %s\n", key,
-                r ? (r->message ? r->message : r->body) : etcd_errstr(cli));
+    if (etcd_session_put(s, key, 0, value, 0) != 0) {   /* lives as long as a lease does */
+        fprintf(stderr, "service_registry: register %s: %s\n", key, etcd_errstr(cli));
     } else {
         etcd_watch_opts wo;
         memset(&wo, 0, sizeof wo);
@@ -247,12 +254,11 @@ static int run(etcd *cli, int64_t ttl, const char *dir, const char *key, const c
         w = etcd_mirror(cli, dir, &wo);
         if (!w) fprintf(stderr, "service_registry: mirror %s: %s\n", dir, etcd_errstr(cli));
         else fprintf(stderr, "service_registry: registered %s (lease %lld, TTL %lld s)\n", key,
-                     (long long)etcd_lease_id(lease), (long long)ttl);
+                     (long long)etcd_session_lease(s), (long long)ttl);
     }
-    etcd_res_free(r);
-    int rc = w ? serve(cli, lease, w, strlen(dir)) : 1;
+    int rc = w ? serve(cli, s, w, strlen(dir)) : 1;
     etcd_watchcancel(w);
-    etcd_lease_stop(lease, true);   /* revoke: the entry goes now (a lost lease: nothing sent) */
+    etcd_session_free(s, true);     /* revoke: the entry goes now (while recovering: nothing sent) */
     return rc;
 }
 

@@ -943,6 +943,8 @@ static void test_pages_100k(void)
             grow_plain > 0 ? 100.0 * (double)grow_pager / (double)grow_plain : 0.0, test_now() - t1);
     CHECK_INT(kp, N);
     CHECK_INT(kr, N);
+    if (getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload")) return;   /* valgrind's own
+                                                   heap is what RSS shows there: once read as 0 growth */
     CHECK(grow_pager >= 0 && grow_plain > 0);
     CHECK(grow_pager * 10 < grow_plain * 4);    /* < 40% */
     CHECK(grow_plain > 10 * 1024);              /* the plain one really held it all (> 10 MiB) */
