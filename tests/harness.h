@@ -630,9 +630,9 @@ static TH__UNUSED int test_etcd_start_tls(test_etcd *s, const char *const *extra
         fprintf(stderr, "harness: test_etcd_start_tls needs ca, cert and key paths\n");
         return -1;
     }
-    snprintf(s->ca, sizeof s->ca, "%s", ca);
-    snprintf(s->cert, sizeof s->cert, "%s", cert);
-    snprintf(s->key, sizeof s->key, "%s", key);
+    memcpy(s->ca, ca, strlen(ca) + 1);        /* lengths checked above (snprintf would */
+    memcpy(s->cert, cert, strlen(cert) + 1);  /* warn of a truncation that cannot happen) */
+    memcpy(s->key, key, strlen(key) + 1);
     s->client_auth = client_auth ? 1 : 0;
     return th__start(s, extra_args);
 }
@@ -1231,8 +1231,9 @@ static TH__UNUSED int test_etcd_join_start(test_etcd *s, const char *cluster, co
                 sizeof s->cluster - 1);
         return -1;
     }
-    snprintf(s->cluster, sizeof s->cluster, "%s", cluster);
-    snprintf(s->token, sizeof s->token, "%s", token ? token : "");
+    memcpy(s->cluster, cluster, strlen(cluster) + 1);   /* lengths checked above */
+    if (token) memcpy(s->token, token, strlen(token) + 1);
+    else s->token[0] = '\0';
     s->extra[0] = "--initial-cluster-state=existing";  /* after th__fork_etcd's "new": the last wins */
     for (i = 0; extra_args && extra_args[i] && i + 1 < TH__MAX_EXTRA; i++) s->extra[i + 1] = extra_args[i];
     s->extra[i + 1] = NULL;
