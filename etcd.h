@@ -390,10 +390,11 @@ struct etcd_res {
     const char *version;                    /* etcd_status: the member's etcd version */
     int64_t db_size, db_size_in_use;        /* etcd_status: database bytes allocated, in use */
     uint64_t leader_id;                     /* etcd_status: the leader, as that member sees it */
-    uint64_t raft_index, raft_applied_index; /* etcd_status */
+    uint64_t raft_index, raft_applied_index; /* etcd_status (its raftTerm is raft_term) */
     bool is_learner;                        /* etcd_status: the member answering is a learner */
     const etcd_str *errors; size_t nerrors; /* etcd_status: alarms and health, as etcd says them */
-    uint64_t hash;                          /* etcd_hash_kv (a uint32) */
+    uint64_t hash;                          /* etcd_hash, etcd_hash_kv (a uint32); hash_kv's
+                                               compaction revision is compact_revision */
     int64_t hash_revision;                  /* etcd_hash_kv: the revision hashed (3.5) */
     const etcd_alarm *alarms; size_t nalarms; /* etcd_alarm_list, etcd_alarm_disarm */
     bool enabled;                           /* etcd_auth_status */
@@ -5778,12 +5779,12 @@ ETCDDEF etcd_res *etcd_auth_status(etcd *cli)
     return etcd__admin0(cli, "etcd_auth_status", "/auth/status", ETCD__RQ_IDEM);
 }
 
-/* A body of named strings (NULL value: left out), each name but the
-   last's value non-empty: {"user": u, "role": r}. */
+/* A body of one or two named strings, {"user": u, "role": r}: names are
+   never empty; a password may be (etcd takes "" as one). */
 static bool etcd__j_names(etcd *cli, const char *call, const char *n1, const char *v1, const char *n2,
                           const char *v2)
 {
-    if (!v1 || !*v1 || (n2 && (!v2 || !*v2))) {
+    if (!v1 || !*v1 || (n2 && (!v2 || (!*v2 && strcmp(n2, "password"))))) {
         etcd__errf(&cli->err, ETCD_EARG, "%s: %s should not be empty", call, !v1 || !*v1 ? n1 : n2);
         return false;
     }

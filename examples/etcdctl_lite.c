@@ -1,12 +1,19 @@
 /* etcdctl_lite - a small etcdctl built on etcd.h: same syntax, same output.
 
-   It takes etcdctl's (v3, 3.4) syntax and prints what etcdctl prints, with
-   -w simple (the default), json or fields, for its everyday commands
-   (and -w table for member list and endpoint health/status):
+   It takes etcdctl's (v3; 3.4 and 3.5) syntax and prints what etcdctl
+   prints, in each -w format etcdctl has for the command: simple (the
+   default), json and fields, and table for member list and the endpoint
+   commands:
 
-       get put del watch txn lock elect version
+       get put del watch txn lock elect version compaction defrag
+       move-leader snapshot save
        lease grant|revoke|timetolive|list|keep-alive
-       member list, endpoint health|status
+       member list|add|remove|update|promote
+       endpoint health|status|hashkv (each also with --cluster)
+       alarm list|disarm
+       auth enable|disable|status
+       user add|get|list|delete|passwd|grant-role|revoke-role
+       role add|get|list|delete|grant-permission|revoke-permission
 
    so scripts written for one work with the other:
 
@@ -16,42 +23,64 @@
        ETCDCTL_ENDPOINTS=127.0.0.1:2379 etcdctl_lite lease grant 60
        etcdctl_lite watch /app/ --prefix --prev-kv
        printf 'version("/a") = "0"\n\nput /a 1\n\nget /a\n\n' | etcdctl_lite txn
+       etcdctl_lite endpoint status --cluster -w table
+       etcdctl_lite --user root:secret role grant-permission app read /app/ --prefix
 
    Flags may come anywhere, as --flag=value or --flag value; global flags
    also come from ETCDCTL_<FLAG> (ETCDCTL_ENDPOINTS, ETCDCTL_USER...). "--"
-   ends the flags. Lease IDs are hexadecimal, as in etcdctl. Endpoints
-   without a scheme get http:// (https:// with --cacert or --cert: build
-   with -DETCD_USE_OPENSSL -lssl -lcrypto for those), and a call that cannot
-   reach one endpoint goes to the next (etcd.h's retry option). `version`
-   prints the server's version where etcdctl prints its own.
+   ends the flags. Lease and member IDs are hexadecimal, as in etcdctl.
+   Endpoints without a scheme get http:// (https:// with --cacert or
+   --cert: build with -DETCD_USE_OPENSSL -lssl -lcrypto for those), and a
+   call that cannot reach one endpoint goes to the next (etcd.h's retry
+   option). `version` prints the server's version where etcdctl prints its
+   own; the output follows the etcdctl of the server's release (3.4 or 3.5).
 
    Beyond etcdctl: get --count-only (etcdctl 3.5), watch --count=N (stop
    after N events), --key-prefix=P, --timeout=SECONDS (one deadline per
    request), and --json (values are JSON text, checked before they are
    sent: etcd.h's JSON serializer; the default stores them byte for byte).
-   Not here: watch KEY RANGE_END, watch -i, get --consistency other than
-   l/s, the protobuf format, table for other commands (etcdctl runs a write
-   and then refuses the format; this refuses first), --cluster, auth/role/user/snapshot/
-   defrag/alarm/move-leader/compaction/make-mirror/check commands.
+
+   etcd 3.4's JSON gateway has no hashkv and no auth status (etcdctl 3.4
+   reaches hashkv over gRPC, and has no auth status at all): against 3.4
+   those two fail with exit 1 and etcd.h's error, which names the call and
+   the missing gateway path.
+
+   Not here: the protobuf format; get --consistency other than l/s; watch's
+   exec command (watch KEY -- CMD) and watch -i's "progress" (a gateway
+   watch stream takes one request); make-mirror, check, downgrade. Files
+   are etcdutl's: defrag --data-dir and snapshot restore|status work on
+   files (a stopped member's data, a snapshot), not on etcd, and are
+   refused (exit 1). A format etcdctl lacks for a command is refused before
+   the command runs (etcdctl runs it, a write too, and then refuses the
+   format; for member promote it crashes in any format but simple). Where
+   etcdctl crashes on an answer without a header (alarm disarm, 3.4's alarm
+   list, in fields) etcdctl_lite prints zeros. member update of a learner
+   is refused by etcd.h (etcd would make it a voter). --user against an
+   etcd whose auth is off: etcdctl goes on without a token, so does this.
 
    Exit status, as etcdctl's: 0 ok, 1 a failed request or an unknown flag or
-   command, 2 a lost connection (keep-alive --once), 3 bad txn input, 4 an
-   unsupported option value, 128 bad arguments. Errors go to stderr as
-   "Error: ...". -h/--help (and a bare "lease") print help and exit 0.
+   command, 2 a lost connection (keep-alive --once) or a refused --user, 3
+   bad txn or watch -i input, 4 an unsupported option value or output
+   format, 5 snapshot save failed or the server canceled a watch, 128 bad
+   arguments. Errors go to stderr as "Error: ...". -h/--help (and a bare
+   "lease", "member"...) print help and exit 0.
 
    Build:  make examples   (or: cc -std=c99 -I. -o etcdctl_lite examples/etcdctl_lite.c) */
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* etcdctl's exit codes (etcdctl/ctlv3/command/error.go) */
@@ -59,6 +88,7 @@
 #define EXIT_BAD_CONN   2
 #define EXIT_BAD_INPUT  3
 #define EXIT_BAD_FEAT   4
+#define EXIT_INTERRUPTED 5
 #define EXIT_BAD_ARGS   128
 
 /* ---- flags -------------------------------------------------------------
@@ -76,7 +106,8 @@ enum flag_id {
     F_PREFIX, F_FROM_KEY, F_KEYS_ONLY, F_PRINT_VALUE_ONLY, F_COUNT_ONLY, F_LIMIT,
     F_REV, F_ORDER, F_SORT_BY, F_CONSISTENCY, F_LEASE, F_PREV_KV, F_IGNORE_VALUE,
     F_IGNORE_LEASE, F_PROGRESS_NOTIFY, F_COUNT, F_KEYS, F_ONCE, F_INTERACTIVE,
-    F_TTL, F_LISTEN,
+    F_TTL, F_LISTEN, F_PHYSICAL, F_CLUSTER, F_DATA_DIR, F_PEER_URLS, F_LEARNER,
+    F_NEW_USER_PASSWORD, F_NO_PASSWORD, F_DETAIL,
     NFLAGS
 };
 
@@ -128,6 +159,14 @@ static const flag_def flags[NFLAGS] = {
     { "interactive", 'i', false },
     { "ttl", 0, true },
     { "listen", 'l', false },
+    { "physical", 0, false },
+    { "cluster", 0, false },
+    { "data-dir", 0, true },
+    { "peer-urls", 0, true },
+    { "learner", 0, false },
+    { "new-user-password", 0, true },
+    { "no-password", 0, false },
+    { "detail", 0, false },
 };
 
 #define BIT(f) ((uint64_t)1 << (f))
@@ -137,6 +176,7 @@ static const flag_def flags[NFLAGS] = {
 static const char *flag_val[NFLAGS];
 static const char *pos[64];
 static int npos;
+static int dashdash = -1;               /* how many positional words came before "--"; -1: none */
 
 static void die(int code, const char *fmt, ...)
 {
@@ -216,6 +256,7 @@ static void parse_command_line(int argc, char **argv)
     for (int i = 1; i < argc;) {
         if (!flags_done && !strcmp(argv[i], "--")) {
             flags_done = true;
+            dashdash = npos;
             i++;
         } else if (!flags_done && argv[i][0] == '-' && argv[i][1]) {
             i += parse_flag(argc, argv, i);
@@ -251,6 +292,14 @@ static void body_reserve(body *b, size_t more)
     char *p = (char *)realloc(b->p, b->cap);
     if (!p) die(EXIT_ERROR, "out of memory");
     b->p = p;
+}
+
+static void body_add(body *b, const char *p, size_t n)
+{
+    body_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
 }
 
 static void base64(body *b, const char *p, size_t n)
@@ -292,33 +341,31 @@ static size_t prefix_end(const char *key, size_t len, char *end)
    quoted as Go's %q) and table. Commands hand their results to the one
    chosen, so a format's whole output reads in one place. */
 
-/* What the cluster commands print, read from bodies etcd_res does not
-   decode. A JSON array of strings stays as the tokens it came in. */
-typedef struct str_list { const char *text; const etcd_json_tok *items; size_t n; } str_list;
-
-typedef struct member {
-    uint64_t id;
-    etcd_str name;                       /* empty: not started yet */
-    str_list peers, clients;
-    bool learner;
-} member;
-
-typedef struct ep_status {
+/* One endpoint's answer to endpoint status or hashkv, under the name the
+   user gave it (or a member's client URL, with --cluster). */
+typedef struct ep_result {
     const char *endpoint;
-    const etcd_res *r;                   /* its header */
-    etcd_str version;
-    uint64_t db, in_use, leader, index, term, applied;
-    bool learner;
-} ep_status;
+    const etcd_res *r;
+} ep_result;
 
 typedef struct ep_health {
     const char *endpoint, *took, *error;  /* error: when not ok */
     bool ok;
 } ep_health;
 
+/* What alarm list and disarm print: list's answer, or the alarms disarm
+   gathered with no header (clientv3 builds that answer itself). */
+typedef struct alarm_view {
+    const etcd_res *r;                   /* its header; NULL: none */
+    const etcd_alarm *alarms;
+    size_t n;
+} alarm_view;
+
+/* One entry per thing a command prints; NULL where etcdctl has no such
+   output in this format (the command table's formats say so too). The
+   endpoint commands print one entry at a time; *_end gets how many. */
 typedef struct printer {
     const char *name;                    /* -w NAME */
-    bool cluster_only;                   /* refuses the commands not marked cluster */
     void (*get)(const etcd_res *r);
     void (*leader)(const etcd_res *r);   /* elect -l, each leader */
     void (*put)(const etcd_res *r);
@@ -331,18 +378,29 @@ typedef struct printer {
     void (*keepalive)(int64_t id, const etcd_res *r);
     void (*expired)(int64_t id);         /* keep-alive's lease is gone */
     void (*leases)(const etcd_res *r);
-    void (*members)(const etcd_res *r, const member *ms, size_t n);
-    void (*status)(const ep_status *s, int i);               /* i: the endpoint's index */
-    void (*status_end)(void);
+    void (*members)(const etcd_res *r);  /* member list */
+    void (*member_added)(const etcd_res *r, const char *name, const char *peer_urls);
+    void (*member_changed)(const char *msg, const etcd_res *r);   /* remove, update, promote */
+    void (*status)(const ep_result *s, int i);               /* i: how many came before */
+    void (*status_end)(int n);
     void (*health)(const ep_health *h, int i);
-    void (*health_end)(void);
+    void (*health_end)(int n);
+    void (*hashkv)(const ep_result *h, int i);
+    void (*hashkv_end)(int n);
+    void (*alarms)(const alarm_view *a);
+    void (*move_leader)(uint64_t from, uint64_t to, const etcd_res *r);
+    void (*auth_status)(const etcd_res *r);
+    void (*done)(const char *msg, const etcd_res *r);        /* a user or role changed */
+    void (*user_get)(const char *name, const etcd_res *r);
+    void (*names)(const char *what, const etcd_res *r);      /* user list "users", role list "roles" */
+    void (*role_get)(const char *name, const etcd_res *r);
 } printer;
 
 static const printer *display;          /* chosen by -w, once */
 
 static bool speaks_35(void);            /* the etcdctl release whose output to print */
 
-static void nothing(void) {}
+static void nothing(int n) { (void)n; }
 static void nothing_id(int64_t id) { (void)id; }
 
 /* Rows of cells: the cluster commands' output in simple and table. Simple
@@ -382,10 +440,69 @@ static void row_print(void)
 }
 
 /* Display width: UTF-8 characters ("µs" is two). */
-static int width(const char *s)
+static int width_n(const char *s, size_t n)
 {
-    int n = 0;
-    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    int w = 0;
+    for (size_t i = 0; i < n; i++) w += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return w;
+}
+
+static int width(const char *s) { return width_n(s, strlen(s)); }
+
+enum { TABLE_WRAP = 30 };               /* tablewriter's MaxColWidth */
+
+/* tablewriter's WrapString: a cell wider than TABLE_WRAP is cut into lines
+   at its spaces (each space a break: "a  b" has an empty word), a line at
+   most that wide (or as its longest word), the raggedness (the squared
+   room left on each line) smallest. The breaks are written into s as '\n'.
+   Returns the width the cell takes: a cut one takes TABLE_WRAP at least. */
+static int wrap_cell(char *s)
+{
+    int wid[CELL_MAX], brk[CELL_MAX], n = 0, lim = width(s), widest = 0;
+    long long cost[CELL_MAX];
+    char *sp[CELL_MAX];                  /* the space before word k */
+    if (lim <= TABLE_WRAP) return lim;
+    lim = TABLE_WRAP;
+    for (char *p = s, *w = s; n < CELL_MAX; p++) {
+        if (*p && *p != ' ') continue;
+        sp[n] = w - 1;
+        wid[n] = width_n(w, (size_t)(p - w));
+        if (wid[n++] > lim) lim = wid[n - 1];
+        if (!*p) break;
+        w = p + 1;
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        int total = wid[i];
+        for (int j = i + 1; j < n; j++) total += 1 + wid[j];
+        cost[i] = total <= lim ? 0 : 2147483647;         /* Go's math.MaxInt32 */
+        brk[i] = n;
+        for (int j = i + 1, len = wid[i]; total > lim && j < n; len += 1 + wid[j], j++) {
+            long long d = lim - len, c = d * d + cost[j] + (len > lim ? 100000 : 0);
+            if (c < cost[i]) { cost[i] = c; brk[i] = j; }
+        }
+    }
+    for (int i = 0; i < n; i = brk[i]) {
+        int len = 0;
+        for (int k = i; k < brk[i]; k++) len += wid[k] + (k > i);
+        if (len > widest) widest = len;
+        if (brk[i] < n) *sp[brk[i]] = '\n';
+    }
+    return widest > TABLE_WRAP ? widest : TABLE_WRAP;
+}
+
+/* A cell's line k ("" past its last), into buf */
+static const char *line_at(const char *s, int k, char *buf, size_t size)
+{
+    for (; k > 0 && s; k--)
+        if ((s = strchr(s, '\n')) != NULL) s++;
+    snprintf(buf, size, "%.*s", s ? (int)strcspn(s, "\n") : 0, s ? s : "");
+    return buf;
+}
+
+static int line_count(const char *s)
+{
+    int n = 1;
+    for (; *s; s++) n += *s == '\n';
     return n;
 }
 
@@ -398,15 +515,32 @@ static void table_rule(const int *w, int ncols)
     puts("+");
 }
 
-/* As etcdctl's tablewriter: headers centered, cells right-aligned. */
+/* One row: as many lines as its tallest cell, each right-aligned. */
+static void table_row(char *const *row, const int *w, int ncols)
+{
+    int height = 1;
+    for (int c = 0; c < ncols; c++)
+        if (line_count(row[c]) > height) height = line_count(row[c]);
+    for (int k = 0; k < height; k++) {
+        for (int c = 0; c < ncols; c++) {
+            char line[CELL_MAX];
+            line_at(row[c], k, line, sizeof line);
+            printf("| %*s%s ", w[c] - width(line), "", line);
+        }
+        puts("|");
+    }
+}
+
+/* As etcdctl's tablewriter: headers centered, cells wrapped and
+   right-aligned. */
 static void table_print(const char *const *headers, int ncols)
 {
     int w[TABLE_COLS];
     size_t rows = ncells / (size_t)ncols;
-    for (int c = 0; c < ncols; c++) {
-        w[c] = width(headers[c]);
-        for (size_t r = 0; r < rows; r++)
-            if (width(cells[r * (size_t)ncols + (size_t)c]) > w[c]) w[c] = width(cells[r * (size_t)ncols + (size_t)c]);
+    for (int c = 0; c < ncols; c++) w[c] = width(headers[c]);
+    for (size_t i = 0; i < rows * (size_t)ncols; i++) {
+        int cw = wrap_cell(cells[i]);
+        if (cw > w[i % (size_t)ncols]) w[i % (size_t)ncols] = cw;
     }
     table_rule(w, ncols);
     for (int c = 0; c < ncols; c++) {
@@ -415,13 +549,7 @@ static void table_print(const char *const *headers, int ncols)
     }
     puts("|");
     table_rule(w, ncols);
-    for (size_t r = 0; r < rows; r++) {
-        for (int c = 0; c < ncols; c++) {
-            const char *v = cells[r * (size_t)ncols + (size_t)c];
-            printf("| %*s%s ", w[c] - width(v), "", v);
-        }
-        puts("|");
-    }
+    for (size_t r = 0; r < rows; r++) table_row(&cells[r * (size_t)ncols], w, ncols);
     table_rule(w, ncols);
     cells_free();
 }
@@ -442,9 +570,42 @@ static void put_base64(const char *p, size_t n)
     free(b.p);
 }
 
-/* Go's %q for ASCII; other bytes are written as they are (valid UTF-8
-   is what Go writes as is too). */
+/* The length of the valid UTF-8 sequence at p (n bytes left); 0: none
+   (a stray byte, an overlong form, a surrogate, beyond U+10FFFF). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+               : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    if (!len || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90)) return 0;
+    return len;
+}
+
+/* Go's %q: ASCII escaped as Go does, valid UTF-8 as it is, any other byte
+   as \xNN. */
 static void put_quoted(const char *p, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        size_t u = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
+                        : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+        if (esc) fputs(esc, stdout);
+        else if (u) { put_bytes(p + i, u); i += u - 1; }
+        else if (c < 0x20 || c >= 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+/* A string as Go's encoding/json writes it: quoted, control characters
+   escaped, and <, > and & as \u003c... (Go escapes those for HTML). */
+static void put_json_str(const char *p, size_t n)
 {
     putchar('"');
     for (size_t i = 0; i < n; i++) {
@@ -452,39 +613,31 @@ static void put_quoted(const char *p, size_t n)
         const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
                         : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
         if (esc) fputs(esc, stdout);
-        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&') printf("\\u%04x", c);
         else putchar(c);
     }
     putchar('"');
 }
 
-static etcd_str list_at(str_list l, size_t k)
-{
-    etcd_str s = { l.text + l.items[k].start, l.items[k].end - l.items[k].start };
-    return s;
-}
-
 /* "a,b": a member's URLs in one cell */
-static const char *joined(str_list l, char *buf, size_t size)
+static const char *joined(const etcd_str *urls, size_t n, char *buf, size_t size)
 {
-    size_t n = 0;
+    size_t len = 0;
     buf[0] = '\0';
-    for (size_t k = 0; k < l.n && n < size; k++) {
-        etcd_str u = list_at(l, k);
-        n += (size_t)snprintf(buf + n, size - n, "%s%.*s", k ? "," : "", (int)u.len, u.ptr);
-    }
+    for (size_t k = 0; k < n && len < size; k++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%.*s", k ? "," : "", (int)urls[k].len, urls[k].ptr);
     return buf;
 }
 
-static void member_cells(const member *m)
+static void member_cells(const etcd_member *m)
 {
     char urls[CELL_MAX];
     cell("%" PRIx64, m->id);
-    cell("%s", m->name.len ? "started" : "unstarted");
-    cell("%.*s", (int)m->name.len, m->name.ptr);
-    cell("%s", joined(m->peers, urls, sizeof urls));
-    cell("%s", joined(m->clients, urls, sizeof urls));
-    cell("%s", m->learner ? "true" : "false");
+    cell("%s", *m->name ? "started" : "unstarted");
+    cell("%s", m->name);
+    cell("%s", joined(m->peer_urls, m->npeer_urls, urls, sizeof urls));
+    cell("%s", joined(m->client_urls, m->nclient_urls, urls, sizeof urls));
+    cell("%s", m->is_learner ? "true" : "false");
 }
 
 /* go-humanize's Bytes: SI units, "25 kB" */
@@ -500,19 +653,54 @@ static const char *fmt_size(uint64_t n, char *buf, size_t size)
     return buf;
 }
 
-static void status_cells(const ep_status *s)
+/* etcd's errors (alarms), joined by sep */
+static const char *errors_joined(const etcd_res *r, const char *sep, char *buf, size_t size)
 {
-    char size[32];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < r->nerrors && len < size; k++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%.*s", k ? sep : "", (int)r->errors[k].len,
+                                r->errors[k].ptr);
+    return buf;
+}
+
+static void status_cells(const ep_result *s)
+{
+    const etcd_res *r = s->r;
+    char size[32], errs[CELL_MAX];
     cell("%s", s->endpoint);
-    cell("%" PRIx64, s->r->member_id);
-    cell("%.*s", (int)s->version.len, s->version.ptr);
-    cell("%s", fmt_size(s->db, size, sizeof size));
-    cell("%s", s->leader == s->r->member_id ? "true" : "false");
-    cell("%s", s->learner ? "true" : "false");
-    cell("%" PRIu64, s->term);
-    cell("%" PRIu64, s->index);
-    cell("%" PRIu64, s->applied);
-    cell("%s", "");                                  /* errors: none */
+    cell("%" PRIx64, r->member_id);
+    cell("%s", r->version);
+    cell("%s", fmt_size((uint64_t)r->db_size, size, sizeof size));
+    cell("%s", r->leader_id == r->member_id ? "true" : "false");
+    cell("%s", r->is_learner ? "true" : "false");
+    cell("%" PRId64, r->raft_term);
+    cell("%" PRIu64, r->raft_index);
+    cell("%" PRIu64, r->raft_applied_index);
+    cell("%s", errors_joined(r, ", ", errs, sizeof errs));
+}
+
+static void hashkv_cells(const ep_result *h)
+{
+    cell("%s", h->endpoint);
+    cell("%" PRIu64, h->r->hash);
+}
+
+/* proto's enum names, as etcdctl prints alarms and permissions */
+static const char *alarm_name(int a)
+{
+    return a == ETCD_ALARM_NOSPACE ? "NOSPACE" : a == ETCD_ALARM_CORRUPT ? "CORRUPT" : "NONE";
+}
+
+static const char *perm_name(int p)
+{
+    return p == ETCD_PERM_WRITE ? "WRITE" : p == ETCD_PERM_READWRITE ? "READWRITE" : "READ";
+}
+
+/* Whether etcd's answer had a header: 3.4's alarm list has none. */
+static bool has_header(const etcd_res *r)
+{
+    return r && (r->cluster_id || r->member_id || r->revision || r->raft_term);
 }
 
 /* ---- simple ---- */
@@ -616,24 +804,55 @@ static void simple_leases(const etcd_res *r)
     for (size_t i = 0; i < r->nleases; i++) printf("%016" PRIx64 "\n", (uint64_t)r->leases[i]);
 }
 
-static void simple_members(const etcd_res *r, const member *ms, size_t n)
+static void simple_members(const etcd_res *r)
 {
-    (void)r;
-    for (size_t k = 0; k < n; k++) {
-        member_cells(&ms[k]);
+    for (size_t k = 0; k < r->nmembers; k++) {
+        member_cells(&r->members[k]);
         row_print();
     }
 }
 
-static void simple_status(const ep_status *s, int i)
+/* The new member's line, and (simple only, as etcdctl) the settings to
+   start it with: every member's name=peerURL, the new one under the name
+   given. */
+static void simple_member_added(const etcd_res *r, const char *name, const char *peer_urls)
+{
+    body conf = { NULL, 0, 0 };
+    printf("Member %16" PRIx64 " added to cluster %16" PRIx64 "\n\n", r->member->id, r->cluster_id);
+    for (size_t k = 0; k < r->nmembers; k++) {
+        const etcd_member *m = &r->members[k];
+        const char *n = m->id == r->member->id ? name : m->name;
+        for (size_t u = 0; u < m->npeer_urls; u++) {
+            if (conf.len) body_add(&conf, ",", 1);
+            body_add(&conf, n, strlen(n));
+            body_add(&conf, "=", 1);
+            body_add(&conf, m->peer_urls[u].ptr, m->peer_urls[u].len);
+        }
+    }
+    fputs("ETCD_NAME=", stdout);
+    put_quoted(name, strlen(name));
+    fputs("\nETCD_INITIAL_CLUSTER=", stdout);
+    put_quoted(conf.p ? conf.p : "", conf.len);
+    fputs("\nETCD_INITIAL_ADVERTISE_PEER_URLS=", stdout);
+    put_quoted(peer_urls, strlen(peer_urls));
+    puts("\nETCD_INITIAL_CLUSTER_STATE=\"existing\"");
+    free(conf.p);
+}
+
+static void simple_done(const char *msg, const etcd_res *r)
+{
+    (void)r;
+    puts(msg);
+}
+
+static void simple_status(const ep_result *s, int i)
 {
     (void)i;
     status_cells(s);
     row_print();
 }
 
-/* Fields prints health this way too (etcdctl's fields lines for it are
-   not done here). 3.4's etcdctl wrote a healthy endpoint to stderr. */
+/* 3.4's etcdctl wrote a healthy endpoint to stderr. */
 static void simple_health(const ep_health *h, int i)
 {
     (void)i;
@@ -642,6 +861,91 @@ static void simple_health(const ep_health *h, int i)
                 "took = %s\n", h->endpoint, h->took);
     else
         fprintf(stderr, "%s is unhealthy: failed to commit proposal: %s\n", h->endpoint, h->error);
+}
+
+static void simple_hashkv(const ep_result *h, int i)
+{
+    (void)i;
+    hashkv_cells(h);
+    row_print();
+}
+
+/* Go's %+v of the AlarmMember: its proto text, zero fields left out */
+static void simple_alarms(const alarm_view *a)
+{
+    for (size_t k = 0; k < a->n; k++) {
+        if (a->alarms[k].member_id) printf("memberID:%" PRIu64 " ", a->alarms[k].member_id);
+        if (a->alarms[k].alarm) printf("alarm:%s ", alarm_name(a->alarms[k].alarm));
+        putchar('\n');
+    }
+}
+
+static void simple_move_leader(uint64_t from, uint64_t to, const etcd_res *r)
+{
+    (void)r;
+    printf("Leadership transferred from %" PRIx64 " to %" PRIx64 "\n", from, to);
+}
+
+static void simple_auth_status(const etcd_res *r)
+{
+    printf("Authentication Status: %s\nAuthRevision: %" PRIu64 "\n", r->enabled ? "true" : "false",
+           r->auth_revision);
+}
+
+static void simple_user_get(const char *name, const etcd_res *r)
+{
+    printf("User: %s\nRoles:", name);
+    for (size_t k = 0; k < r->nnames; k++) printf(" %.*s", (int)r->names[k].len, r->names[k].ptr);
+    putchar('\n');
+}
+
+static void simple_names(const char *what, const etcd_res *r)
+{
+    (void)what;
+    for (size_t k = 0; k < r->nnames; k++) printf("%.*s\n", (int)r->names[k].len, r->names[k].ptr);
+}
+
+/* etcd's "\0" as a range_end: every key from the key on */
+static bool open_ended(etcd_str end)
+{
+    return end.len == 1 && end.ptr[0] == '\0';
+}
+
+/* A permission as etcdctl lists it: the key, or [key, end) with a note
+   when the range is the key's prefix. */
+static void simple_perm(const etcd_perm *p)
+{
+    putchar('\t');
+    if (!p->range_end.len) {
+        put_bytes(p->key.ptr, p->key.len);
+        putchar('\n');
+        return;
+    }
+    char *pfx = (char *)malloc(p->key.len + 2);
+    if (!pfx) die(EXIT_ERROR, "out of memory");
+    size_t n = prefix_end(p->key.ptr, p->key.len, pfx);
+    putchar('[');
+    put_bytes(p->key.ptr, p->key.len);
+    fputs(", ", stdout);
+    if (open_ended(p->range_end)) fputs("<open ended>", stdout);
+    else { put_bytes(p->range_end.ptr, p->range_end.len); putchar(')'); }
+    if (n == p->range_end.len && !memcmp(pfx, p->range_end.ptr, n)) {
+        fputs(" (prefix ", stdout);
+        put_bytes(p->key.ptr, p->key.len);
+        putchar(')');
+    }
+    putchar('\n');
+    free(pfx);
+}
+
+static void simple_role_get(const char *name, const etcd_res *r)
+{
+    printf("Role %s\nKV Read:\n", name);
+    for (size_t k = 0; k < r->nperms; k++)
+        if (r->perms[k].perm != ETCD_PERM_WRITE) simple_perm(&r->perms[k]);
+    puts("KV Write:");
+    for (size_t k = 0; k < r->nperms; k++)
+        if (r->perms[k].perm != ETCD_PERM_READ) simple_perm(&r->perms[k]);
 }
 
 /* ---- json ---- */
@@ -762,7 +1066,7 @@ static void json_watch(const etcd_res *m)
     fputs("{\"Header\":{", stdout);
     json_header(m);
     fputs("},\"Events\":", stdout);
-    if (!m->nevents) fputs("null", stdout);
+    if (!m->nevents) fputs(m->canceled ? "[]" : "null", stdout);    /* clientv3 makes a cancel's */
     for (size_t i = 0; i < m->nevents; i++) {
         fputs(i ? "," : "[", stdout);
         json_event(&m->events[i]);
@@ -825,54 +1129,265 @@ static void json_leases(const etcd_res *r)
     puts("}");
 }
 
-/* ,"name":["a","b"]; omitted when empty */
-static void json_urls(const char *name, str_list l)
+/* The members of the JSON object being written: whether one came already
+   (the next needs a comma). Go's encoding/json leaves zero ones out. */
+static bool json_more;
+
+static void json_key(const char *name)
 {
-    if (!l.n) return;
-    printf(",\"%s\":[", name);
-    for (size_t k = 0; k < l.n; k++) {
-        etcd_str u = list_at(l, k);
-        printf("%s\"%.*s\"", k ? "," : "", (int)u.len, u.ptr);
+    printf("%s\"%s\":", json_more ? "," : "", name);
+    json_more = true;
+}
+
+static void json_u64(const char *name, uint64_t v)
+{
+    if (v) { json_key(name); printf("%" PRIu64, v); }
+}
+
+static void json_i64(const char *name, int64_t v)
+{
+    if (v) { json_key(name); printf("%" PRId64, v); }
+}
+
+static void json_str(const char *name, const char *v)
+{
+    if (*v) { json_key(name); put_json_str(v, strlen(v)); }
+}
+
+/* "{" and etcd's header, when its answer had one */
+static void json_open(const etcd_res *r)
+{
+    putchar('{');
+    json_more = false;
+    if (!has_header(r)) return;
+    json_key("header");
+    putchar('{');
+    json_header(r);
+    putchar('}');
+}
+
+static void json_strs(const char *name, const etcd_str *v, size_t n)
+{
+    if (!n) return;
+    json_key(name);
+    for (size_t k = 0; k < n; k++) {
+        putchar(k ? ',' : '[');
+        put_json_str(v[k].ptr, v[k].len);
     }
     putchar(']');
 }
 
-static void json_members(const etcd_res *r, const member *ms, size_t n)
+/* A member, nested in the object being written. */
+static void json_member(const etcd_member *m)
 {
-    fputs("{\"header\":{", stdout);
-    json_header(r);
-    fputs("},\"members\":[", stdout);
-    for (size_t k = 0; k < n; k++) {
-        const member *m = &ms[k];
-        printf("%s{\"ID\":%" PRIu64, k ? "," : "", m->id);
-        if (m->name.len) printf(",\"name\":\"%.*s\"", (int)m->name.len, m->name.ptr);
-        json_urls("peerURLs", m->peers);
-        json_urls("clientURLs", m->clients);
-        if (m->learner) fputs(",\"isLearner\":true", stdout);
-        putchar('}');
+    bool outer = json_more;
+    putchar('{');
+    json_more = false;
+    json_u64("ID", m->id);
+    json_str("name", m->name);
+    json_strs("peerURLs", m->peer_urls, m->npeer_urls);
+    json_strs("clientURLs", m->client_urls, m->nclient_urls);
+    if (m->is_learner) { json_key("isLearner"); fputs("true", stdout); }
+    putchar('}');
+    json_more = outer;
+}
+
+static void json_member_list(const etcd_res *r)
+{
+    if (!r->nmembers) return;
+    json_key("members");
+    for (size_t k = 0; k < r->nmembers; k++) {
+        putchar(k ? ',' : '[');
+        json_member(&r->members[k]);
     }
-    puts("]}");
+    putchar(']');
+}
+
+/* Go's json.Marshal of a []string: null when there is none */
+static void json_array_or_null(const etcd_str *v, size_t n)
+{
+    if (!n) fputs("null", stdout);
+    for (size_t k = 0; k < n; k++) {
+        putchar(k ? ',' : '[');
+        put_json_str(v[k].ptr, v[k].len);
+    }
+    if (n) putchar(']');
+}
+
+/* etcdctl 3.5's member list -w json --hex: its own text, IDs as hex
+   strings, names as they are, "clientURLS" spelled so. */
+static void json_members_hex(const etcd_res *r)
+{
+    printf("{\"header\":{\"cluster_id\":\"%" PRIx64 "\",\"member_id\":\"%" PRIx64 "\",\"raft_term\":%"
+           PRId64 "}", r->cluster_id, r->member_id, r->raft_term);
+    for (size_t k = 0; k < r->nmembers; k++) {
+        const etcd_member *m = &r->members[k];
+        printf("%s{\"ID\":\"%" PRIx64 "\",\"name\":\"%s\",\"peerURLs\":", k ? "," : ",\"members\":[",
+               m->id, m->name);
+        json_array_or_null(m->peer_urls, m->npeer_urls);
+        fputs(",\"clientURLS\":", stdout);
+        json_array_or_null(m->client_urls, m->nclient_urls);
+        fputs(k + 1 == r->nmembers ? "}]" : "}", stdout);
+    }
+    puts("}");
+}
+
+static void json_members(const etcd_res *r)
+{
+    if (flag_on(G_HEX) && speaks_35()) {
+        json_members_hex(r);
+        return;
+    }
+    json_open(r);
+    json_member_list(r);
+    puts("}");
+}
+
+static void json_member_added(const etcd_res *r, const char *name, const char *peer_urls)
+{
+    (void)name;
+    (void)peer_urls;
+    json_open(r);
+    json_key("member");
+    json_member(r->member);
+    json_member_list(r);
+    puts("}");
+}
+
+/* remove, update: etcd's answer is the member list after the change */
+static void json_member_changed(const char *msg, const etcd_res *r)
+{
+    (void)msg;
+    json_open(r);
+    json_member_list(r);
+    puts("}");
 }
 
 /* The endpoint commands print one array: "[" before the first endpoint
-   (i == 0), "]" after them all. */
-static void json_status(const ep_status *s, int i)
+   (i == 0), "]" after them all ("[]" for none). */
+static void json_status(const ep_result *s, int i)
 {
-    printf("%s{\"Endpoint\":\"%s\",\"Status\":{\"header\":{", i ? "," : "[", s->endpoint);
-    json_header(s->r);
-    printf("},\"version\":\"%.*s\",\"dbSize\":%" PRIu64 ",\"leader\":%" PRIu64 ",\"raftIndex\":%"
-           PRIu64 ",\"raftTerm\":%" PRIu64 ",\"raftAppliedIndex\":%" PRIu64 ",\"dbSizeInUse\":%"
-           PRIu64 "%s}}", (int)s->version.len, s->version.ptr, s->db, s->leader, s->index,
-           s->term, s->applied, s->in_use, s->learner ? ",\"isLearner\":true" : "");
+    const etcd_res *r = s->r;
+    printf("%s{\"Endpoint\":", i ? "," : "[");
+    put_json_str(s->endpoint, strlen(s->endpoint));
+    fputs(",\"Status\":", stdout);
+    json_open(r);
+    json_str("version", r->version);
+    json_i64("dbSize", r->db_size);
+    json_u64("leader", r->leader_id);
+    json_u64("raftIndex", r->raft_index);
+    json_i64("raftTerm", r->raft_term);
+    json_u64("raftAppliedIndex", r->raft_applied_index);
+    json_strs("errors", r->errors, r->nerrors);
+    json_i64("dbSizeInUse", r->db_size_in_use);
+    if (r->is_learner) { json_key("isLearner"); fputs("true", stdout); }
+    fputs("}}", stdout);
 }
 
 static void json_health(const ep_health *h, int i)
 {
-    printf("%s{\"endpoint\":\"%s\",\"health\":%s,\"took\":\"%s%s", i ? "," : "[", h->endpoint,
-           h->ok ? "true" : "false", h->took, h->ok ? "\"}" : "\",\"error\":\"unhealthy\"}");
+    printf("%s{\"endpoint\":", i ? "," : "[");
+    put_json_str(h->endpoint, strlen(h->endpoint));
+    printf(",\"health\":%s,\"took\":\"%s\"", h->ok ? "true" : "false", h->took);
+    if (!h->ok) {
+        fputs(",\"error\":", stdout);
+        put_json_str(h->error, strlen(h->error));
+    }
+    putchar('}');
 }
 
-static void json_endpoints_end(void) { puts("]"); }
+static void json_hashkv(const ep_result *h, int i)
+{
+    printf("%s{\"Endpoint\":", i ? "," : "[");
+    put_json_str(h->endpoint, strlen(h->endpoint));
+    fputs(",\"HashKV\":", stdout);
+    json_open(h->r);
+    json_u64("hash", h->r->hash);
+    json_i64("compact_revision", h->r->compact_revision);
+    json_i64("hash_revision", h->r->hash_revision);
+    fputs("}}", stdout);
+}
+
+static void json_endpoints_end(int n) { puts(n ? "]" : "[]"); }
+
+/* alarm: the type as a number, as Go writes a proto enum */
+static void json_alarms(const alarm_view *a)
+{
+    json_open(a->r);
+    if (a->n) json_key("alarms");
+    for (size_t k = 0; k < a->n; k++) {
+        const etcd_alarm *m = &a->alarms[k];
+        putchar(k ? ',' : '[');
+        putchar('{');
+        if (m->member_id) printf("\"memberID\":%" PRIu64, m->member_id);
+        if (m->alarm) printf("%s\"alarm\":%d", m->member_id ? "," : "", m->alarm);
+        putchar('}');
+    }
+    puts(a->n ? "]}" : "}");
+}
+
+static void json_move_leader(uint64_t from, uint64_t to, const etcd_res *r)
+{
+    (void)from;
+    (void)to;
+    json_open(r);
+    puts("}");
+}
+
+static void json_auth_status(const etcd_res *r)
+{
+    json_open(r);
+    if (r->enabled) { json_key("enabled"); fputs("true", stdout); }
+    json_u64("authRevision", r->auth_revision);
+    puts("}");
+}
+
+/* user and role changes: etcd's answer is its header */
+static void json_done(const char *msg, const etcd_res *r)
+{
+    (void)msg;
+    json_open(r);
+    puts("}");
+}
+
+static void json_user_get(const char *name, const etcd_res *r)
+{
+    (void)name;
+    json_open(r);
+    json_strs("roles", r->names, r->nnames);
+    puts("}");
+}
+
+static void json_names(const char *what, const etcd_res *r)
+{
+    json_open(r);
+    json_strs(what, r->names, r->nnames);
+    puts("}");
+}
+
+/* keys as base64 (bytes in Go); READ, 0, left out */
+static void json_role_get(const char *name, const etcd_res *r)
+{
+    (void)name;
+    json_open(r);
+    if (r->nperms) json_key("perm");
+    for (size_t k = 0; k < r->nperms; k++) {
+        const etcd_perm *p = &r->perms[k];
+        putchar(k ? ',' : '[');
+        putchar('{');
+        json_more = false;
+        json_u64("permType", (uint64_t)p->perm);
+        if (p->key.len) { json_key("key"); putchar('"'); put_base64(p->key.ptr, p->key.len); putchar('"'); }
+        if (p->range_end.len) {
+            json_key("range_end");
+            putchar('"');
+            put_base64(p->range_end.ptr, p->range_end.len);
+            putchar('"');
+        }
+        putchar('}');
+    }
+    puts(r->nperms ? "]}" : "}");
+}
 
 /* ---- fields ---- */
 
@@ -969,57 +1484,128 @@ static void fields_leases(const etcd_res *r)
     for (size_t i = 0; i < r->nleases; i++) printf("\"ID\" : %" PRId64 "\n", r->leases[i]);
 }
 
-static void fields_urls(const char *name, str_list l)
+static void fields_urls(const char *name, const etcd_str *urls, size_t n)
 {
-    for (size_t k = 0; k < l.n; k++) {
-        etcd_str u = list_at(l, k);
-        printf("\"%s\" : \"%.*s\"\n", name, (int)u.len, u.ptr);
+    for (size_t k = 0; k < n; k++) {
+        printf("\"%s\" : ", name);
+        put_quoted(urls[k].ptr, urls[k].len);
+        putchar('\n');
     }
 }
 
-static void fields_members(const etcd_res *r, const member *ms, size_t n)
+static void fields_members(const etcd_res *r)
 {
     fields_header(r);
-    for (size_t k = 0; k < n; k++) {
-        const member *m = &ms[k];
-        printf("\"ID\" : %" PRIu64 "\n\"Name\" : \"%.*s\"\n", m->id, (int)m->name.len, m->name.ptr);
-        fields_urls("PeerURL", m->peers);
-        fields_urls("ClientURL", m->clients);
-        printf("\"IsLearner\" : %s\n\n", m->learner ? "true" : "false");
+    for (size_t k = 0; k < r->nmembers; k++) {
+        const etcd_member *m = &r->members[k];
+        printf("\"ID\" : %" PRIu64 "\n\"Name\" : ", m->id);
+        put_quoted(m->name, strlen(m->name));
+        putchar('\n');
+        fields_urls("PeerURL", m->peer_urls, m->npeer_urls);
+        fields_urls("ClientURL", m->client_urls, m->nclient_urls);
+        printf("\"IsLearner\" : %s\n\n", m->is_learner ? "true" : "false");
     }
 }
 
-static void fields_status(const ep_status *s, int i)
+/* Errors as Go's Println writes a []string: [a b] */
+static void fields_status(const ep_result *s, int i)
 {
+    const etcd_res *r = s->r;
+    char errs[1024];
     (void)i;
-    fields_header(s->r);
-    printf("\"Version\" : \"%.*s\"\n\"DBSize\" : %" PRIu64 "\n\"Leader\" : %" PRIu64
-           "\n\"IsLearner\" : %s\n\"RaftIndex\" : %" PRIu64 "\n\"RaftTerm\" : %" PRIu64
-           "\n\"RaftAppliedIndex\" : %" PRIu64 "\n\"Errors\" : []\n\"Endpoint\" : \"%s\"\n\n",
-           (int)s->version.len, s->version.ptr, s->db, s->leader, s->learner ? "true" : "false",
-           s->index, s->term, s->applied, s->endpoint);
+    fields_header(r);
+    fputs("\"Version\" : ", stdout);
+    put_quoted(r->version, strlen(r->version));
+    printf("\n\"DBSize\" : %" PRId64 "\n\"Leader\" : %" PRIu64 "\n\"IsLearner\" : %s\n\"RaftIndex\" : %"
+           PRIu64 "\n\"RaftTerm\" : %" PRId64 "\n\"RaftAppliedIndex\" : %" PRIu64 "\n\"Errors\" : [%s]\n"
+           "\"Endpoint\" : ", r->db_size, r->leader_id, r->is_learner ? "true" : "false", r->raft_index,
+           r->raft_term, r->raft_applied_index, errors_joined(r, " ", errs, sizeof errs));
+    put_quoted(s->endpoint, strlen(s->endpoint));
+    puts("\n");
 }
 
-/* ---- table: the cluster commands only ---- */
+static void fields_health(const ep_health *h, int i)
+{
+    (void)i;
+    fputs("\"Endpoint\" : ", stdout);
+    put_quoted(h->endpoint, strlen(h->endpoint));
+    printf("\n\"Health\" : %s\n\"Took\" : %s\n\"Error\" : %s\n\n", h->ok ? "true" : "false", h->took,
+           h->ok ? "" : h->error);
+}
 
-static void table_members(const etcd_res *r, const member *ms, size_t n)
+static void fields_hashkv(const ep_result *h, int i)
+{
+    (void)i;
+    fields_header(h->r);
+    fputs("\"Endpoint\" : ", stdout);
+    put_quoted(h->endpoint, strlen(h->endpoint));
+    printf("\n\"Hash\" : %" PRIu64 "\n\n", h->r->hash);
+}
+
+/* Without a header (disarm's answer; 3.4's list) etcdctl crashes here; its
+   zeros are printed instead. */
+static void fields_alarms(const alarm_view *a)
+{
+    static etcd_res none;
+    fields_header(a->r ? a->r : &none);
+    for (size_t k = 0; k < a->n; k++)
+        printf("\"MemberID\" : %" PRIu64 "\n\"AlarmType\" : %s\n\n", a->alarms[k].member_id,
+               alarm_name(a->alarms[k].alarm));
+}
+
+static void fields_done(const char *msg, const etcd_res *r)
+{
+    (void)msg;
+    fields_header(r);
+}
+
+/* role list only: etcdctl has no fields for user list */
+static void fields_names(const char *what, const etcd_res *r)
+{
+    (void)what;
+    fields_header(r);
+    fputs("\"Roles\" :", stdout);
+    for (size_t k = 0; k < r->nnames; k++) {
+        putchar(' ');
+        put_quoted(r->names[k].ptr, r->names[k].len);
+    }
+    putchar('\n');
+}
+
+static void fields_role_get(const char *name, const etcd_res *r)
+{
+    (void)name;
+    fields_header(r);
+    for (size_t k = 0; k < r->nperms; k++) {
+        const etcd_perm *p = &r->perms[k];
+        printf("\"PermType\" :  %s\n\"Key\" : ", perm_name(p->perm));
+        put_quoted(p->key.ptr, p->key.len);
+        fputs("\n\"RangeEnd\" : ", stdout);
+        put_quoted(p->range_end.ptr, p->range_end.len);
+        putchar('\n');
+    }
+}
+
+/* ---- table: member list and the endpoint commands ---- */
+
+static void table_members(const etcd_res *r)
 {
     static const char *const heads[] = { "ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER" };
-    (void)r;
-    for (size_t k = 0; k < n; k++) member_cells(&ms[k]);
+    for (size_t k = 0; k < r->nmembers; k++) member_cells(&r->members[k]);
     table_print(heads, 6);
 }
 
-static void table_status(const ep_status *s, int i)
+static void table_status(const ep_result *s, int i)
 {
     (void)i;
     status_cells(s);
 }
 
-static void table_status_end(void)
+static void table_status_end(int n)
 {
     static const char *const heads[] = { "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
                                          "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS" };
+    (void)n;
     table_print(heads, 10);
 }
 
@@ -1032,10 +1618,24 @@ static void table_health(const ep_health *h, int i)
     cell("%s", h->ok ? "" : h->error);
 }
 
-static void table_health_end(void)
+static void table_health_end(int n)
 {
     static const char *const heads[] = { "ENDPOINT", "HEALTH", "TOOK", "ERROR" };
+    (void)n;
     table_print(heads, 4);
+}
+
+static void table_hashkv(const ep_result *h, int i)
+{
+    (void)i;
+    hashkv_cells(h);
+}
+
+static void table_hashkv_end(int n)
+{
+    static const char *const heads[] = { "ENDPOINT", "HASH" };
+    (void)n;
+    table_print(heads, 2);
 }
 
 /* ---- the printers ---- */
@@ -1043,40 +1643,57 @@ static void table_health_end(void)
 /* Positional initializers, in the order of struct printer: C++ (which
    compiles the examples too) has no designated ones before C++20. */
 static const printer printer_simple = {
-    "simple", false, simple_get, simple_get, simple_put, simple_del, simple_txn, simple_watch,
+    "simple", simple_get, simple_get, simple_put, simple_del, simple_txn, simple_watch,
     simple_grant, simple_revoke, simple_timetolive, simple_keepalive, simple_expired, simple_leases,
-    simple_members, simple_status, nothing, simple_health, nothing
+    simple_members, simple_member_added, simple_done, simple_status, nothing, simple_health, nothing,
+    simple_hashkv, nothing, simple_alarms, simple_move_leader, simple_auth_status, simple_done,
+    simple_user_get, simple_names, simple_role_get
 };
 
 static const printer printer_json = {
-    "json", false, json_get, json_get, json_put, json_del, json_txn, json_watch,
+    "json", json_get, json_get, json_put, json_del, json_txn, json_watch,
     json_grant, json_revoke, json_timetolive, json_keepalive, nothing_id, json_leases,
-    json_members, json_status, json_endpoints_end, json_health, json_endpoints_end
+    json_members, json_member_added, json_member_changed, json_status, json_endpoints_end,
+    json_health, json_endpoints_end, json_hashkv, json_endpoints_end, json_alarms, json_move_leader,
+    json_auth_status, json_done, json_user_get, json_names, json_role_get
 };
 
+/* etcdctl's fields printer has no member changes, move-leader, auth
+   status, user get or user list. */
 static const printer printer_fields = {
-    "fields", false, fields_get, fields_get, fields_put, fields_del, fields_txn, fields_watch,
+    "fields", fields_get, fields_get, fields_put, fields_del, fields_txn, fields_watch,
     fields_grant, fields_revoke, fields_timetolive, fields_keepalive, nothing_id, fields_leases,
-    fields_members, fields_status, nothing, simple_health, nothing
+    fields_members, NULL, NULL, fields_status, nothing, fields_health, nothing, fields_hashkv, nothing,
+    fields_alarms, NULL, NULL, fields_done, NULL, fields_names, fields_role_get
 };
 
-/* etcdctl refuses table for the other commands too, but after running
-   them; this refuses them before it starts, so it has no entries for them. */
 static const printer printer_table = {
-    "table", true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    table_members, table_status, table_status_end, table_health, table_health_end
+    "table", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    table_members, NULL, NULL, table_status, table_status_end, table_health, table_health_end,
+    table_hashkv, table_hashkv_end, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
-/* The printer -w names; exit 4 (etcdctl's) for another name, or for a
-   command the printer has nothing for. */
-static void choose_display(const char *w, bool cluster)
+/* -w's bits in a command's formats */
+enum { FMT_SIMPLE = 1, FMT_JSON = 2, FMT_FIELDS = 4, FMT_TABLE = 8,
+       FMT_NO_TABLE = FMT_SIMPLE | FMT_JSON | FMT_FIELDS, FMT_ALL = FMT_NO_TABLE | FMT_TABLE };
+
+static void refuse_format(void)
+{
+    die(EXIT_BAD_FEAT, "%s not supported as output format", display->name);
+}
+
+/* The printer -w names; exit 4 (etcdctl's) for another name, or for one
+   the command has no output in (formats: FMT_* bits). etcdctl runs the
+   command first and then refuses; this refuses before anything is sent. */
+static void choose_display(const char *w, unsigned formats)
 {
     static const printer *const printers[] = { &printer_simple, &printer_json, &printer_fields,
                                                &printer_table };
-    for (size_t i = 0; i < sizeof printers / sizeof printers[0] && !display; i++)
+    size_t i = 0;
+    for (; i < sizeof printers / sizeof printers[0] && !display; i++)
         if (!strcmp(w, printers[i]->name)) display = printers[i];
     if (!display) die(EXIT_BAD_FEAT, "unsupported output format %s", w);
-    if (display->cluster_only && !cluster) die(EXIT_BAD_FEAT, "%s not supported as output format", w);
+    if (!(formats & (1u << (i - 1)))) refuse_format();
 }
 
 /* ---- talking to etcd --------------------------------------------------- */
@@ -1099,6 +1716,22 @@ static char *endpoint_urls(const char *list)
         list += len + (list[len] == ',');
     }
     return out;
+}
+
+/* --user, tried at once as etcdctl does (a refused login: exit 2). One
+   read gets the token; whether etcd said its auth is off instead: etcd.h
+   then fails every call, where etcdctl goes on without a token. */
+static bool auth_is_off(void)
+{
+    etcd_get_opts o;
+    memset(&o, 0, sizeof o);
+    o.count_only = true;
+    etcd_res *r = etcd_get(cli, "health", &o);
+    etcd_res_free(r);
+    if (r || etcd_errcode(cli) != ETCD_EAUTH) return false;        /* a permission denied is an answer */
+    if (strstr(etcd_errstr(cli), "authentication is not enabled")) return true;
+    die(EXIT_BAD_CONN, "%s", etcd_errstr(cli));
+    return false;
 }
 
 static void connect_client(void)
@@ -1128,8 +1761,20 @@ static void connect_client(void)
     }
     char err[256];
     cli = etcd_new(&o, err, sizeof err);
+    if (cli && o.user && auth_is_off()) {         /* etcdctl then goes on without a token */
+        etcd_free(cli);
+        o.user = o.password = NULL;
+        cli = etcd_new(&o, err, sizeof err);
+    }
     free(urls);
     if (!cli) die(EXIT_ERROR, "%s", err);
+}
+
+/* Why a call failed: etcd's message, or etcd.h's when there is no answer. */
+static const char *failure(const etcd_res *r)
+{
+    if (!r) return etcd_errstr(cli);
+    return r->message && *r->message ? r->message : r->error && *r->error ? r->error : r->body;
 }
 
 /* The result of a call, or exit with etcdctl's "Error: ..." when there is
@@ -1137,10 +1782,7 @@ static void connect_client(void)
 static etcd_res *check(etcd_res *r, const char *what)
 {
     const char *close = *what ? ")" : "";
-    if (!r) die(EXIT_ERROR, "%s%s%s", what, etcd_errstr(cli), close);
-    if (r->status != 200)
-        die(EXIT_ERROR, "%s%s%s", what, r->message && *r->message ? r->message
-                                   : r->error && *r->error ? r->error : r->body, close);
+    if (!r || r->status != 200) die(EXIT_ERROR, "%s%s%s", what, failure(r), close);
     return r;
 }
 
@@ -1300,43 +1942,213 @@ static int cmd_del(const char **args, int nargs)
     return 0;
 }
 
-/* ---- watch ------------------------------------------------------------- */
+/* ---- watch -------------------------------------------------------------
+   One watch, or with -i the watches stdin asks for, line by line ("watch
+   KEY [RANGE_END] [--prefix] [--rev=N] [--prev-kv] [--progress-notify]"),
+   each printed as its events come. */
+
+enum { WATCH_LINE_MAX = 8192 };           /* a watch -i line */
+
+typedef struct watch_req {
+    const char *key, *range_end;         /* range_end NULL: the key (or prefix) alone */
+    bool prefix, prev_kv, progress;
+    int64_t rev;
+} watch_req;
+
+static etcd_watcher *watch_open(const watch_req *q, double timeout)
+{
+    etcd_watch_opts o;
+    memset(&o, 0, sizeof o);
+    o.start_revision = q->rev;
+    o.prev_kv = q->prev_kv;
+    o.progress_notify = q->progress;
+    o.timeout = timeout;
+    o.range_end = q->range_end;
+    return q->prefix ? etcd_watchdir(cli, q->key, &o) : etcd_watch(cli, q->key, &o);
+}
+
+/* One message as etcdctl prints it; whether the watch is over (etcd
+   canceled it, e.g. its --rev was compacted). */
+static bool watch_print(const etcd_res *m)
+{
+    if (m->canceled)
+        fprintf(stderr, "watch was canceled (%s)\n", m->compact_revision
+                ? "etcdserver: mvcc: required revision has been compacted"
+                : m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "canceled");
+    else if (!m->created && !m->nevents && m->revision)
+        printf("progress notify: %" PRId64 "\n", m->revision);
+    if (!m->created) display->watch(m);
+    fflush(stdout);                             /* each response as it comes */
+    return m->canceled;
+}
+
+static void watch_interactive(void);
+static char *next_word(char **s);       /* txn's: a "quoted", 'quoted' or bare word */
+
+/* etcdctl runs a command after "--" on each event; etcdctl_lite does not. */
+static void refuse_watch_exec(int nargs)
+{
+    if (dashdash < 0) return;
+    if (dashdash - 1 >= nargs)
+        die(EXIT_BAD_ARGS, "bad number of arguments (found separator --, but no commands)");
+    die(EXIT_BAD_FEAT, "etcdctl_lite runs no command on watch events (watch ... -- COMMAND)");
+}
 
 static int cmd_watch(const char **args, int nargs)
 {
-    if (nargs != 1) die(EXIT_BAD_ARGS, nargs ? "etcdctl_lite watches one key or prefix"
-                                             : "bad number of arguments");
-    etcd_watch_opts o;
-    memset(&o, 0, sizeof o);
-    o.start_revision = flag_int(F_REV);
-    o.prev_kv = flag_on(F_PREV_KV);
-    o.progress_notify = flag_on(F_PROGRESS_NOTIFY);
-    o.timeout = -1;                                     /* wait for events forever */
-    etcd_watcher *w = flag_on(F_PREFIX) ? etcd_watchdir(cli, args[0], &o)
-                                        : etcd_watch(cli, args[0], &o);
+    if (flag_on(F_INTERACTIVE)) watch_interactive();  /* does not return: stdin's end ends it */
+    refuse_watch_exec(nargs);
+    if (nargs < 1) die(EXIT_BAD_ARGS, "bad number of arguments");
+    watch_req q;
+    memset(&q, 0, sizeof q);
+    q.key = args[0];
+    q.range_end = nargs == 2 ? args[1] : NULL;         /* etcdctl: a range with exactly two */
+    q.prefix = flag_on(F_PREFIX);
+    if (q.range_end && q.prefix) die(EXIT_BAD_ARGS, "`range_end` and `--prefix` are mutually exclusive");
+    q.rev = flag_int(F_REV);
+    q.prev_kv = flag_on(F_PREV_KV);
+    q.progress = flag_on(F_PROGRESS_NOTIFY);
+    etcd_watcher *w = watch_open(&q, -1);               /* wait for events forever */
     if (!w) die(EXIT_ERROR, "%s", etcd_errstr(cli));
     int64_t count = flag_int(F_COUNT), seen = 0;
     for (;;) {
         etcd_res *m = etcd_watch_next(w);
-        if (!m) {
-            if (etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;
-            die(EXIT_ERROR, "%s", etcd_watch_errstr(w));
-        }
-        if (m->canceled)                            /* e.g. --rev was compacted */
-            printf("watch was canceled (%s)\n", m->compact_revision
-                   ? "etcdserver: mvcc: required revision has been compacted"
-                   : m->cancel_reason && *m->cancel_reason ? m->cancel_reason : "canceled");
-        else if (!m->created && !m->nevents && m->revision)
-            printf("progress notify: %" PRId64 "\n", m->revision);
-        if (!m->created) display->watch(m);
-        fflush(stdout);                             /* each response as it comes */
+        if (!m && etcd_watch_errcode(w) == ETCD_ETIMEOUT) continue;
+        if (!m) die(EXIT_ERROR, "%s", etcd_watch_errstr(w));
+        bool canceled = watch_print(m);
         seen += (int64_t)m->nevents;
-        bool done = m->canceled || (count > 0 && seen >= count);
         etcd_res_free(m);
-        if (done) break;
+        if (canceled) die(EXIT_INTERRUPTED, "watch is canceled by the server");
+        if (count > 0 && seen >= count) break;
     }
     etcd_watchcancel(w);
     return 0;
+}
+
+/* A flag on a watch -i line: etcdctl parses those with watch's own flags
+   (a bad one ends it, exit 128). */
+static void watch_line_flag(char *w, char **rest, watch_req *q)
+{
+    char *v = strchr(w, '=');
+    if (v) *v++ = '\0';
+    bool on = !v || strcmp(v, "false") != 0;
+    if (!strcmp(w, "--prefix")) q->prefix = on;
+    else if (!strcmp(w, "--prev-kv")) q->prev_kv = on;
+    else if (!strcmp(w, "--progress-notify")) q->progress = on;
+    else if (!strcmp(w, "-i") || !strcmp(w, "--interactive")) {}
+    else if (strcmp(w, "--rev") != 0) die(EXIT_BAD_ARGS, "unknown flag: %s", w);
+    else {
+        const char *n = v ? v : next_word(rest);
+        char *end;
+        if (!n) die(EXIT_BAD_ARGS, "flag needs an argument: --rev");
+        q->rev = strtoll(n, &end, 10);
+        if (!*n || *end) die(EXIT_BAD_ARGS, "invalid argument \"%s\" for \"--rev\" flag", n);
+    }
+}
+
+/* The watch a line asks for; NULL (said on stderr, as etcdctl does, and
+   reading goes on) for a line that asks for none. */
+static etcd_watcher *watch_line(char *line)
+{
+    char said[WATCH_LINE_MAX], *s = line, *w, *args[2];
+    int nargs = 0, nwords = 0;
+    const char *why = NULL;
+    watch_req q;
+    memset(&q, 0, sizeof q);
+    snprintf(said, sizeof said, "%s", line);
+    char *cmd = next_word(&s);
+    if (!cmd) {
+        fprintf(stderr, "Invalid command: %s (watch and progress supported)\n", said);
+        return NULL;
+    }
+    if (!strcmp(cmd, "progress"))                /* the gateway's stream takes one request */
+        why = "etcdctl_lite cannot ask for progress: etcd's JSON gateway takes one request per watch";
+    else if (strcmp(cmd, "watch") != 0) why = "only support watch";
+    for (; !why && (w = next_word(&s)) != NULL; nwords++) {
+        if (!strcmp(w, "--")) why = "etcdctl_lite runs no command on watch events";
+        else if (w[0] == '-' && w[1]) watch_line_flag(w, &s, &q);
+        else if (nargs++ < 2) args[nargs - 1] = w;
+    }
+    if (!why && !nwords) why = "command type or key is not provided";
+    if (!why && !nargs) die(EXIT_BAD_ARGS, "bad number of arguments");
+    if (!why && nargs == 2 && q.prefix) why = "`range_end` and `--prefix` are mutually exclusive";
+    if (why) {
+        fprintf(stderr, "Invalid command %s (%s)\n", said, why);
+        return NULL;
+    }
+    q.key = args[0];
+    q.range_end = nargs == 2 ? args[1] : NULL;
+    etcd_watcher *wt = watch_open(&q, 0.2);             /* short waits: the loop polls */
+    if (!wt) fprintf(stderr, "Invalid command %s (%s)\n", said, etcd_errstr(cli));
+    return wt;
+}
+
+/* Every message w has ready; false once its stream is over. */
+static bool watch_drain(etcd_watcher *w)
+{
+    do {
+        etcd_res *m = etcd_watch_next(w);
+        if (!m && etcd_watch_errcode(w) == ETCD_ETIMEOUT) return true;
+        if (!m) {
+            fprintf(stderr, "watch ended (%s)\n", etcd_watch_errstr(w));
+            return false;
+        }
+        bool over = watch_print(m);
+        etcd_res_free(m);
+        if (over) return false;
+    } while (etcd_watch_pending(w));
+    return true;
+}
+
+enum { MAX_WATCHES = 64 };
+static etcd_watcher *watches[MAX_WATCHES];
+static int nwatches;
+
+/* What stdin brought: each whole line a request. Its end ends us, as
+   etcdctl: exit 3. */
+static void watch_read_stdin(char *buf, size_t size, size_t *len)
+{
+    ssize_t got = read(0, buf + *len, size - 1 - *len);
+    if (got < 0 && errno == EINTR) return;
+    if (got <= 0)
+        die(EXIT_BAD_INPUT, "%s reading watch request line: EOF", speaks_35() ? "error" : "Error");
+    *len += (size_t)got;
+    buf[*len] = '\0';
+    for (char *nl; (nl = strchr(buf, '\n')) != NULL || *len == size - 1;) {
+        size_t line = nl ? (size_t)(nl - buf) : *len;
+        buf[line] = '\0';
+        etcd_watcher *w = watch_line(buf);
+        if (w && nwatches < MAX_WATCHES) watches[nwatches++] = w;
+        else if (w) etcd_watchcancel(w);
+        *len -= line + (nl != NULL);
+        memmove(buf, buf + line + (nl != NULL), *len + 1);
+    }
+}
+
+/* watch -i: stdin and every watch at once, with poll. */
+static void watch_interactive(void)
+{
+    static char buf[WATCH_LINE_MAX];
+    size_t len = 0;
+    for (;;) {
+        struct pollfd pf[MAX_WATCHES + 1];
+        bool pending = false;
+        pf[0].fd = 0;
+        pf[0].events = POLLIN;
+        for (int i = 0; i < nwatches; i++) {
+            pf[i + 1].fd = etcd_watch_fd(watches[i]);
+            pf[i + 1].events = POLLIN;
+            pending |= etcd_watch_pending(watches[i]);
+        }
+        if (poll(pf, (nfds_t)nwatches + 1, pending ? 0 : 200) < 0 && errno != EINTR)
+            die(EXIT_ERROR, "poll: %s", strerror(errno));
+        for (int i = nwatches - 1; i >= 0; i--) {
+            if (!(pf[i + 1].revents || etcd_watch_pending(watches[i])) || watch_drain(watches[i])) continue;
+            etcd_watchcancel(watches[i]);
+            watches[i] = watches[--nwatches];
+        }
+        if (pf[0].revents) watch_read_stdin(buf, sizeof buf, &len);
+    }
 }
 
 /* ---- leases ------------------------------------------------------------ */
@@ -1609,7 +2421,7 @@ static int cmd_txn(const char **args, int nargs)
     return 0;
 }
 
-/* ---- version, member list, endpoint ----------------------------------- */
+/* ---- version ----------------------------------------------------------- */
 
 /* etcdctl prints its own version; etcdctl_lite has none, so it prints the
    server's: the etcdctl release that matches it. */
@@ -1633,143 +2445,190 @@ static int cmd_version(const char **args, int nargs)
     return 0;
 }
 
-/* Responses etcd_res does not decode (members, status): read the body with
-   etcd.h's tokenizer. */
-typedef struct jdoc { const char *text; etcd_json_tok t[512]; long n; } jdoc;
-
-static long tok_skip(const jdoc *d, long i)
-{
-    long j = i + 1;
-    if (d->t[i].type == ETCD_JSON_OBJECT)
-        for (size_t k = 0; k < d->t[i].size; k++) j = tok_skip(d, j + 1);
-    else if (d->t[i].type == ETCD_JSON_ARRAY)
-        for (size_t k = 0; k < d->t[i].size; k++) j = tok_skip(d, j);
-    return j;
-}
-
-/* The value of member `name` of the object at token obj; -1 if none. */
-static long tok_find(const jdoc *d, long obj, const char *name)
-{
-    long j = obj + 1;
-    for (size_t k = 0; obj >= 0 && k < d->t[obj].size; k++) {
-        const etcd_json_tok *key = &d->t[j];
-        if (key->end - key->start == strlen(name) &&
-            !memcmp(d->text + key->start, name, key->end - key->start))
-            return j + 1;
-        j = tok_skip(d, j + 1);
-    }
-    return -1;
-}
-
-static uint64_t tok_u64(const jdoc *d, long i)    /* the gateway quotes int64s */
-{
-    return i < 0 ? 0 : strtoull(d->text + d->t[i].start, NULL, 10);
-}
-
-static etcd_str tok_str(const jdoc *d, long i)
-{
-    etcd_str s = { i < 0 ? "" : d->text + d->t[i].start, i < 0 ? 0 : d->t[i].end - d->t[i].start };
-    return s;
-}
-
-static void jdoc_parse(jdoc *d, const etcd_res *r)
-{
-    d->text = r->body;
-    d->n = etcd_json_parse(r->body, r->body_len, d->t, sizeof d->t / sizeof d->t[0]);
-    if (d->n < 1 || d->t[0].type != ETCD_JSON_OBJECT) die(EXIT_ERROR, "unexpected answer: %s", r->body);
-}
-
-/* An array of strings (URLs): one token each, after the array's. */
-static str_list tok_list(const jdoc *d, long arr)
-{
-    str_list l = { d->text, NULL, 0 };
-    if (arr >= 0 && d->t[arr].size) {
-        l.items = &d->t[arr + 1];
-        l.n = d->t[arr].size;
-    }
-    return l;
-}
-
-static member member_at(const jdoc *d, long m)
-{
-    member out;
-    long learner = tok_find(d, m, "isLearner");
-    out.id = tok_u64(d, tok_find(d, m, "ID"));
-    out.name = tok_str(d, tok_find(d, m, "name"));
-    out.peers = tok_list(d, tok_find(d, m, "peerURLs"));
-    out.clients = tok_list(d, tok_find(d, m, "clientURLs"));
-    out.learner = learner >= 0 && d->t[learner].type == ETCD_JSON_TRUE;
-    return out;
-}
+/* ---- members ------------------------------------------------------------ */
 
 static int cmd_member_list(const char **args, int nargs)
 {
-    static jdoc d;
     (void)args;
     (void)nargs;
-    etcd_res *r = check(etcd_request(cli, "/cluster/member/list", "{}", 0), "");
-    jdoc_parse(&d, r);
-    long list = tok_find(&d, 0, "members");
-    size_t n = list >= 0 ? d.t[list].size : 0;
-    member *ms = (member *)malloc((n ? n : 1) * sizeof *ms);
-    if (!ms) die(EXIT_ERROR, "out of memory");
-    for (size_t k = 0, m = (size_t)list + 1; k < n; k++, m = (size_t)tok_skip(&d, (long)m))
-        ms[k] = member_at(&d, (long)m);
-    display->members(r, ms, n);
-    free(ms);
+    etcd_res *r = check(etcd_member_list(cli, speaks_35()), "");    /* 3.5's etcdctl: linearizable */
+    display->members(r);
     etcd_res_free(r);
     return 0;
 }
 
-/* The endpoints one by one, as etcdctl's endpoint commands go: a client
-   each, named as the user wrote it. */
-static int each_endpoint(int (*fn)(const char *name, int i))
+/* A hexadecimal ID as etcdctl reads it (Go's strconv.ParseUint, base 16):
+   false with Go's error text in why. */
+static bool parse_hex(const char *s, uint64_t *v, char *why, size_t size)
 {
-    const char *list = flag_val[G_ENDPOINTS] ? flag_val[G_ENDPOINTS] : "127.0.0.1:2379";
-    int rc = 0;
-    for (int i = 0; *list; i++) {
-        char name[256];
-        size_t len = strcspn(list, ",");
-        snprintf(name, sizeof name, "%.*s", (int)len, list);
-        list += len + (list[len] == ',');
-        flag_val[G_ENDPOINTS] = name;
-        etcd_free(cli);
-        connect_client();
-        rc |= fn(name, i);
+    bool digits = *s && strspn(s, "0123456789abcdefABCDEF") == strlen(s);
+    errno = 0;
+    *v = digits ? strtoull(s, NULL, 16) : 0;
+    if (digits && !errno) return true;
+    snprintf(why, size, "strconv.ParseUint: parsing \"%s\": %s", s,
+             digits ? "value out of range" : "invalid syntax");
+    return false;
+}
+
+static uint64_t member_id_arg(const char **args, int nargs)
+{
+    char why[256];
+    uint64_t id;
+    if (nargs != 1) die(EXIT_BAD_ARGS, "member ID is not provided");
+    if (!parse_hex(args[0], &id, why, sizeof why))
+        die(EXIT_BAD_ARGS, "bad member ID arg (%s), expecting ID in Hex", why);
+    return id;
+}
+
+/* --peer-urls=a,b split at the commas, as etcdctl does (up to 16). */
+static size_t peer_urls(const char ***urls)
+{
+    static char copy[4096];
+    static const char *list[16];
+    const char *v = flag_val[F_PEER_URLS];
+    size_t n = 0;
+    if (!v || !*v) die(EXIT_BAD_ARGS, "member peer urls not provided");
+    snprintf(copy, sizeof copy, "%s", v);
+    for (char *p = copy, *comma; n < 16; p = comma + 1) {
+        list[n++] = p;
+        if (!(comma = strchr(p, ','))) break;
+        *comma = '\0';
     }
-    return rc;
+    *urls = list;
+    return n;
 }
 
-static ep_status status_of(const jdoc *d, const etcd_res *r, const char *name)
+/* NAME alone; a URL given as a word gets etcdctl's "did you mean". */
+static void member_add_args(const char **args, int nargs)
 {
-    ep_status s;
-    long learner = tok_find(d, 0, "isLearner");
-    s.endpoint = name;
-    s.r = r;
-    s.version = tok_str(d, tok_find(d, 0, "version"));
-    s.db = tok_u64(d, tok_find(d, 0, "dbSize"));
-    s.in_use = tok_u64(d, tok_find(d, 0, "dbSizeInUse"));
-    s.leader = tok_u64(d, tok_find(d, 0, "leader"));
-    s.index = tok_u64(d, tok_find(d, 0, "raftIndex"));
-    s.term = tok_u64(d, tok_find(d, 0, "raftTerm"));
-    s.applied = tok_u64(d, tok_find(d, 0, "raftAppliedIndex"));
-    s.learner = learner >= 0 && d->t[learner].type == ETCD_JSON_TRUE;
-    return s;
+    char msg[1024] = "too many arguments";
+    if (nargs < 1) die(EXIT_BAD_ARGS, "member name not provided");
+    if (nargs == 1) return;
+    for (int i = 0; i < nargs; i++)
+        if (!strncasecmp(args[i], "http", 4))
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ", did you mean --peer-urls=%s", args[i]);
+    die(EXIT_BAD_ARGS, "%s", msg);
 }
 
-static int status_one(const char *name, int i)
+static int cmd_member_add(const char **args, int nargs)
 {
-    static jdoc d;
-    etcd_res *r = etcd_request(cli, "/maintenance/status", "{}", 0);
+    const char **urls;
+    member_add_args(args, nargs);
+    size_t n = peer_urls(&urls);
+    etcd_res *r = check(etcd_member_add(cli, urls, n, flag_on(F_LEARNER)), "");
+    if (!r->member) die(EXIT_ERROR, "etcd's answer names no member added: %s", r->body);
+    display->member_added(r, args[0], flag_val[F_PEER_URLS]);
+    etcd_res_free(r);
+    return 0;
+}
+
+/* remove, update, promote: "Member <id> <done> cluster <cluster id>" */
+static void member_changed(etcd_res *r, uint64_t id, const char *done)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "Member %16" PRIx64 " %s cluster %16" PRIx64, id, done, r->cluster_id);
+    display->member_changed(msg, r);
+    etcd_res_free(r);
+}
+
+static int cmd_member_remove(const char **args, int nargs)
+{
+    uint64_t id = member_id_arg(args, nargs);
+    member_changed(check(etcd_member_remove(cli, id), ""), id, "removed from");
+    return 0;
+}
+
+/* etcd.h refuses a learner here (etcd would make it a voter); etcdctl
+   would go ahead. */
+static int cmd_member_update(const char **args, int nargs)
+{
+    const char **urls;
+    uint64_t id = member_id_arg(args, nargs);
+    size_t n = peer_urls(&urls);
+    member_changed(check(etcd_member_update(cli, id, urls, n), ""), id, "updated in");
+    return 0;
+}
+
+static int cmd_member_promote(const char **args, int nargs)
+{
+    uint64_t id = member_id_arg(args, nargs);
+    member_changed(check(etcd_member_promote(cli, id), ""), id, "promoted in");
+    return 0;
+}
+
+/* ---- endpoints ----------------------------------------------------------
+   The endpoint commands and defrag ask each endpoint in turn: those of
+   --endpoints as written, or with --cluster every member's client URLs,
+   which etcdctl takes from member list. One client, each call sent to the
+   endpoint it is about; health alone makes a client per endpoint, as
+   etcdctl does, since its read goes wherever the client sends it. */
+
+static const char *endpoints_flag(void)
+{
+    return flag_val[G_ENDPOINTS] ? flag_val[G_ENDPOINTS] : "127.0.0.1:2379";
+}
+
+/* "a b" for etcdctl's messages that print the endpoints as a Go slice */
+static const char *spaced(const char *list, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", list);
+    for (char *p = buf; (p = strchr(p, ',')) != NULL;) *p = ' ';
+    return buf;
+}
+
+static char *cluster_endpoints(void)
+{
+    body b = { NULL, 0, 0 };
+    etcd_res *r = etcd_member_list(cli, speaks_35());
+    if (!r || r->status != 200)
+        die(EXIT_ERROR, "failed to fetch endpoints from etcd cluster member list: %s", failure(r));
+    for (size_t k = 0; k < r->nmembers; k++)
+        for (size_t u = 0; u < r->members[k].nclient_urls; u++) {
+            if (b.len) body_add(&b, ",", 1);
+            body_add(&b, r->members[k].client_urls[u].ptr, r->members[k].client_urls[u].len);
+        }
+    body_add(&b, "", 0);                         /* "" for none */
+    etcd_res_free(r);
+    return b.p;
+}
+
+static int nshown;                               /* endpoints printed so far */
+
+/* fn on each endpoint, by the name it is printed under; how many failed */
+static int each_endpoint(int (*fn)(const char *name))
+{
+    char *list = flag_on(F_CLUSTER) ? cluster_endpoints() : strdup(endpoints_flag());
+    int failed = 0;
+    if (!list) die(EXIT_ERROR, "out of memory");
+    for (char *p = list; *p;) {
+        char name[256];
+        size_t len = strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        p += len + (p[len] == ',');
+        failed += fn(name);
+    }
+    free(list);
+    return failed;
+}
+
+static etcd_res *status_at(const char *name)
+{
+    char *url = endpoint_urls(name);
+    etcd_res *r = etcd_status(cli, url);
+    free(url);
+    return r;
+}
+
+static int status_one(const char *name)
+{
+    etcd_res *r = status_at(name);
     if (!r || r->status != 200) {
-        fprintf(stderr, "Failed to get the status of endpoint %s (%s)\n", name,
-                r ? r->body : etcd_errstr(cli));
+        fprintf(stderr, "Failed to get the status of endpoint %s (%s)\n", name, failure(r));
         etcd_res_free(r);
         return 1;
     }
-    jdoc_parse(&d, r);
-    ep_status s = status_of(&d, r, name);
-    display->status(&s, i);
+    ep_result s = { name, r };
+    display->status(&s, nshown++);
     etcd_res_free(r);
     return 0;
 }
@@ -1778,9 +2637,39 @@ static int cmd_endpoint_status(const char **args, int nargs)
 {
     (void)args;
     (void)nargs;
-    int rc = each_endpoint(status_one);
-    display->status_end();
-    return rc ? EXIT_ERROR : 0;
+    int failed = each_endpoint(status_one);
+    display->status_end(nshown);
+    return failed ? EXIT_ERROR : 0;
+}
+
+static char hash_error[512];                     /* the last failure: etcdctl's "Error:" */
+
+/* etcd 3.4's gateway has no hashkv: etcd.h's error says so. */
+static int hashkv_one(const char *name)
+{
+    char *url = endpoint_urls(name);
+    etcd_res *r = etcd_hash_kv(cli, url, flag_int(F_REV));
+    free(url);
+    if (!r || r->status != 200) {
+        snprintf(hash_error, sizeof hash_error, "%s", failure(r));
+        fprintf(stderr, "Failed to get the hash of endpoint %s (%s)\n", name, hash_error);
+        etcd_res_free(r);
+        return 1;
+    }
+    ep_result h = { name, r };
+    display->hashkv(&h, nshown++);
+    etcd_res_free(r);
+    return 0;
+}
+
+static int cmd_endpoint_hashkv(const char **args, int nargs)
+{
+    (void)args;
+    (void)nargs;
+    int failed = each_endpoint(hashkv_one);
+    display->hashkv_end(nshown);
+    if (failed) die(EXIT_ERROR, "%s", hash_error);
+    return 0;
 }
 
 /* Go's time.Duration String() for what a health check takes */
@@ -1795,21 +2684,47 @@ static const char *fmt_duration(double s, char *buf, size_t size)
     return buf;
 }
 
-static int health_one(const char *name, int i)
+/* 3.5's etcdctl counts an active alarm against a member that answers:
+   what it says then, or NULL. */
+static const char *health_alarms(char *buf, size_t size)
 {
+    etcd_res *r = etcd_alarm_list(cli);
+    const char *why = buf;
+    size_t n = (size_t)snprintf(buf, size, "Active Alarm(s): ");
+    if (!r || r->status != 200) why = "Unable to fetch the alarm list";
+    else if (!r->nalarms) why = NULL;
+    for (size_t k = 0; why == buf && k < r->nalarms && n < size; k++)
+        n += (size_t)snprintf(buf + n, size - n, "%s ", r->alarms[k].alarm == ETCD_ALARM_NONE
+                              ? "UNKNOWN" : alarm_name(r->alarms[k].alarm));
+    etcd_res_free(r);
+    return why;
+}
+
+/* A client of its own to name, then etcdctl's check: read "health" (a
+   permission denied came through consensus all the same). */
+static int health_one(const char *name)
+{
+    static char why[512];
+    const char *all = flag_val[G_ENDPOINTS];
     struct timespec t0, t1;
+    char took[64];
+    flag_val[G_ENDPOINTS] = name;
+    etcd_free(cli);
+    connect_client();
+    flag_val[G_ENDPOINTS] = all;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    etcd_res *r = etcd_get(cli, "health", NULL);          /* etcdctl reads "health" */
+    etcd_res *r = etcd_get(cli, "health", NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    char d[64];
     ep_health h;
     h.endpoint = name;
-    h.took = fmt_duration(took, d, sizeof d);
-    h.ok = r && r->status == 200;
-    h.error = h.ok ? NULL : r ? r->body : etcd_errstr(cli);
-    display->health(&h, i);
+    h.took = fmt_duration((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                          took, sizeof took);
+    h.ok = r && (r->status == 200 || strstr(failure(r), "permission denied"));
+    snprintf(why, sizeof why, "%s", failure(r));
+    h.error = h.ok ? NULL : why;
     etcd_res_free(r);
+    if (h.ok && speaks_35() && (h.error = health_alarms(why, sizeof why)) != NULL) h.ok = false;
+    display->health(&h, nshown++);
     return h.ok ? 0 : 1;
 }
 
@@ -1817,9 +2732,426 @@ static int cmd_endpoint_health(const char **args, int nargs)
 {
     (void)args;
     (void)nargs;
-    int rc = each_endpoint(health_one);
-    display->health_end();
-    if (rc) die(EXIT_ERROR, "unhealthy cluster");
+    speaks_35();                        /* asked once, of any endpoint, before each gets a client */
+    int failed = each_endpoint(health_one);
+    display->health_end(nshown);
+    if (failed) die(EXIT_ERROR, "unhealthy cluster");
+    return 0;
+}
+
+/* ---- maintenance -------------------------------------------------------- */
+
+static int defrag_one(const char *name)
+{
+    char *url = endpoint_urls(name);
+    etcd_res *r = etcd_defragment(cli, url);
+    bool ok = r && r->status == 200;
+    free(url);
+    if (ok) printf("Finished defragmenting etcd member[%s]\n", name);
+    else fprintf(stderr, "Failed to defragment etcd member[%s] (%s)\n", name, failure(r));
+    etcd_res_free(r);
+    return !ok;
+}
+
+/* --data-dir works on a stopped member's files: etcdutl's business. */
+static int cmd_defrag(const char **args, int nargs)
+{
+    (void)args;
+    (void)nargs;
+    if (flag_val[F_DATA_DIR])
+        die(EXIT_ERROR, "defrag --data-dir works on a stopped member's files, not on etcd: use "
+            "etcdutl defrag --data-dir %s", flag_val[F_DATA_DIR]);
+    return each_endpoint(defrag_one) ? EXIT_ERROR : 0;
+}
+
+static int cmd_compaction(const char **args, int nargs)
+{
+    char *end;
+    if (nargs != 1) die(EXIT_BAD_ARGS, "compaction command needs 1 argument");
+    errno = 0;
+    long long rev = strtoll(args[0], &end, 10);
+    if (!*args[0] || *end || errno)                    /* Go's strconv.ParseInt's words */
+        die(EXIT_ERROR, "strconv.ParseInt: parsing \"%s\": %s", args[0],
+            errno == ERANGE ? "value out of range" : "invalid syntax");
+    etcd_res_free(check(etcd_compact(cli, rev, flag_on(F_PHYSICAL)), ""));
+    printf("compacted revision %lld\n", rev);
+    return 0;
+}
+
+static uint64_t leader_found;
+
+static int leader_one(const char *name)
+{
+    if (leader_found) return 0;
+    etcd_res *r = check(status_at(name), "");
+    if (r->member_id == r->leader_id) leader_found = r->leader_id;
+    etcd_res_free(r);
+    return 0;
+}
+
+/* etcdctl asks --endpoints in turn which one leads, and says where it
+   moved the leadership from. */
+static int cmd_move_leader(const char **args, int nargs)
+{
+    char why[256], eps[1024];
+    uint64_t target;
+    if (nargs != 1) die(EXIT_BAD_ARGS, "move-leader command needs 1 argument");
+    if (!parse_hex(args[0], &target, why, sizeof why)) die(EXIT_BAD_ARGS, "%s", why);
+    each_endpoint(leader_one);
+    if (!leader_found)
+        die(EXIT_BAD_ARGS, "no leader endpoint given at [%s]", spaced(endpoints_flag(), eps, sizeof eps));
+    etcd_res *r = check(etcd_move_leader(cli, target), "");
+    display->move_leader(leader_found, target, r);
+    etcd_res_free(r);
+    return 0;
+}
+
+/* One member's database, the whole file or nothing (etcd.h writes
+   FILE.part and renames it); etcdctl fails with exit 5. */
+static int cmd_snapshot_save(const char **args, int nargs)
+{
+    char eps[1024];
+    if (nargs != 1) die(EXIT_BAD_ARGS, "snapshot save expects one argument");
+    if (strchr(endpoints_flag(), ','))
+        die(EXIT_INTERRUPTED, "snapshot must be requested to one selected node, not multiple [%s]",
+            spaced(endpoints_flag(), eps, sizeof eps));
+    etcd_res *r = etcd_snapshot_save(cli, NULL, args[0]);
+    if (!r || r->status != 200) die(EXIT_INTERRUPTED, "%s", failure(r));
+    etcd_res_free(r);
+    printf("Snapshot saved at %s\n", args[0]);
+    return 0;
+}
+
+/* snapshot restore and status work on a file, not on etcd: etcdutl's. */
+static int cmd_etcdutl(const char **args, int nargs)
+{
+    (void)args;
+    (void)nargs;
+    die(EXIT_ERROR, "snapshot %s works on a snapshot file, not on etcd: use etcdutl snapshot %s",
+        pos[1], pos[1]);
+    return EXIT_ERROR;
+}
+
+static void no_args(int nargs, const char *msg)
+{
+    if (nargs) die(EXIT_BAD_ARGS, "%s", msg);
+}
+
+static int cmd_alarm_list(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "alarm list command accepts no arguments");
+    etcd_res *r = check(etcd_alarm_list(cli), "");
+    alarm_view v = { r, r->alarms, r->nalarms };
+    display->alarms(&v);
+    etcd_res_free(r);
+    return 0;
+}
+
+/* Each alarm listed disarmed on its own, as clientv3 does, and all of them
+   printed: etcd_alarm_disarm(cli, 0, 0) hands back the last answer only. */
+static int cmd_alarm_disarm(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "alarm disarm command accepts no arguments");
+    etcd_res *l = check(etcd_alarm_list(cli), "");
+    etcd_alarm *off = NULL;
+    size_t n = 0;
+    for (size_t k = 0; k < l->nalarms; k++) {
+        etcd_res *d = check(etcd_alarm_disarm(cli, l->alarms[k].member_id, l->alarms[k].alarm), "");
+        off = (etcd_alarm *)realloc(off, (n + d->nalarms + 1) * sizeof *off);
+        if (!off) die(EXIT_ERROR, "out of memory");
+        for (size_t j = 0; j < d->nalarms; j++) off[n++] = d->alarms[j];
+        etcd_res_free(d);
+    }
+    alarm_view v = { NULL, off, n };                   /* clientv3's own answer: no header */
+    display->alarms(&v);
+    free(off);
+    etcd_res_free(l);
+    return 0;
+}
+
+/* ---- auth, users, roles ------------------------------------------------- */
+
+/* etcdctl makes the root role itself (once here) when root lacks it. */
+static int cmd_auth_enable(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "auth enable command does not accept any arguments");
+    for (int tries = 0;; tries++) {
+        etcd_res *r = etcd_auth_enable(cli);
+        bool no_root_role = r && r->status != 200 && !tries &&
+                            strstr(failure(r), "root user does not have root role");
+        if (!no_root_role) {
+            etcd_res_free(check(r, ""));
+            break;
+        }
+        etcd_res_free(r);
+        etcd_res_free(check(etcd_role_add(cli, "root"), ""));
+        etcd_res_free(check(etcd_user_grant_role(cli, "root", "root"), ""));
+    }
+    puts("Authentication Enabled");
+    return 0;
+}
+
+static int cmd_auth_disable(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "auth disable command does not accept any arguments");
+    etcd_res_free(check(etcd_auth_disable(cli), ""));
+    puts("Authentication Disabled");
+    return 0;
+}
+
+/* etcd 3.4's gateway has no auth status: etcd.h's error says so. */
+static int cmd_auth_status(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "auth status command does not accept any arguments");
+    etcd_res *r = check(etcd_auth_status(cli), "");
+    display->auth_status(r);
+    etcd_res_free(r);
+    return 0;
+}
+
+/* A user or role changed: the message (simple) or etcd's header. */
+static void auth_done(etcd_res *r, const char *fmt, const char *a, const char *b)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    display->done(msg, r);
+    etcd_res_free(r);
+}
+
+static void read_input_line(char *buf, size_t size)
+{
+    if (!fgets(buf, (int)size, stdin)) buf[0] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+}
+
+/* As etcdctl's speakeasy asks: the prompt on stdout, the typing not
+   echoed on a terminal, a newline after it. */
+static void ask_password(const char *prompt, char *buf, size_t size)
+{
+    struct termios t, quiet;
+    memset(&t, 0, sizeof t);
+    bool tty = isatty(0) && tcgetattr(0, &t) == 0;
+    fputs(prompt, stdout);
+    fflush(stdout);
+    quiet = t;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    if (tty) tcsetattr(0, TCSAFLUSH, &quiet);
+    read_input_line(buf, size);
+    if (tty) tcsetattr(0, TCSAFLUSH, &t);
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* A password from stdin: asked twice, or with --interactive=false the
+   first word of a line (etcdctl's fmt.Scanf("%s")). */
+static const char *read_password(const char *name)
+{
+    static char pw[2][1024];
+    char prompt[512];
+    if (flag_val[F_INTERACTIVE] && !flag_on(F_INTERACTIVE)) {
+        read_input_line(pw[0], sizeof pw[0]);
+        char *w = pw[0] + strspn(pw[0], " \t");
+        w[strcspn(w, " \t")] = '\0';
+        return w;
+    }
+    snprintf(prompt, sizeof prompt, "Password of %s: ", name);
+    ask_password(prompt, pw[0], sizeof pw[0]);
+    if (!*pw[0]) die(EXIT_BAD_ARGS, "empty password");
+    snprintf(prompt, sizeof prompt, "Type password of %s again for confirmation: ", name);
+    ask_password(prompt, pw[1], sizeof pw[1]);
+    if (strcmp(pw[0], pw[1]) != 0) die(EXIT_BAD_ARGS, "given passwords are different");
+    return pw[0];
+}
+
+/* NAME[:PASSWORD]; --new-user-password wins over the colon, --no-password
+   over both (a user for certificate auth only). */
+static int cmd_user_add(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "user add command requires user name as its argument");
+    char *user = strdup(args[0]), *colon = user ? strchr(user, ':') : NULL;
+    const char *password = NULL, *given = flag_val[F_NEW_USER_PASSWORD];
+    if (!user) die(EXIT_ERROR, "out of memory");
+    if (flag_on(F_NO_PASSWORD)) password = NULL;
+    else if (given && *given) password = given;
+    else if (colon) {
+        *colon = '\0';
+        password = colon + 1;
+        if (!*user) die(EXIT_BAD_ARGS, "empty user name is not allowed");
+    } else password = read_password(user);
+    auth_done(check(etcd_user_add(cli, user, password), ""), "User %s created", user, NULL);
+    free(user);
+    return 0;
+}
+
+/* --detail: the roles' permissions instead of their names */
+static int cmd_user_get(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "user get command requires user name as its argument");
+    if (!flag_on(F_DETAIL) && !display->user_get) refuse_format();
+    etcd_res *r = check(etcd_user_get(cli, args[0]), "");
+    if (!flag_on(F_DETAIL)) display->user_get(args[0], r);
+    else printf("User: %s\n", args[0]);
+    for (size_t k = 0; flag_on(F_DETAIL) && k < r->nnames; k++) {
+        char role[256];
+        snprintf(role, sizeof role, "%.*s", (int)r->names[k].len, r->names[k].ptr);
+        etcd_res *rr = check(etcd_role_get(cli, role), "");
+        putchar('\n');
+        display->role_get(role, rr);
+        etcd_res_free(rr);
+    }
+    etcd_res_free(r);
+    return 0;
+}
+
+static int cmd_user_list(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "user list command requires no arguments");
+    etcd_res *r = check(etcd_user_list(cli), "");
+    display->names("users", r);
+    etcd_res_free(r);
+    return 0;
+}
+
+static int cmd_user_delete(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "user delete command requires user name as its argument");
+    auth_done(check(etcd_user_delete(cli, args[0]), ""), "User %s deleted", args[0], NULL);
+    return 0;
+}
+
+static int cmd_user_passwd(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "user passwd command requires user name as its argument");
+    const char *password = read_password(args[0]);
+    auth_done(check(etcd_user_passwd(cli, args[0], password), ""), "Password updated", NULL, NULL);
+    return 0;
+}
+
+static int cmd_user_grant_role(const char **args, int nargs)
+{
+    if (nargs != 2) die(EXIT_BAD_ARGS, "user grant command requires user name and role name as its argument");
+    auth_done(check(etcd_user_grant_role(cli, args[0], args[1]), ""), "Role %s is granted to user %s",
+              args[1], args[0]);
+    return 0;
+}
+
+static int cmd_user_revoke_role(const char **args, int nargs)
+{
+    if (nargs != 2) die(EXIT_BAD_ARGS, "user revoke-role requires user name and role name as its argument");
+    auth_done(check(etcd_user_revoke_role(cli, args[0], args[1]), ""), "Role %s is revoked from user %s",
+              args[1], args[0]);
+    return 0;
+}
+
+static int cmd_role_add(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "role add command requires role name as its argument");
+    auth_done(check(etcd_role_add(cli, args[0]), ""), "Role %s created", args[0], NULL);
+    return 0;
+}
+
+static int cmd_role_delete(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "role delete command requires role name as its argument");
+    auth_done(check(etcd_role_delete(cli, args[0]), ""), "Role %s deleted", args[0], NULL);
+    return 0;
+}
+
+static int cmd_role_get(const char **args, int nargs)
+{
+    if (nargs != 1) die(EXIT_BAD_ARGS, "role get command requires role name as its argument");
+    etcd_res *r = check(etcd_role_get(cli, args[0]), "");
+    display->role_get(args[0], r);
+    etcd_res_free(r);
+    return 0;
+}
+
+static int cmd_role_list(const char **args, int nargs)
+{
+    (void)args;
+    no_args(nargs, "role list command requires no arguments");
+    etcd_res *r = check(etcd_role_list(cli), "");
+    display->names("roles", r);
+    etcd_res_free(r);
+    return 0;
+}
+
+/* KEY [RANGE_END] with --prefix / --from-key as etcdctl's permRange: an
+   empty KEY is etcd's first key "\0", and with either flag the whole
+   keyspace; "\0" as the end: every key from KEY on; end->ptr NULL: the
+   key alone. The prefix's end is prefix_end's, as for get. */
+static void perm_range(const char **args, int nargs, etcd_str *key, etcd_str *end)
+{
+    static char *prefix;
+    bool pfx = flag_on(F_PREFIX), from = flag_on(F_FROM_KEY), empty = !*args[0];
+    key->ptr = args[0];
+    key->len = empty ? 1 : strlen(args[0]);      /* "": "\0", the literal's own NUL */
+    end->ptr = NULL;
+    end->len = 0;
+    if ((empty || nargs == 1) && pfx && from)
+        die(EXIT_BAD_ARGS, "--from-key and --prefix flags are mutually exclusive");
+    if (!empty && nargs > 1 && (pfx || from))
+        die(EXIT_BAD_ARGS, "unexpected endkey argument with --%s flag", pfx ? "prefix" : "from-key");
+    if (!empty && nargs > 1) {
+        end->ptr = *args[1] ? args[1] : NULL;    /* "" as the end: the key alone */
+        end->len = strlen(args[1]);
+    } else if (from || (pfx && empty)) {
+        end->ptr = "";                           /* "\0": every key from KEY on */
+        end->len = 1;
+    } else if (pfx) {
+        free(prefix);
+        if (!(prefix = (char *)malloc(key->len + 2))) die(EXIT_ERROR, "out of memory");
+        end->len = prefix_end(key->ptr, key->len, prefix);
+        end->ptr = prefix;
+    }
+}
+
+static int parse_perm(const char *s)
+{
+    static const char *const names[] = { "READ", "WRITE", "READWRITE" };  /* ETCD_PERM_* order */
+    for (int i = 0; i < 3; i++)
+        if (!strcasecmp(s, names[i])) return i;
+    die(EXIT_BAD_ARGS, "invalid permission type: %s", s);
+    return 0;
+}
+
+static int cmd_role_grant(const char **args, int nargs)
+{
+    etcd_str key, end;
+    if (nargs < 3)
+        die(EXIT_BAD_ARGS, "role grant command requires role name, permission type, and key [endkey] "
+            "as its argument");
+    int perm = parse_perm(args[1]);
+    perm_range(args + 2, nargs - 2, &key, &end);
+    auth_done(check(etcd_role_grant(cli, args[0], perm, key.ptr, key.len, end.ptr, end.len), ""),
+              "Role %s updated", args[0], NULL);
+    return 0;
+}
+
+/* The message names the key as given and the range end as sent. */
+static int cmd_role_revoke(const char **args, int nargs)
+{
+    etcd_str key, end;
+    char msg[2048];
+    if (nargs < 2)
+        die(EXIT_BAD_ARGS, "role revoke-permission command requires role name and key [endkey] as its "
+            "argument");
+    perm_range(args + 1, nargs - 1, &key, &end);
+    etcd_res *r = check(etcd_role_revoke(cli, args[0], key.ptr, key.len, end.ptr, end.len), "");
+    if (!end.ptr) snprintf(msg, sizeof msg, "Permission of key %s is revoked from role %s", args[1], args[0]);
+    else if (open_ended(end))
+        snprintf(msg, sizeof msg, "Permission of range [%s, <open ended> is revoked from role %s", args[1], args[0]);
+    else
+        snprintf(msg, sizeof msg, "Permission of range [%s, %.*s) is revoked from role %s", args[1],
+                 (int)end.len, end.ptr, args[0]);
+    display->done(msg, r);
+    etcd_res_free(r);
     return 0;
 }
 
@@ -1968,33 +3300,76 @@ typedef struct command {
     int (*run)(const char **args, int nargs);
     uint64_t flags;                      /* the command's own flags it accepts */
     const char *usage;                   /* the line shown in help */
-    bool cluster;                        /* member list, endpoint: -w table too */
+    unsigned formats;                    /* FMT_*: the -w formats etcdctl has for it */
 } command;
+
+#define FMT_SJ (FMT_SIMPLE | FMT_JSON)
+#define EP_FLAGS BIT(F_CLUSTER)
 
 static const command commands[] = {
     { "get", NULL, cmd_get, RANGE_FLAGS | BIT(F_KEYS_ONLY) | BIT(F_PRINT_VALUE_ONLY) |
       BIT(F_COUNT_ONLY) | BIT(F_LIMIT) | BIT(F_REV) | BIT(F_ORDER) | BIT(F_SORT_BY) |
-      BIT(F_CONSISTENCY), "get [options] <key> [range_end]", false },
-    { "put", NULL, cmd_put, BIT(F_LEASE) | BIT(F_PREV_KV) | BIT(F_IGNORE_VALUE) |
-      BIT(F_IGNORE_LEASE), "put [options] <key> <value> (<value> can also be given from stdin)", false },
-    { "del", NULL, cmd_del, RANGE_FLAGS | BIT(F_PREV_KV),
-      "del [options] <key> [range_end]", false },
-    { "watch", NULL, cmd_watch, BIT(F_PREFIX) | BIT(F_REV) | BIT(F_PREV_KV) |
-      BIT(F_PROGRESS_NOTIFY) | BIT(F_PRINT_VALUE_ONLY) | BIT(F_COUNT),
-      "watch [options] <key> [--count=N]", false },
-    { "lease", "grant", cmd_grant, 0, "lease grant <ttl>", false },
-    { "lease", "revoke", cmd_revoke, 0, "lease revoke <leaseID>", false },
-    { "lease", "timetolive", cmd_timetolive, BIT(F_KEYS), "lease timetolive <leaseID> [--keys]", false },
-    { "lease", "list", cmd_leases, 0, "lease list", false },
-    { "lease", "keep-alive", cmd_keepalive, BIT(F_ONCE), "lease keep-alive [--once] <leaseID>", false },
-    { "version", NULL, cmd_version, 0, "version", false },
-    { "member", "list", cmd_member_list, 0, "member list", true },
-    { "endpoint", "health", cmd_endpoint_health, 0, "endpoint health", true },
-    { "endpoint", "status", cmd_endpoint_status, 0, "endpoint status", true },
-    { "lock", NULL, cmd_lock, BIT(F_TTL), "lock [--ttl=10] <lockname> [exec-command arg1 arg2 ...]", false },
-    { "elect", NULL, cmd_elect, BIT(F_LISTEN), "elect [-l] <election-name> [proposal]", false },
+      BIT(F_CONSISTENCY), "get [options] <key> [range_end]", FMT_NO_TABLE },
+    { "put", NULL, cmd_put, BIT(F_LEASE) | BIT(F_PREV_KV) | BIT(F_IGNORE_VALUE) | BIT(F_IGNORE_LEASE),
+      "put [options] <key> <value> (<value> can also be given from stdin)", FMT_NO_TABLE },
+    { "del", NULL, cmd_del, RANGE_FLAGS | BIT(F_PREV_KV), "del [options] <key> [range_end]", FMT_NO_TABLE },
+    { "watch", NULL, cmd_watch, BIT(F_PREFIX) | BIT(F_REV) | BIT(F_PREV_KV) | BIT(F_PROGRESS_NOTIFY) |
+      BIT(F_PRINT_VALUE_ONLY) | BIT(F_COUNT) | BIT(F_INTERACTIVE),
+      "watch [options] [-i] <key> [range_end] [--count=N]   (-i: \"watch ...\" lines from stdin)",
+      FMT_NO_TABLE },
+    { "lease", "grant", cmd_grant, 0, "lease grant <ttl>", FMT_NO_TABLE },
+    { "lease", "revoke", cmd_revoke, 0, "lease revoke <leaseID>", FMT_NO_TABLE },
+    { "lease", "timetolive", cmd_timetolive, BIT(F_KEYS), "lease timetolive <leaseID> [--keys]", FMT_NO_TABLE },
+    { "lease", "list", cmd_leases, 0, "lease list", FMT_NO_TABLE },
+    { "lease", "keep-alive", cmd_keepalive, BIT(F_ONCE), "lease keep-alive [--once] <leaseID>", FMT_NO_TABLE },
+    { "version", NULL, cmd_version, 0, "version", FMT_NO_TABLE },
+    { "member", "list", cmd_member_list, 0, "member list", FMT_ALL },
+    { "member", "add", cmd_member_add, BIT(F_PEER_URLS) | BIT(F_LEARNER),
+      "member add <memberName> --peer-urls=URL[,URL...] [--learner]", FMT_SJ },
+    { "member", "remove", cmd_member_remove, 0, "member remove <memberID>", FMT_SJ },
+    { "member", "update", cmd_member_update, BIT(F_PEER_URLS),
+      "member update <memberID> --peer-urls=URL[,URL...]", FMT_SJ },
+    { "member", "promote", cmd_member_promote, 0, "member promote <memberID>", FMT_SIMPLE },
+    { "endpoint", "health", cmd_endpoint_health, EP_FLAGS, "endpoint health [--cluster]", FMT_ALL },
+    { "endpoint", "status", cmd_endpoint_status, EP_FLAGS, "endpoint status [--cluster]", FMT_ALL },
+    { "endpoint", "hashkv", cmd_endpoint_hashkv, EP_FLAGS | BIT(F_REV),
+      "endpoint hashkv [--rev=N] [--cluster]", FMT_ALL },
+    { "defrag", NULL, cmd_defrag, EP_FLAGS | BIT(F_DATA_DIR),
+      "defrag [--cluster]   (defrag --data-dir is etcdutl's: refused)", FMT_ALL },
+    { "compaction", NULL, cmd_compaction, BIT(F_PHYSICAL), "compaction [--physical] <revision>", FMT_ALL },
+    { "move-leader", NULL, cmd_move_leader, 0, "move-leader <transferee-member-id>", FMT_SJ },
+    { "snapshot", "save", cmd_snapshot_save, 0,
+      "snapshot save <filename>   (snapshot restore and status are etcdutl's: refused)", FMT_ALL },
+    { "snapshot", "restore", cmd_etcdutl, 0, NULL, FMT_ALL },
+    { "snapshot", "status", cmd_etcdutl, 0, NULL, FMT_ALL },
+    { "alarm", "list", cmd_alarm_list, 0, "alarm list", FMT_NO_TABLE },
+    { "alarm", "disarm", cmd_alarm_disarm, 0, "alarm disarm", FMT_NO_TABLE },
+    { "auth", "enable", cmd_auth_enable, 0, "auth enable", FMT_ALL },
+    { "auth", "disable", cmd_auth_disable, 0, "auth disable", FMT_ALL },
+    { "auth", "status", cmd_auth_status, 0, "auth status", FMT_SJ },
+    { "user", "add", cmd_user_add, BIT(F_INTERACTIVE) | BIT(F_NEW_USER_PASSWORD) | BIT(F_NO_PASSWORD),
+      "user add <name>[:<password>] [--interactive=false] [--new-user-password=P] [--no-password]",
+      FMT_NO_TABLE },
+    { "user", "get", cmd_user_get, BIT(F_DETAIL), "user get <name> [--detail]", FMT_NO_TABLE },
+    { "user", "list", cmd_user_list, 0, "user list", FMT_SJ },
+    { "user", "delete", cmd_user_delete, 0, "user delete <name>", FMT_NO_TABLE },
+    { "user", "passwd", cmd_user_passwd, BIT(F_INTERACTIVE), "user passwd <name> [--interactive=false]",
+      FMT_NO_TABLE },
+    { "user", "grant-role", cmd_user_grant_role, 0, "user grant-role <name> <role>", FMT_NO_TABLE },
+    { "user", "revoke-role", cmd_user_revoke_role, 0, "user revoke-role <name> <role>", FMT_NO_TABLE },
+    { "role", "add", cmd_role_add, 0, "role add <role>", FMT_NO_TABLE },
+    { "role", "get", cmd_role_get, 0, "role get <role>", FMT_NO_TABLE },
+    { "role", "list", cmd_role_list, 0, "role list", FMT_NO_TABLE },
+    { "role", "delete", cmd_role_delete, 0, "role delete <role>", FMT_NO_TABLE },
+    { "role", "grant-permission", cmd_role_grant, RANGE_FLAGS,
+      "role grant-permission [--prefix|--from-key] <role> read|write|readwrite <key> [endkey]", FMT_NO_TABLE },
+    { "role", "revoke-permission", cmd_role_revoke, RANGE_FLAGS,
+      "role revoke-permission [--prefix|--from-key] <role> <key> [endkey]", FMT_NO_TABLE },
+    { "lock", NULL, cmd_lock, BIT(F_TTL), "lock [--ttl=10] <lockname> [exec-command arg1 arg2 ...]",
+      FMT_NO_TABLE },
+    { "elect", NULL, cmd_elect, BIT(F_LISTEN), "elect [-l] <election-name> [proposal]", FMT_NO_TABLE },
     { "txn", NULL, cmd_txn, BIT(F_INTERACTIVE), "txn [-i]   (compares, success ops, failure "
-      "ops from stdin, each ended by a blank line)", false },
+      "ops from stdin, each ended by a blank line)", FMT_NO_TABLE },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -2003,7 +3378,7 @@ static int help(const char *name)
 {
     puts("NAME:\n\tetcdctl_lite - a small etcdctl built on etcd.h\n\nUSAGE:");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!name || !strcmp(name, commands[i].name))
+        if ((!name || !strcmp(name, commands[i].name)) && commands[i].usage)
             printf("\tetcdctl_lite %s\n", commands[i].usage);
     puts("\nGLOBAL OPTIONS:\n"
          "  --endpoints=127.0.0.1:2379      endpoints, comma separated (ETCDCTL_ENDPOINTS)\n"
@@ -2011,7 +3386,7 @@ static int help(const char *name)
          "  --user=name[:password], --password=secret\n"
          "  --cacert, --cert, --key, --insecure-skip-tls-verify   TLS (needs ETCD_USE_OPENSSL)\n"
          "  --hex                           print keys and values as hex\n"
-         "  -w, --write-out=simple|json|fields\n"
+         "  -w, --write-out=simple|json|fields|table   (table: member list, endpoint)\n"
          "  --key-prefix=P, --json          etcdctl_lite's own: key prefix, JSON values");
     return 0;
 }
@@ -2038,7 +3413,7 @@ int main(int argc, char **argv)
 
     for (int f = G_TIMEOUT + 1; f < NFLAGS; f++)        /* another command's flag */
         if (flag_val[f] && !(c->flags & BIT(f))) die(EXIT_ERROR, "unknown flag: --%s", flags[f].name);
-    choose_display(flag_val[G_WRITE_OUT] ? flag_val[G_WRITE_OUT] : "simple", c->cluster);
+    choose_display(flag_val[G_WRITE_OUT] ? flag_val[G_WRITE_OUT] : "simple", c->formats);
 
     connect_client();
     int words = c->sub ? 2 : 1;
