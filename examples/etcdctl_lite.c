@@ -108,6 +108,8 @@ enum flag_id {
     F_IGNORE_LEASE, F_PROGRESS_NOTIFY, F_COUNT, F_KEYS, F_ONCE, F_INTERACTIVE,
     F_TTL, F_LISTEN, F_PHYSICAL, F_CLUSTER, F_DATA_DIR, F_PEER_URLS, F_LEARNER,
     F_NEW_USER_PASSWORD, F_NO_PASSWORD, F_DETAIL,
+    F_DEST_PREFIX, F_NO_DEST_PREFIX, F_DEST_CACERT, F_DEST_CERT, F_DEST_KEY, F_DEST_INSECURE,
+    F_MAX_TXN_OPS,
     NFLAGS
 };
 
@@ -167,6 +169,13 @@ static const flag_def flags[NFLAGS] = {
     { "new-user-password", 0, true },
     { "no-password", 0, false },
     { "detail", 0, false },
+    { "dest-prefix", 0, true },
+    { "no-dest-prefix", 0, false },
+    { "dest-cacert", 0, true },
+    { "dest-cert", 0, true },
+    { "dest-key", 0, true },
+    { "dest-insecure-transport", 0, false },
+    { "max-txn-ops", 0, true },
 };
 
 #define BIT(f) ((uint64_t)1 << (f))
@@ -2822,6 +2831,103 @@ static int cmd_snapshot_save(const char **args, int nargs)
     return 0;
 }
 
+/* ---- make-mirror --------------------------------------------------------
+   The prefix's keys copied to another cluster, then its changes as they
+   come (etcd_mirror: a snapshot, then the watch, a new snapshot when the
+   resume point is compacted), until interrupted; every 30 s the number of
+   keys copied so far, as etcdctl prints it. */
+
+/* make-mirror's --prefix is a string (get's is a flag): "--prefix=P", or
+   "--prefix P" read back from the words. */
+static const char *mirror_prefix(const char ***args, int *nargs)
+{
+    const char *v = flag_val[F_PREFIX];
+    if (!v) return "";
+    if (strcmp(v, "true") || *nargs < 2) return v;
+    (*nargs)--;
+    return *(*args)++;
+}
+
+static etcd *dest_client(const char *dest)
+{
+    etcd_opts o;
+    char err[256];
+    bool tls = flag_val[F_DEST_CACERT] || flag_val[F_DEST_CERT];
+    char *url = (char *)malloc(strlen(dest) + 16);
+    if (!url) die(EXIT_ERROR, "out of memory");
+    sprintf(url, "%s%s", strstr(dest, "://") ? "" : tls ? "https://" : "http://", dest);
+    memset(&o, 0, sizeof o);
+    o.http_host = url;
+    o.serializer = ETCD_SERIALIZER_RAW;
+    o.timeout = flag_seconds(G_COMMAND_TIMEOUT, 5) + flag_seconds(G_DIAL_TIMEOUT, 2);
+    o.ssl_ca_path = flag_val[F_DEST_CACERT];
+    o.ssl_cert_path = flag_val[F_DEST_CERT];
+    o.ssl_key_path = flag_val[F_DEST_KEY];
+    etcd *c = etcd_new(&o, err, sizeof err);
+    free(url);
+    if (!c) die(EXIT_ERROR, "%s", err);
+    return c;
+}
+
+/* One event at the destination: prefix swapped for dest_prefix. */
+static void mirror_event(etcd *dc, const etcd_event *ev, const char *prefix, const char *dest_prefix)
+{
+    size_t np = strlen(prefix), nd = strlen(dest_prefix), n = ev->kv.key_len - np + nd;
+    char *key = (char *)malloc(n + 1);
+    etcd_res *r;
+    if (!key) die(EXIT_ERROR, "out of memory");
+    memcpy(key, dest_prefix, nd);
+    memcpy(key + nd, ev->kv.key + np, ev->kv.key_len - np);
+    key[n] = '\0';
+    if (ev->type == ETCD_EVENT_PUT) {
+        etcd_set_opts o;
+        memset(&o, 0, sizeof o);
+        o.key_len = n;
+        o.val_len = ev->kv.value_len;
+        r = etcd_set(dc, key, ev->kv.value_len ? ev->kv.value : "", &o);
+    } else {
+        etcd_delete_opts o;
+        memset(&o, 0, sizeof o);
+        o.key_len = n;
+        r = etcd_delete(dc, key, &o);
+    }
+    free(key);
+    if (!r || r->status != 200) die(EXIT_ERROR, "%s", r ? failure(r) : etcd_errstr(dc));
+    etcd_res_free(r);
+}
+
+static int cmd_make_mirror(const char **args, int nargs)
+{
+    const char *prefix = mirror_prefix(&args, &nargs), *dest_prefix = flag_val[F_DEST_PREFIX];
+    if (nargs != 1) die(EXIT_BAD_ARGS, "make-mirror takes one destination argument");
+    if (flag_on(F_NO_DEST_PREFIX) && dest_prefix && *dest_prefix)
+        die(EXIT_BAD_ARGS, "`--dest-prefix` and `--no-dest-prefix` cannot be set at the same time, choose one");
+    if (!dest_prefix || !*dest_prefix) dest_prefix = flag_on(F_NO_DEST_PREFIX) ? "" : prefix;
+    etcd *dc = dest_client(args[0]);
+    etcd_watch_opts wo;
+    memset(&wo, 0, sizeof wo);
+    wo.timeout = 1;                               /* to say the count on time */
+    etcd_watcher *m = etcd_mirror(cli, prefix, &wo);
+    if (!m) die(EXIT_ERROR, "%s", etcd_errstr(cli));
+    long long total = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        etcd_res *msg = etcd_watch_next(m);
+        if (!msg && etcd_watch_errcode(m) != ETCD_ETIMEOUT) die(EXIT_ERROR, "%s", etcd_watch_errstr(m));
+        for (size_t i = 0; msg && i < msg->nevents; i++, total++)
+            mirror_event(dc, &msg->events[i], prefix, dest_prefix);
+        etcd_res_free(msg);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec >= 30) {
+            printf("%lld\n", total);
+            fflush(stdout);
+            t0.tv_sec += 30;
+        }
+    }
+    return 0;                                     /* not reached: it runs until stopped */
+}
+
 /* snapshot restore and status work on a file, not on etcd: etcdutl's. */
 static int cmd_etcdutl(const char **args, int nargs)
 {
@@ -3341,6 +3447,9 @@ static const command commands[] = {
     { "snapshot", "save", cmd_snapshot_save, 0,
       "snapshot save <filename>   (snapshot restore and status are etcdutl's: refused)", FMT_ALL },
     { "snapshot", "restore", cmd_etcdutl, 0, NULL, FMT_ALL },
+    { "make-mirror", NULL, cmd_make_mirror, BIT(F_PREFIX) | BIT(F_DEST_PREFIX) | BIT(F_NO_DEST_PREFIX) |
+      BIT(F_DEST_CACERT) | BIT(F_DEST_CERT) | BIT(F_DEST_KEY) | BIT(F_DEST_INSECURE) | BIT(F_MAX_TXN_OPS),
+      "make-mirror [--prefix=P] [--dest-prefix=D | --no-dest-prefix] <destination>", FMT_ALL },
     { "snapshot", "status", cmd_etcdutl, 0, NULL, FMT_ALL },
     { "alarm", "list", cmd_alarm_list, 0, "alarm list", FMT_NO_TABLE },
     { "alarm", "disarm", cmd_alarm_disarm, 0, "alarm disarm", FMT_NO_TABLE },
