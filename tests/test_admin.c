@@ -80,6 +80,18 @@ static void check_missing(etcd *c, etcd_res *r, const char *call)
     CHECK_HAS(etcd_errstr(c), rel);
 }
 
+/* r is etcd's refusal: a result (ETCD_OK) with this status, gRPC code
+   and message. */
+static void check_answer(etcd *c, const etcd_res *r, int status, int code, const char *msg)
+{
+    CHECK(r != NULL);
+    if (!r) return;
+    CHECK_INT(r->status, status);
+    CHECK_INT(r->code, code);
+    CHECK_STR(r->message, msg);
+    CHECK_INT(etcd_errcode(c), ETCD_OK);
+}
+
 /* r refused before anything was sent: NULL, ETCD_EARG. */
 #define CHECK_EARG(c, call) do { etcd_res *t__r = (call); \
     if (t__r) fprintf(stderr, "  %s:%d: %s gave a result (status %d)\n", __FILE__, __LINE__, #call, \
@@ -124,29 +136,28 @@ static const etcd_member *find_member(const etcd_res *r, uint64_t id)
     return NULL;
 }
 
+/* urls[0..n) is the one URL want. */
+static void check_url(const etcd_str *urls, size_t n, const char *want, const char *what)
+{
+    CHECK_INT(n, 1);
+    if (n == 1 && !str_is(urls[0], want)) {
+        fprintf(stderr, "  %s URL is \"%.*s\", not \"%s\"\n", what, (int)urls[0].len,
+                urls[0].ptr ? urls[0].ptr : "", want);
+        CHECK(0);
+    }
+}
+
 /* The member's only peer URL is want. */
 static void check_peer_url(const etcd_member *m, const char *want)
 {
     CHECK(m != NULL);
-    if (!m) return;
-    CHECK_INT(m->npeer_urls, 1);
-    if (m->npeer_urls == 1 && !str_is(m->peer_urls[0], want)) {
-        fprintf(stderr, "  peer URL is \"%.*s\", not \"%s\"\n", (int)m->peer_urls[0].len,
-                m->peer_urls[0].ptr ? m->peer_urls[0].ptr : "", want);
-        CHECK(0);
-    }
+    if (m) check_url(m->peer_urls, m->npeer_urls, want, "peer");
 }
 
 static void check_client_url(const etcd_member *m, const char *want)
 {
     CHECK(m != NULL);
-    if (!m) return;
-    CHECK_INT(m->nclient_urls, 1);
-    if (m->nclient_urls == 1 && !str_is(m->client_urls[0], want)) {
-        fprintf(stderr, "  client URL is \"%.*s\", not \"%s\"\n", (int)m->client_urls[0].len,
-                m->client_urls[0].ptr ? m->client_urls[0].ptr : "", want);
-        CHECK(0);
-    }
+    if (m) check_url(m->client_urls, m->nclient_urls, want, "client");
 }
 
 static void peer_url_of(const test_etcd *s, const char *host, char *buf, size_t n)
@@ -945,13 +956,7 @@ static void test_auth_enable(void)
     etcd_res_free(r);
     r = etcd_set(ro, "/ro/p/x", "3", NULL);
     if (!r) fprintf(stderr, "  read-only put: %s %s\n", etcd_err_name(etcd_errcode(ro)), etcd_errstr(ro));
-    CHECK(r != NULL);
-    if (r) {
-        CHECK_INT(r->status, 403);
-        CHECK_INT(r->code, 7);
-        CHECK_STR(r->message, "etcdserver: permission denied");
-        CHECK_INT(etcd_errcode(ro), ETCD_OK);
-    }
+    check_answer(ro, r, 403, 7, "etcdserver: permission denied");
     etcd_res_free(r);
     r = etcd_get(ro, "/elsewhere", NULL);                 /* outside its ranges */
     CHECK(r != NULL && r->status == 403 && r->code == 7);
@@ -1235,13 +1240,7 @@ static void test_member_unknown_id(void)
                                                                : etcd_member_promote(ccli, nobody);
         if (!r) fprintf(stderr, "  %s(unknown id): %s: %s\n", call, etcd_err_name(etcd_errcode(ccli)),
                         etcd_errstr(ccli));
-        CHECK(r != NULL);
-        if (r) {
-            CHECK_INT(r->status, 404);
-            CHECK_INT(r->code, 5);
-            CHECK_STR(r->message, "etcdserver: member not found");
-            CHECK_INT(etcd_errcode(ccli), ETCD_OK);
-        }
+        check_answer(ccli, r, 404, 5, "etcdserver: member not found");
         etcd_res_free(r);
     }
     r = test_ok200(ccli, etcd_member_list(ccli, false));
