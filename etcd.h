@@ -6142,6 +6142,19 @@ struct etcd_lease {
     etcd__error why;             /* why it was lost, repeated by later ticks */
 };
 
+/* A lease request (a keepalive; a keeper's or a session's grant) that,
+   with every endpoint out of the rotation, goes to the one due back first
+   anyway: a lease does not wait for fail_timeout, nor for the breaker's
+   probe. */
+static etcd_res *etcd__lease_anyway(etcd *cli, const char *path, unsigned flags, int64_t ttl, int64_t id)
+{
+    etcd__req rq = etcd__post_rq(cli, path, flags, 0);
+    etcd__j_lease(cli, ttl, id, false);
+    etcd__buf_add(&cli->jw.json, "}", 1);
+    if (!etcd__any_healthy(cli)) rq.ep = etcd__soonest(cli);
+    return etcd__call(cli, &rq);
+}
+
 ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id)
 {
     etcd_lease *l;
@@ -6149,7 +6162,7 @@ ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id)
     double sent = etcd__now();
     if (!cli) return NULL;
     if (ttl <= 0) { etcd__errf(&cli->err, ETCD_EARG, "etcd_lease_keep: ttl must be > 0 seconds"); return NULL; }
-    if (!(g = etcd_grant(cli, ttl, id))) return NULL;
+    if (!(g = etcd__lease_anyway(cli, "/lease/grant", 0, ttl, id))) return NULL;
     if (g->status != 200 || !g->id || g->ttl <= 0) {
         etcd__refusal(&cli->err, g, g->status, "lease grant refused: ", ETCD_EARG);
         etcd_res_free(g);
@@ -6191,17 +6204,6 @@ static int etcd__lease_lost(etcd_lease *l, const char *why)
     return -1;
 }
 
-/* A keepalive that, with every endpoint out of the rotation, goes to the
-   one due back first anyway: a lease does not wait for fail_timeout. */
-static etcd_res *etcd__keepalive_once(etcd *cli, int64_t id)
-{
-    etcd__req rq = etcd__post_rq(cli, "/lease/keepalive", ETCD__RQ_IDEM, 0);
-    etcd__j_lease(cli, 0, id, false);
-    etcd__buf_add(&cli->jw.json, "}", 1);
-    if (!etcd__any_healthy(cli)) rq.ep = etcd__soonest(cli);
-    return etcd__call(cli, &rq);
-}
-
 ETCDDEF int etcd_lease_tick(etcd_lease *l)
 {
     double now = etcd__now();
@@ -6211,7 +6213,7 @@ ETCDDEF int etcd_lease_tick(etcd_lease *l)
     etcd__err_clear(&l->cli->err);
     if (now >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
     if (etcd_lease_due(l) > 0) return 0;
-    r = etcd__keepalive_once(l->cli, l->id);
+    r = etcd__lease_anyway(l->cli, "/lease/keepalive", ETCD__RQ_IDEM, 0, l->id);
     if (r && r->status == 200 && r->ttl > 0) {
         l->acked = now;
         l->ttl = r->ttl;
@@ -6360,7 +6362,8 @@ static etcd_session_event etcd__session_recover(etcd_session *s)
 {
     size_t n;
     if (etcd__now() < s->retry_at) return ETCD_SESSION_OK;
-    s->retry_at = etcd__now() + 1.0;             /* a failed try: again within a second */
+    s->retry_at = etcd__now() + (s->ttl < 3 ? (double)s->ttl / 3 : 1.0);   /* a failed try: again within a
+                                                   second, or a keepalive period if shorter */
     if (!s->lease) {
         if ((s->lease = etcd_lease_keep(s->cli, s->ttl, 0)) != NULL) s->retry_at = 0;
         return ETCD_SESSION_OK;
