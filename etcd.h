@@ -687,7 +687,9 @@ ETCDDEF void        etcd_pager_free(etcd_pager *p);
    failed keepalive is tried again at least once a second while the lease
    may live. Returns 0 (alive; a failed try leaves its error in errstr) or
    -1 once the lease is lost (expired, revoked, TTL 0): ETCD_ELOST, then -1
-   at once on every later tick. It never grants a new lease. */
+   at once on every later tick. It never grants a new lease. The grant and
+   the keepalives go to an endpoint that is out of the rotation anyway
+   (the one due back first): a lease does not wait for fail_timeout. */
 typedef struct etcd_lease etcd_lease;
 ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id);
 ETCDDEF int64_t     etcd_lease_id(const etcd_lease *l);
@@ -703,8 +705,10 @@ ETCDDEF void        etcd_lease_stop(etcd_lease *l, bool revoke);   /* frees l; N
    serializer), saying ETCD_SESSION_RECOVERED when all are back. Tick when
    etcd_session_due says (seconds; <= 0: now): a tick makes at most one
    request, so it never blocks longer than the client's timeout; a failed
-   try is repeated within a second and leaves its error in errstr. A
-   member lost while the lease lives changes nothing: nothing is re-put. */
+   try is repeated within a second (a keepalive period if that is shorter)
+   and leaves its error in errstr: the keys are back within one keepalive
+   period of etcd's return. A member lost while the lease lives changes
+   nothing: nothing is re-put. */
 typedef struct etcd_session etcd_session;
 typedef enum {
     ETCD_SESSION_OK = 0,         /* alive (or still recovering: nothing new to tell) */
