@@ -347,6 +347,15 @@ static void test_member_list_linearizable(void)
 
 /* ---- 3. status ---------------------------------------------------------- */
 
+/* etcd_status at url answers for the suite's member. */
+static void status_is_mid(const char *url)
+{
+    etcd_res *r = test_ok200(cli, etcd_status(cli, url));
+    REQUIRE(r);
+    check_status(r, mid, mid);
+    etcd_res_free(r);
+}
+
 static void test_status(void)
 {
     etcd_res *r = test_ok200(cli, etcd_status(cli, NULL));
@@ -356,22 +365,15 @@ static void test_status(void)
     CHECK_INT(r->nerrors, 0);
     etcd_res_free(r);
 
-    r = test_ok200(cli, etcd_status(cli, srv.url));     /* the client's endpoint */
-    REQUIRE(r);
-    check_status(r, mid, mid);
-    etcd_res_free(r);
+    status_is_mid(srv.url);     /* the client's endpoint */
 }
 
 /* The same endpoint written with a trailing slash: the same member. */
 static void test_status_trailing_slash(void)
 {
     char url[80];
-    etcd_res *r;
     snprintf(url, sizeof url, "%s/", srv.url);
-    r = test_ok200(cli, etcd_status(cli, url));
-    REQUIRE(r);
-    check_status(r, mid, mid);
-    etcd_res_free(r);
+    status_is_mid(url);
 }
 
 /* A member's client URL the client does not have: "localhost" for the
@@ -383,10 +385,7 @@ static void test_status_other_url(void)
     int port = test_free_port();
     etcd_res *r;
     snprintf(url, sizeof url, "http://localhost:%d", srv.port);
-    r = test_ok200(cli, etcd_status(cli, url));
-    REQUIRE(r);
-    check_status(r, mid, mid);
-    etcd_res_free(r);
+    status_is_mid(url);
 
     REQUIRE(port > 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
