@@ -4,7 +4,9 @@
 #                     apt-get from the mirror the system's apt sources use,
 #                     through an apt config of its own under build/etcd35-apt/,
 #                     and unpacks them into build/etcd35/ (dpkg-deb -x; no
-#                     install; skipped when build/etcd35/usr/bin/etcd is 3.5)
+#                     install; skipped when build/etcd35/usr/bin/etcd is 3.5):
+#                     tests/fetch_trixie.sh etcd35 (mk/mbedtls.mk fetches
+#                     mbedTLS 3.6 the same way)
 #   make test-compat  every suite (the plain builds) against etcd 3.5: the
 #                     harness runs `etcd`/`etcdctl` from PATH, and
 #                     build/etcd35/usr/bin comes first in it
@@ -12,10 +14,10 @@ ETCD35_BIN = $(CURDIR)/build/etcd35/usr/bin
 
 .PHONY: test-compat etcd35
 deps::
-	@sh tests/compat_fetch_etcd35.sh
+	@sh tests/fetch_trixie.sh etcd35
 
 etcd35:
-	@sh tests/compat_fetch_etcd35.sh
+	@sh tests/fetch_trixie.sh etcd35
 
 test-compat: examples $(addprefix build/,$(SUITES))
 	@test -x $(ETCD35_BIN)/etcd || { echo "test-compat: no build/etcd35/usr/bin/etcd: run make deps"; exit 1; }

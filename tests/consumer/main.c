@@ -1,11 +1,13 @@
 /* A program using etcd.h the way a project that depends on it does: found
-   through CMake (etcd::etcd or etcd::etcd_tls) or pkg-config (etcd or
-   etcd-tls). tests/test_packaging.sh builds and runs it.
+   through CMake (etcd::etcd, etcd::etcd_tls or etcd::etcd_mbedtls) or
+   pkg-config (etcd, etcd-tls or etcd-mbedtls). tests/test_packaging.sh
+   builds and runs it.
 
    It makes a client for an endpoint on 127.0.0.1 and frees it; etcd_new
    sends nothing, so no etcd is needed. Then an https:// endpoint: accepted
-   only when built with ETCD_USE_OPENSSL (refused with ETCD_EARG without).
-   Prints "etcd.h <ETCD_VERSION> ETCD_OK http", or "... https" with TLS. */
+   only when built with a TLS backend, ETCD_USE_OPENSSL or ETCD_USE_MBEDTLS
+   (refused with ETCD_EARG without). Prints "etcd.h <ETCD_VERSION> ETCD_OK
+   http", or "... https" with TLS. */
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 
@@ -29,10 +31,10 @@ int main(void)
     cli = etcd_new(&o, err, sizeof err);
     tls = cli != NULL;
     etcd_free(cli);
-#ifdef ETCD_USE_OPENSSL
+#if defined(ETCD_USE_OPENSSL) || defined(ETCD_USE_MBEDTLS)
     if (!tls) { fprintf(stderr, "etcd_new (https): %s\n", err); return 1; }
 #else
-    if (tls) { fprintf(stderr, "https:// accepted without ETCD_USE_OPENSSL\n"); return 1; }
+    if (tls) { fprintf(stderr, "https:// accepted without a TLS backend\n"); return 1; }
 #endif
     printf("etcd.h %s %s %s\n", ETCD_VERSION, etcd_err_name(ETCD_OK), tls ? "https" : "http");
     return 0;
