@@ -84,9 +84,13 @@ check: $(wildcard tests/compile/*) etcd.h README.md $(wildcard examples/*.c)
 	$(CLANG) $(WARN) -c -o build/tls_clang.o tests/compile/tls.c
 	$(CXX)   $(CXXWARN) -c -o build/tls_cxx.o tests/compile/tls.cc
 	CC=$(CC) CXX=$(CXX) sh tests/compile/readme.sh
+	@if $(CC) $(WARN) -DETCD_USE_OPENSSL -DETCD_USE_MBEDTLS -c -o build/both.o tests/compile/impl.c 2>build/both.err; \
+	then echo "check: ETCD_USE_OPENSSL with ETCD_USE_MBEDTLS compiled" >&2; exit 1; fi; \
+	grep -q "not both" build/both.err || { cat build/both.err >&2; exit 1; }
 	@echo "compile checks passed"
 
-BINS = $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
+# mk/*.mk may add builds of their own (BINS +=): they were read above.
+BINS += $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
        $(addprefix build/asan-clang/,$(SUITES))
 
 test: check examples $(BINS)

@@ -32,28 +32,51 @@
        ETCD_IMPLEMENTATION   emit the implementation in this translation unit
        ETCD_STATIC           give every function internal linkage
        ETCD_USE_OPENSSL      TLS for https:// endpoints (link -lssl -lcrypto,
-                             OpenSSL 1.1.1 or 3.x); without it nothing of
-                             OpenSSL is referenced and https:// is refused
+                             OpenSSL 1.1.1 or 3.x)
+       ETCD_USE_MBEDTLS      the same with mbedTLS 2.28 or 3.x (link
+                             -lmbedtls -lmbedx509 -lmbedcrypto). Not both:
+                             that is a compile error. With neither, no TLS
+                             library is referenced and https:// is refused
                              by etcd_new
        ETCD_MALLOC(n), ETCD_REALLOC(p,n), ETCD_FREE(p)
                              allocator override: define all three or none
                              (default: malloc, realloc, free)
+       ETCD_NO_SOCKETS       no socket, netdb, poll or file header: every
+                             byte goes through opts.transport (TRANSPORT),
+                             which is then required; etcd_snapshot_save
+                             is refused (etcd_snapshot works)
 
        The implementation needs POSIX declarations (getaddrinfo, poll,
        clock_gettime). It defines _POSIX_C_SOURCE 200809L itself, which works
        when etcd.h is the first include of that file; otherwise compile it
        with -D_POSIX_C_SOURCE=200809L (or _GNU_SOURCE / _DEFAULT_SOURCE).
+       With ETCD_NO_SOCKETS it needs only C99's headers and strings.h.
 
-   TLS (ETCD_USE_OPENSSL)
+   TRANSPORT
+       By default etcd.h connects with POSIX sockets. opts.transport
+       replaces them with functions of yours (etcd_transport, >>client):
+       connect, read, write, wait, close and a clock, for lwIP, a modem
+       behind AT commands, a vendor's TLS offload (then use http://
+       endpoints: the TLS is yours). HTTP, the watchers, and TLS when a
+       backend is compiled in, all run on top of it. The README shows one
+       for lwIP's socket API.
+
+   TLS (ETCD_USE_OPENSSL or ETCD_USE_MBEDTLS)
        An https:// endpoint is verified by default: the chain against
        ssl_ca_path (or the system store) and the host name or IP literal
-       (or opts.sni) against the certificate's SAN, by OpenSSL's own
-       checks; ssl_skip_verify turns both off. ssl_cert_path + ssl_key_path
-       present a client certificate (mutual TLS). Files are read by
-       etcd_new, which names the file that cannot be used. The SNI is
-       opts.sni or the endpoint's host, never an IP literal. Sessions are
-       resumed across reconnects; the handshake runs under the request's
-       deadline; no SIGPIPE (the socket BIO sends with MSG_NOSIGNAL).
+       (or opts.sni) against the certificate's SAN; ssl_skip_verify turns
+       both off. ssl_cert_path + ssl_key_path present a client certificate
+       (mutual TLS). Files are read by etcd_new, which names the file that
+       cannot be used. The SNI is opts.sni or the endpoint's host, never an
+       IP literal. Sessions are resumed across reconnects; the handshake
+       runs under the request's deadline; no SIGPIPE (bytes go through the
+       transport, which sends with MSG_NOSIGNAL). Both backends do all of
+       this and word failures alike ("TLS certificate verification failed:
+       hostname mismatch"). mbedTLS has no system store: without ssl_ca_*
+       it reads the first of /etc/ssl/certs/ca-certificates.crt,
+       /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem. Its buffers
+       (MBEDTLS_SSL_IN/OUT_CONTENT_LEN, 16 KiB each by default, per
+       connection) and its entropy source are its configuration's.
 
    OPTIONS
        Every option struct (etcd_opts, etcd_get_opts, ...) means "default"
@@ -105,7 +128,10 @@
 
    MEMORY AND OWNERSHIP
        Each etcd_res is one arena: free it (and everything it points to) with
-       etcd_res_free. Strings in results are NUL-terminated and also carry
+       etcd_res_free. A client's buffers grow with need and what a big
+       answer or watch message grew is given back after it: an idle client
+       holds about 7 KiB, an open watch about 5 KiB (4 KiB of it the read
+       buffer, opts.read_step). Strings in results are NUL-terminated and also carry
        their length. Options and their strings are copied by etcd_new; the
        caller may free them afterwards. A watcher uses its client's settings:
        cancel it before freeing the client.
@@ -245,6 +271,36 @@ typedef enum etcd_err {
 
 typedef enum { ETCD_SERIALIZER_JSON = 0, ETCD_SERIALIZER_RAW = 1 } etcd_serializer;
 
+/* A transport of the caller's (TRANSPORT at the top). A connection is a
+   handle >= 0 of the transport's choosing (a socket, a slot). Every
+   function gets ctx first; those returning a number return -1 on failure,
+   with errno saying why when it is set. Deadlines are absolute, on now()'s
+   clock; < 0 means none. */
+#define ETCD_IO_AGAIN (-2)       /* read/write: nothing now; wait, then again */
+#define ETCD_IO_READ  1          /* events for wait() */
+#define ETCD_IO_WRITE 2
+
+typedef struct etcd_transport {
+    void  *ctx;
+    /* A connection to host:port, made before deadline (else -1 with errno
+       ETIMEDOUT). host is as written in http_host: a name, or an IP literal
+       without brackets; with opts.unix_socket_proxy, its path and port 0. */
+    int    (*connect)(void *ctx, const char *host, int port, double deadline);
+    /* Never blocking: bytes moved (> 0; a write may be short), 0 at the
+       end of the stream (read), or ETCD_IO_AGAIN. */
+    long   (*read)(void *ctx, int conn, void *buf, size_t n);
+    long   (*write)(void *ctx, int conn, const void *buf, size_t n);
+    /* Until conn is ready for events (ETCD_IO_READ or ETCD_IO_WRITE), or the
+       deadline: 1 ready (or failed: the next read or write says how), 0
+       the deadline came. A deadline already passed: look, do not wait.
+       conn -1: sleep until the deadline, return 0. */
+    int    (*wait)(void *ctx, int conn, int events, double deadline);
+    void   (*close)(void *ctx, int conn);
+    /* Seconds (>= 0) on a clock that never goes back. NULL: the system's
+       CLOCK_MONOTONIC, which ETCD_NO_SOCKETS does not have. */
+    double (*now)(void *ctx);
+} etcd_transport;
+
 typedef struct etcd_opts {
     const char *protocol;        /* "v3"; NULL means "v3"; anything else: error */
     const char *http_host;       /* NULL: "http://127.0.0.1:2379"; several endpoints
@@ -264,7 +320,8 @@ typedef struct etcd_opts {
     const char *sni;             /* TLS server name, sent and verified (as Go's
                                     ServerName); default: the endpoint's host; an IP
                                     literal is verified as an IP, not sent */
-    const char *unix_socket_proxy; /* "unix:/path" or "/path"; TCP when no such file */
+    const char *unix_socket_proxy; /* "unix:/path" or "/path"; TCP when no such file
+                                    (a transport gets the path and port 0) */
     const char *user, *password; /* etcd auth: a token is fetched on first use, sent
                                     on every request, refreshed before etcd's idle
                                     expiry and once when etcd rejects it */
@@ -283,6 +340,14 @@ typedef struct etcd_opts {
     const char *ssl_ca_pem;      /* PEM text instead of ssl_ca_path (not both) */
     const char *ssl_cert_pem;    /* PEM text instead of ssl_cert_path (not both) */
     const char *ssl_key_pem;     /* PEM text instead of ssl_key_path (not both) */
+    const etcd_transport *transport; /* NULL: POSIX sockets. Copied; its ctx must
+                                    outlive the client. Required with
+                                    ETCD_NO_SOCKETS */
+    size_t      read_step;       /* bytes asked of the transport per read at first;
+                                    0 means 4096; 256 to 65536. A read that fills it
+                                    doubles the next (up to 64 KiB) for the rest of
+                                    that answer; the buffer it grew is given back
+                                    after the answer (MEMORY AND OWNERSHIP) */
 } etcd_opts;
 
 /* Create a client. opts NULL: defaults. Copies everything it keeps. Returns
@@ -515,7 +580,8 @@ ETCDDEF const char   *etcd_watch_errstr(const etcd_watcher *w);
 /* The class of etcd_watch_next's NULL: ETCD_ETIMEOUT means "nothing yet,
    call again"; anything else means the stream has ended. */
 ETCDDEF etcd_err      etcd_watch_errcode(const etcd_watcher *w);
-/* The socket, for poll()/select(); -1 while a broken stream awaits its
+/* The socket, for poll()/select() (with opts.transport: the transport's
+   handle); -1 while a broken stream awaits its
    reopening. A message may already be buffered, or a reopening be due:
    check etcd_watch_pending() before polling, and poll with a timeout
    (stall checks run inside etcd_watch_next). */
@@ -822,23 +888,24 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
    ------------------------------------------------------------------------ */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifndef ETCD_NO_SOCKETS
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#endif
 
 #if defined(ETCD_MALLOC) && defined(ETCD_REALLOC) && defined(ETCD_FREE)
 #elif !defined(ETCD_MALLOC) && !defined(ETCD_REALLOC) && !defined(ETCD_FREE)
@@ -849,6 +916,13 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
 #error "etcd.h: define all or none of ETCD_MALLOC, ETCD_REALLOC, ETCD_FREE"
 #endif
 
+#if defined(ETCD_USE_OPENSSL) && defined(ETCD_USE_MBEDTLS)
+#error "etcd.h: define ETCD_USE_OPENSSL or ETCD_USE_MBEDTLS, not both: one TLS backend serves https://"
+#endif
+#if defined(ETCD_USE_OPENSSL) || defined(ETCD_USE_MBEDTLS)
+#define ETCD__TLS 1
+#endif
+
 #ifdef ETCD_USE_OPENSSL
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -856,12 +930,29 @@ ETCDDEF long etcd_json_parse(const char *text, size_t len, etcd_json_tok *toks, 
 #include <openssl/x509v3.h>
 #endif
 
+#ifdef ETCD_USE_MBEDTLS
+#include <mbedtls/version.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>          /* MBEDTLS_ERR_NET_*: the transport's failures */
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+#include <psa/crypto.h>
+#endif
+#endif
+
 #define ETCD__ERRLEN        256
 #define ETCD__MAX_HEAD      (64u * 1024u)      /* response status line + headers */
 #define ETCD__MAX_LINE      4096u              /* chunk-size line, trailer line */
 #define ETCD__DEF_TIMEOUT   5.0
 #define ETCD__DEF_MAXRESP   ((size_t)128 << 20)
-#define ETCD__READ_STEP     16384u
+#define ETCD__READ_STEP     4096u              /* opts.read_step's default */
+#define ETCD__READ_MAX      (64u * 1024u)      /* reads grow to this within an answer */
+#define ETCD__KEEP          (16u * 1024u)      /* a client's buffers beyond this go after a call */
 
 static char etcd__empty[1] = "";   /* never written: the "" of omitted fields */
 
@@ -880,17 +971,13 @@ static void etcd__errf(etcd__error *e, etcd_err code, const char *fmt, ...)
 
 static void etcd__err_clear(etcd__error *e) { e->code = ETCD_OK; e->msg[0] = 0; }
 
-static double etcd__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* The clock of cli's transport (>>options); deadlines are on it. */
+static double etcd__now(const etcd *cli);
 
 /* A deadline < 0 means "wait forever". */
-static double etcd__deadline(double timeout)
+static double etcd__deadline(const etcd *cli, double timeout)
 {
-    return timeout < 0 ? -1.0 : etcd__now() + timeout;
+    return timeout < 0 ? -1.0 : etcd__now(cli) + timeout;
 }
 
 static char *etcd__strndup(const char *s, size_t n)
@@ -917,6 +1004,11 @@ static bool etcd__buf_reserve(etcd__buf *b, size_t extra)
     if (want <= b->cap) return true;
     cap = b->cap ? b->cap : 256;
     while (cap < want) cap = cap > (size_t)-1 / 2 ? want : cap * 2;
+    if (!b->len && b->p) {                  /* nothing to keep: no copy of the old bytes */
+        ETCD_FREE(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
     p = (char *)ETCD_REALLOC(b->p, cap);
     if (!p) { b->oom = true; return false; }
     b->p = p; b->cap = cap;
@@ -968,6 +1060,16 @@ static void etcd__buf_consume(etcd__buf *b, size_t n)
     if (n >= b->len) { b->len = 0; return; }
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
+}
+
+/* Down to cap bytes when what it holds fits: memory a big message grew
+   goes back. A failed shrink keeps the buffer as it was. */
+static void etcd__buf_shrink(etcd__buf *b, size_t cap)
+{
+    char *p;
+    if (b->cap <= cap || b->len >= cap) return;
+    if (!b->len) { etcd__buf_free(b); return; }
+    if ((p = (char *)ETCD_REALLOC(b->p, cap))) { b->p = p; b->cap = cap; }
 }
 
 /* ------------------------------------------------------------------------
@@ -1624,76 +1726,76 @@ static void etcd__jw_free(etcd__jw *w)
 }
 
 /* ------------------------------------------------------------------------
-   >>net  non-blocking sockets; every wait is a poll() bounded by the
-   request's deadline
+   >>net  connections over the client's transport (etcd_transport): POSIX
+   sockets, or the caller's. Reads and writes never block; every wait is
+   the transport's wait(), bounded by the request's deadline
    ------------------------------------------------------------------------ */
-
-#define ETCD__AGAIN (-2)
-
-#ifdef MSG_NOSIGNAL
-#define ETCD__SEND_FLAGS MSG_NOSIGNAL
-#elif defined(SO_NOSIGPIPE)
-#define ETCD__SEND_FLAGS 0            /* SO_NOSIGPIPE is set on the socket instead */
-#else
-#error "etcd.h: neither MSG_NOSIGNAL nor SO_NOSIGPIPE: a closed peer would raise SIGPIPE"
-#endif
 
 typedef struct etcd__conn etcd__conn;
 
-/* The transport table: plain TCP/unix here; TLS plugs in the same way.
-   read/write return bytes moved, 0 on EOF (read), ETCD__AGAIN with c->want
-   set to the poll events to wait for, or -1 with err set. */
+/* How bytes move on a connection: plain here; TLS plugs in the same way.
+   read/write return bytes moved, 0 on EOF (read), ETCD_IO_AGAIN with
+   c->want set to the events to wait for, or -1 with err set. */
 typedef struct etcd__io {
     long (*read)(etcd__conn *c, char *buf, size_t n, etcd__error *err);
     long (*write)(etcd__conn *c, const char *buf, size_t n, etcd__error *err);
     void (*close)(etcd__conn *c);
     bool (*stale)(etcd__conn *c);           /* an idle connection that cannot be reused */
-    size_t (*pending)(const etcd__conn *c); /* bytes read from the socket, not yet by us */
+    size_t (*pending)(const etcd__conn *c); /* bytes read from the transport, not yet by us */
 } etcd__io;
 
 struct etcd__conn {
-    int fd;                      /* -1: closed */
+    int fd;                      /* the transport's handle; -1: closed */
+    const etcd_transport *tr;
     const etcd__io *io;
-    void *tls;                   /* SSL * on a TLS connection */
-    short want;
+    void *tls;                   /* the TLS backend's connection */
+    int want;                    /* ETCD_IO_READ or ETCD_IO_WRITE */
+    size_t step, step0;          /* bytes the next read asks for; what an answer starts with */
     unsigned requests;           /* answered on this connection: > 0 means reused */
-    bool waited;                 /* the last read drained the socket: poll before the next */
+    bool waited;                 /* the last read drained the transport: wait before the next */
     etcd__buf in;                /* received, not yet consumed: [off, in.len) */
     size_t off;
 };
 
+/* A transport's failure; errno is cleared before each call, so a hook
+   that sets none is said to have failed, not blamed on an old errno. */
+static void etcd__io_fail(etcd__error *err, etcd_err code, const char *what)
+{
+    etcd__errf(err, code, "%s: %s", what, errno ? strerror(errno) : "the transport failed");
+}
+
+/* What a transport's read or write (the events it waits for: want)
+   gave, in the etcd__io convention. */
+static long etcd__plain_moved(etcd__conn *c, long r, int want, const char *what, etcd__error *err)
+{
+    if (r >= 0) return r;
+    if (r == ETCD_IO_AGAIN) { c->want = want; return r; }
+    etcd__io_fail(err, ETCD_ETRANSPORT, what);
+    return -1;
+}
+
 static long etcd__plain_read(etcd__conn *c, char *buf, size_t n, etcd__error *err)
 {
-    ssize_t r;
-    do r = recv(c->fd, buf, n, 0); while (r < 0 && errno == EINTR);
-    if (r >= 0) return (long)r;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) { c->want = POLLIN; return ETCD__AGAIN; }
-    etcd__errf(err, ETCD_ETRANSPORT, "read: %s", strerror(errno));
-    return -1;
+    errno = 0;
+    return etcd__plain_moved(c, c->tr->read(c->tr->ctx, c->fd, buf, n), ETCD_IO_READ, "read", err);
 }
 
 static long etcd__plain_write(etcd__conn *c, const char *buf, size_t n, etcd__error *err)
 {
-    ssize_t r;
-    do r = send(c->fd, buf, n, ETCD__SEND_FLAGS); while (r < 0 && errno == EINTR);
-    if (r >= 0) return (long)r;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) { c->want = POLLOUT; return ETCD__AGAIN; }
-    etcd__errf(err, ETCD_ETRANSPORT, "write: %s", strerror(errno));
-    return -1;
+    errno = 0;
+    return etcd__plain_moved(c, c->tr->write(c->tr->ctx, c->fd, buf, n), ETCD_IO_WRITE, "write", err);
 }
 
-static void etcd__plain_close(etcd__conn *c) { close(c->fd); }
+static void etcd__plain_close(etcd__conn *c) { c->tr->close(c->tr->ctx, c->fd); }
 
-static bool etcd__readable_now(int fd)
+static bool etcd__readable_now(const etcd__conn *c)
 {
-    struct pollfd p;
-    p.fd = fd; p.events = POLLIN; p.revents = 0;
-    return poll(&p, 1, 0) != 0;
+    return c->tr->wait(c->tr->ctx, c->fd, ETCD_IO_READ, 0) != 0;
 }
 
 /* An idle keep-alive connection that is readable was closed by the server
    (or holds junk): either way it cannot carry the next request. */
-static bool etcd__plain_stale(etcd__conn *c) { return c->off < c->in.len || etcd__readable_now(c->fd); }
+static bool etcd__plain_stale(etcd__conn *c) { return c->off < c->in.len || etcd__readable_now(c); }
 
 static size_t etcd__plain_pending(const etcd__conn *c) { (void)c; return 0; }
 
@@ -1729,38 +1831,27 @@ static void etcd__conn_free(etcd__conn *c)
     etcd__buf_free(&c->in);
 }
 
-static int etcd__poll_ms(double deadline)
+/* Wait until c is ready for events or the deadline passes ("timeout"). */
+static int etcd__wait(const etcd__conn *c, int events, double deadline, etcd__error *err)
 {
-    double left;
-    if (deadline < 0) return -1;
-    left = deadline - etcd__now();
-    if (left <= 0) return 0;
-    return left > 86400.0 ? 86400000 : (int)(left * 1000.0) + 1;
+    int r;
+    errno = 0;
+    r = c->tr->wait(c->tr->ctx, c->fd, events, deadline);
+    if (r > 0) return 0;
+    if (r == 0) etcd__errf(err, ETCD_ETIMEOUT, "timeout");
+    else etcd__io_fail(err, ETCD_ETRANSPORT, "wait");
+    return -1;
 }
 
-/* Wait until fd is ready for events or the deadline passes ("timeout"). */
-static int etcd__wait_fd(int fd, short events, double deadline, etcd__error *err)
-{
-    for (;;) {
-        struct pollfd p;
-        int r;
-        p.fd = fd; p.events = events; p.revents = 0;
-        r = poll(&p, 1, etcd__poll_ms(deadline));
-        if (r > 0) return 0;
-        if (r == 0) { etcd__errf(err, ETCD_ETIMEOUT, "timeout"); return -1; }
-        if (errno != EINTR) { etcd__errf(err, ETCD_ETRANSPORT, "poll: %s", strerror(errno)); return -1; }
-    }
-}
-
-/* *sent counts the bytes handed to the kernel: 0 after a failure means
+/* *sent counts the bytes handed to the transport: 0 after a failure means
    the peer cannot have seen any of the request. */
 static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadline, size_t *sent, etcd__error *err)
 {
     *sent = 0;
     while (n > 0) {
         long r = c->io->write(c, p, n, err);
-        if (r == ETCD__AGAIN) {
-            if (etcd__wait_fd(c->fd, c->want, deadline, err) < 0) return -1;
+        if (r == ETCD_IO_AGAIN) {
+            if (etcd__wait(c, c->want, deadline, err) < 0) return -1;
             continue;
         }
         if (r < 0) return -1;
@@ -1771,30 +1862,125 @@ static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadl
     return 0;
 }
 
-/* Read more bytes into c->in. Returns the count, 0 on EOF, -1 on error. */
+/* Read more bytes into c->in. Returns the count, 0 on EOF, -1 on error.
+   A read that fills its step makes the next ETCD__READ_MAX: a big answer
+   comes in big reads (one growth of the buffer), a small one costs a
+   small buffer. */
 static long etcd__conn_fill(etcd__conn *c, double deadline, etcd__error *err)
 {
+    if (!c->step) c->step = c->step0 = ETCD__READ_STEP;
     if (c->off == c->in.len) c->in.len = c->off = 0;
-    else if (c->off > 0 && c->in.cap - c->in.len < ETCD__READ_STEP) {
+    else if (c->off > 0 && c->in.cap - c->in.len <= c->step) {
         etcd__buf_consume(&c->in, c->off);
         c->off = 0;
     }
-    if (!etcd__buf_reserve(&c->in, ETCD__READ_STEP)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
-    /* answers and stream messages mostly arrive after we ask: one poll()
+    if (!etcd__buf_reserve(&c->in, c->step - 1)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
+    /* answers and stream messages mostly arrive after we ask: one wait
        then one read, not a read that finds nothing first */
-    if (c->waited && !c->io->pending(c) && etcd__wait_fd(c->fd, POLLIN, deadline, err) < 0) return -1;
+    if (c->waited && !c->io->pending(c) && etcd__wait(c, ETCD_IO_READ, deadline, err) < 0) return -1;
     for (;;) {
         size_t room = c->in.cap - c->in.len - 1;
         long r = c->io->read(c, c->in.p + c->in.len, room, err);
-        if (r == ETCD__AGAIN) {
-            if (etcd__wait_fd(c->fd, c->want, deadline, err) < 0) return -1;
+        if (r == ETCD_IO_AGAIN) {
+            if (etcd__wait(c, c->want, deadline, err) < 0) return -1;
             continue;
         }
-        c->waited = r > 0 && (size_t)r < room;   /* a short read drained the socket: wait first next time */
+        c->waited = r > 0 && (size_t)r < room;   /* a short read drained the transport: wait first next time */
         if (r > 0) c->in.len += (size_t)r;
+        if (r > 0 && (size_t)r == room) c->step = ETCD__READ_MAX;
         return r;
     }
 }
+
+/* An answer (or a message) read whole: reads start small again, and a
+   buffer a big one grew is given back, keeping what came after it. */
+static void etcd__conn_rest(etcd__conn *c)
+{
+    c->step = c->step0;
+    if (c->in.cap <= c->step0) return;
+    etcd__buf_consume(&c->in, c->off);
+    c->off = 0;
+    etcd__buf_shrink(&c->in, c->step0);
+}
+
+/* A transport of the caller's connects; its failure becomes ours. */
+static int etcd__hook_connect(const etcd_transport *tr, const char *host, int port, double deadline,
+                              etcd__error *err)
+{
+    int fd;
+    errno = 0;
+    fd = tr->connect(tr->ctx, host, port, deadline);
+    if (fd >= 0) return fd;
+    if (errno == ETIMEDOUT || (deadline >= 0 && tr->now(tr->ctx) >= deadline)) etcd__errf(err, ETCD_ETIMEOUT, "timeout");
+    else etcd__io_fail(err, ETCD_ECONNECT, "connect");
+    return -1;
+}
+
+#ifndef ETCD_NO_SOCKETS
+
+/* POSIX sockets as the default etcd_transport. Its connect is NULL: the
+   client calls etcd__sock_open, whose failures say more than an errno. */
+
+#ifdef MSG_NOSIGNAL
+#define ETCD__SEND_FLAGS MSG_NOSIGNAL
+#elif defined(SO_NOSIGPIPE)
+#define ETCD__SEND_FLAGS 0            /* SO_NOSIGPIPE is set on the socket instead */
+#else
+#error "etcd.h: neither MSG_NOSIGNAL nor SO_NOSIGPIPE: a closed peer would raise SIGPIPE"
+#endif
+
+static double etcd__sock_now(void *ctx)
+{
+    struct timespec ts;
+    (void)ctx;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long etcd__sock_read(void *ctx, int fd, void *buf, size_t n)
+{
+    ssize_t r;
+    (void)ctx;
+    do r = recv(fd, buf, n, 0); while (r < 0 && errno == EINTR);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? ETCD_IO_AGAIN : (long)r;
+}
+
+static long etcd__sock_write(void *ctx, int fd, const void *buf, size_t n)
+{
+    ssize_t r;
+    (void)ctx;
+    do r = send(fd, buf, n, ETCD__SEND_FLAGS); while (r < 0 && errno == EINTR);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? ETCD_IO_AGAIN : (long)r;
+}
+
+static int etcd__poll_ms(double deadline)
+{
+    double left;
+    if (deadline < 0) return -1;
+    left = deadline - etcd__sock_now(NULL);
+    if (left <= 0) return 0;
+    return left > 86400.0 ? 86400000 : (int)(left * 1000.0) + 1;
+}
+
+static int etcd__sock_wait(void *ctx, int fd, int events, double deadline)
+{
+    (void)ctx;
+    for (;;) {
+        struct pollfd p;
+        int r;
+        p.fd = fd;
+        p.events = (short)((events & ETCD_IO_READ ? POLLIN : 0) | (events & ETCD_IO_WRITE ? POLLOUT : 0));
+        p.revents = 0;
+        r = poll(fd < 0 ? NULL : &p, fd < 0 ? 0 : 1, etcd__poll_ms(deadline));
+        if (r >= 0) return r > 0;
+        if (errno != EINTR) return -1;
+    }
+}
+
+static void etcd__sock_close(void *ctx, int fd) { (void)ctx; close(fd); }
+
+static const etcd_transport etcd__sockets = { NULL, NULL, etcd__sock_read, etcd__sock_write,
+                                              etcd__sock_wait, etcd__sock_close, etcd__sock_now };
 
 static int etcd__socket(int family, etcd__error *err)
 {
@@ -1816,7 +2002,7 @@ static int etcd__socket(int family, etcd__error *err)
 
 static int etcd__connect_addr(const struct sockaddr *sa, socklen_t salen, double deadline, etcd__error *err)
 {
-    int fd = etcd__socket(sa->sa_family, err), soerr = 0;
+    int fd = etcd__socket(sa->sa_family, err), soerr = 0, r;
     socklen_t len = sizeof soerr;
     if (fd < 0) return -1;
     if (connect(fd, sa, salen) == 0) return fd;
@@ -1825,7 +2011,12 @@ static int etcd__connect_addr(const struct sockaddr *sa, socklen_t salen, double
         close(fd);
         return -1;
     }
-    if (etcd__wait_fd(fd, POLLOUT, deadline, err) < 0) { close(fd); return -1; }
+    if ((r = etcd__sock_wait(NULL, fd, ETCD_IO_WRITE, deadline)) <= 0) {
+        if (r == 0) etcd__errf(err, ETCD_ETIMEOUT, "timeout");
+        else etcd__errf(err, ETCD_ECONNECT, "poll: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
     if (soerr) {
         etcd__errf(err, ETCD_ECONNECT, "connect: %s", strerror(soerr));
@@ -1857,18 +2048,109 @@ static int etcd__connect_tcp(const char *host, const char *port, double deadline
     return fd;
 }
 
-static int etcd__connect_unix(const char *path, double deadline, etcd__error *err)
+/* Through the unix socket proxy when its file exists, else over TCP. */
+static int etcd__sock_open(const char *sock, const char *host, const char *port, double deadline, etcd__error *err)
 {
     struct sockaddr_un sa;
+    struct stat st;
+    if (!sock || stat(sock, &st) != 0) return etcd__connect_tcp(host, port, deadline, err);
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
-    memcpy(sa.sun_path, path, strlen(path) + 1);    /* length checked by etcd_new */
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);    /* length checked by etcd_new */
     return etcd__connect_addr((const struct sockaddr *)&sa, (socklen_t)sizeof sa, deadline, err);
 }
 
+#endif /* ETCD_NO_SOCKETS */
+
 /* ------------------------------------------------------------------------
-   >>tls  OpenSSL behind the same etcd__io table (ETCD_USE_OPENSSL only)
+   >>tls  a TLS backend behind the same etcd__io table, over the client's
+   transport: OpenSSL (ETCD_USE_OPENSSL) or mbedTLS (ETCD_USE_MBEDTLS).
+   Each gives etcd__tls_ctx_new/_free, etcd__tls_connect and
+   etcd__tls_session_free; the rest of etcd.h knows no backend
    ------------------------------------------------------------------------ */
+
+#ifdef ETCD__TLS
+
+/* Text and file for one role are not both allowed; cert and key go together. */
+static bool etcd__tls_check(const etcd_opts *o, etcd__error *err)
+{
+    if (o->ssl_ca_pem && o->ssl_ca_path) etcd__errf(err, ETCD_EARG, "ssl_ca_pem and ssl_ca_path: set one, not both");
+    else if (o->ssl_cert_pem && o->ssl_cert_path) etcd__errf(err, ETCD_EARG, "ssl_cert_pem and ssl_cert_path: set one, not both");
+    else if (o->ssl_key_pem && o->ssl_key_path) etcd__errf(err, ETCD_EARG, "ssl_key_pem and ssl_key_path: set one, not both");
+    else if (!(o->ssl_cert_path || o->ssl_cert_pem) != !(o->ssl_key_path || o->ssl_key_pem))
+        etcd__errf(err, ETCD_EARG, "ssl_cert_path (or _pem) and ssl_key_path (or _pem) go together");
+    else return true;
+    return false;
+}
+
+/* A readable key that is not the certificate's: both named. */
+static void etcd__tls_mismatch(const etcd_opts *o, etcd__error *err)
+{
+    etcd__errf(err, ETCD_EARG, "%s %s and %s %s do not match",
+               o->ssl_cert_pem ? "ssl_cert_pem" : "ssl_cert_path", o->ssl_cert_pem ? "" : o->ssl_cert_path,
+               o->ssl_key_pem ? "ssl_key_pem" : "ssl_key_path", o->ssl_key_pem ? "" : o->ssl_key_path);
+}
+
+enum { ETCD__PEM_CA, ETCD__PEM_CERT, ETCD__PEM_KEY };
+
+/* What a role's PEM is called in errors: "ssl_ca_pem", "ssl_ca_path /x". */
+static void etcd__tls_what(char *what, size_t n, const char *role, const char *text, const char *path)
+{
+    if (text) snprintf(what, n, "%s_pem", role);
+    else snprintf(what, n, "%s_path %s", role, path);
+}
+
+static size_t etcd__ip4(const char *s, unsigned char *out)
+{
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned v = 0, d = 0;
+        while (etcd__isdigit(*s) && d < 4) { v = v * 10 + (unsigned)(*s++ - '0'); d++; }
+        if (!d || d > 3 || v > 255 || (d > 1 && s[-(int)d] == '0')) return 0;
+        out[i] = (unsigned char)v;
+        if (i < 3 && *s++ != '.') return 0;
+    }
+    return *s ? 0 : 4;
+}
+
+/* Groups of up to 4 hex digits, one "::" at most, an IPv4 tail. */
+static size_t etcd__ip6(const char *s, unsigned char *out)
+{
+    unsigned char b[16];
+    size_t n = 0, gap = 17;
+    if (s[0] == ':' && s[1] == ':') { gap = 0; s += 2; }
+    while (*s && n < 16) {
+        const char *g = s;
+        unsigned v = 0;
+        while (etcd__ishex(*s) && s - g < 4) v = v * 16 + (unsigned)etcd__hexval(*s++);
+        if (*s == '.' && n <= 12 && etcd__ip4(g, b + n)) { n += 4; s = ""; break; }
+        if (s == g) return 0;
+        b[n++] = (unsigned char)(v >> 8);
+        b[n++] = (unsigned char)v;
+        if (!*s) break;
+        if (*s++ != ':') return 0;
+        if (*s == ':') {
+            if (gap != 17) return 0;
+            gap = n;
+            s++;
+        } else if (!*s) return 0;
+    }
+    if (*s || (gap == 17 ? n != 16 : n > 14)) return 0;
+    if (gap == 17) gap = 16;
+    memset(out, 0, 16);
+    memcpy(out, b, gap);
+    memcpy(out + 16 - (n - gap), b + gap, n - gap);
+    return 16;
+}
+
+/* An IP literal's bytes (4 or 16), or 0: a name. An IP is verified
+   against the certificate's IP SANs and never sent as the SNI. */
+static size_t etcd__ip_bytes(const char *name, unsigned char *out)
+{
+    return etcd__ip4(name, out) ? 4 : etcd__ip6(name, out);
+}
+
+#endif /* ETCD__TLS */
 
 #ifdef ETCD_USE_OPENSSL
 
@@ -1891,24 +2173,29 @@ static void etcd__tls_fail(etcd__error *err, etcd_err code, const char *what, co
     ERR_clear_error();
 }
 
-/* The socket BIO would write() and raise SIGPIPE on a closed peer; this
-   one sends with MSG_NOSIGNAL. The fd is the BIO's data. */
+/* OpenSSL's bytes go through the connection's transport (the socket BIO
+   would write() and raise SIGPIPE on a closed peer). The etcd__conn is
+   the BIO's data. */
 static int etcd__bio_write(BIO *b, const char *buf, int n)
 {
-    ssize_t r;
+    etcd__conn *c = (etcd__conn *)BIO_get_data(b);
+    long r;
     BIO_clear_retry_flags(b);
-    do r = send((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, ETCD__SEND_FLAGS); while (r < 0 && errno == EINTR);
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(b);
-    return (int)r;
+    errno = 0;
+    r = c->tr->write(c->tr->ctx, c->fd, buf, (size_t)n);
+    if (r == ETCD_IO_AGAIN) BIO_set_retry_write(b);
+    return r < 0 ? -1 : (int)r;
 }
 
 static int etcd__bio_read(BIO *b, char *buf, int n)
 {
-    ssize_t r;
+    etcd__conn *c = (etcd__conn *)BIO_get_data(b);
+    long r;
     BIO_clear_retry_flags(b);
-    do r = recv((int)(intptr_t)BIO_get_data(b), buf, (size_t)n, 0); while (r < 0 && errno == EINTR);
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(b);
-    return (int)r;
+    errno = 0;
+    r = c->tr->read(c->tr->ctx, c->fd, buf, (size_t)n);
+    if (r == ETCD_IO_AGAIN) BIO_set_retry_read(b);
+    return r < 0 ? -1 : (int)r;
 }
 
 static long etcd__bio_ctrl(BIO *b, int cmd, long num, void *ptr)
@@ -1944,8 +2231,6 @@ static bool etcd__pem_end(void)
     if (end) ERR_clear_error();
     return end;
 }
-
-enum { ETCD__PEM_CA, ETCD__PEM_CERT, ETCD__PEM_KEY };
 
 /* The certificates in b, into the CA store or as the client certificate
    and its chain. How many, or -1 when the PEM is malformed. */
@@ -1983,8 +2268,7 @@ static bool etcd__tls_load(SSL_CTX *ctx, const char *text, const char *path, con
     char what[300];
     BIO *b;
     int n = -1;
-    if (text) snprintf(what, sizeof what, "%s_pem", role);
-    else snprintf(what, sizeof what, "%s_path %s", role, path);
+    etcd__tls_what(what, sizeof what, role, text, path);
     errno = 0;
     b = text ? BIO_new_mem_buf(text, -1) : BIO_new_file(path, "r");
     if (!b && !text && errno) {             /* "No such file or directory", not "system lib" */
@@ -1998,18 +2282,6 @@ static bool etcd__tls_load(SSL_CTX *ctx, const char *text, const char *path, con
     if (n == 0) etcd__errf(err, ETCD_EARG, "%s: no PEM %s in it", what, kind == ETCD__PEM_KEY ? "private key" : "certificate");
     else etcd__tls_fail(err, ETCD_EARG, what, NULL);
     ERR_clear_error();
-    return false;
-}
-
-/* Text and file for one role are not both allowed; cert and key go together. */
-static bool etcd__tls_check(const etcd_opts *o, etcd__error *err)
-{
-    if (o->ssl_ca_pem && o->ssl_ca_path) etcd__errf(err, ETCD_EARG, "ssl_ca_pem and ssl_ca_path: set one, not both");
-    else if (o->ssl_cert_pem && o->ssl_cert_path) etcd__errf(err, ETCD_EARG, "ssl_cert_pem and ssl_cert_path: set one, not both");
-    else if (o->ssl_key_pem && o->ssl_key_path) etcd__errf(err, ETCD_EARG, "ssl_key_pem and ssl_key_path: set one, not both");
-    else if (!(o->ssl_cert_path || o->ssl_cert_pem) != !(o->ssl_key_path || o->ssl_key_pem))
-        etcd__errf(err, ETCD_EARG, "ssl_cert_path (or _pem) and ssl_key_path (or _pem) go together");
-    else return true;
     return false;
 }
 
@@ -2027,18 +2299,28 @@ static bool etcd__tls_files(SSL_CTX *ctx, const etcd_opts *o, etcd__error *err)
         !etcd__tls_load(ctx, o->ssl_key_pem, o->ssl_key_path, "ssl_key", ETCD__PEM_KEY, err))
         return false;
     if (ERR_peek_last_error() || SSL_CTX_check_private_key(ctx) != 1) {   /* a readable key, not this cert's */
-        etcd__errf(err, ETCD_EARG, "%s %s and %s %s do not match",
-                   o->ssl_cert_pem ? "ssl_cert_pem" : "ssl_cert_path", o->ssl_cert_pem ? "" : o->ssl_cert_path,
-                   o->ssl_key_pem ? "ssl_key_pem" : "ssl_key_path", o->ssl_key_pem ? "" : o->ssl_key_path);
+        etcd__tls_mismatch(o, err);
         ERR_clear_error();
         return false;
     }
     return true;
 }
 
+typedef struct etcd__tls_ctx { SSL_CTX *ssl; BIO_METHOD *bio; } etcd__tls_ctx;
+
+static void etcd__tls_ctx_free(etcd__tls_ctx *t)
+{
+    if (!t) return;
+    SSL_CTX_free(t->ssl);
+    BIO_meth_free(t->bio);
+    ETCD_FREE(t);
+}
+
+static void etcd__tls_session_free(void *session) { SSL_SESSION_free((SSL_SESSION *)session); }
+
 /* The client's TLS context: verification, CA, client certificate, session
    cache, and the BIO method. Files are read here, so etcd_new reports them. */
-static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, etcd__error *err)
+static SSL_CTX *etcd__ssl_ctx(const etcd_opts *o, BIO_METHOD **bm, etcd__error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) { etcd__tls_fail(err, ETCD_ETLS, "TLS setup", NULL); return NULL; }
@@ -2064,22 +2346,26 @@ static SSL_CTX *etcd__tls_ctx(const etcd_opts *o, BIO_METHOD **bm, etcd__error *
     return ctx;
 }
 
-static bool etcd__is_ip(const char *name)
+static etcd__tls_ctx *etcd__tls_ctx_new(const etcd_opts *o, etcd__error *err)
 {
-    unsigned char buf[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+    etcd__tls_ctx *t = (etcd__tls_ctx *)ETCD_MALLOC(sizeof *t);
+    if (!t) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    t->bio = NULL;
+    if ((t->ssl = etcd__ssl_ctx(o, &t->bio, err))) return t;
+    ETCD_FREE(t);
+    return NULL;
 }
 
 /* Map an SSL_read/SSL_write result to the etcd__io convention. */
 static long etcd__tls_result(etcd__conn *c, int r, const char *what, etcd__error *err)
 {
     int e = SSL_get_error((SSL *)c->tls, r);
-    if (e == SSL_ERROR_WANT_READ) { c->want = POLLIN; return ETCD__AGAIN; }
-    if (e == SSL_ERROR_WANT_WRITE) { c->want = POLLOUT; return ETCD__AGAIN; }
+    if (e == SSL_ERROR_WANT_READ) { c->want = ETCD_IO_READ; return ETCD_IO_AGAIN; }
+    if (e == SSL_ERROR_WANT_WRITE) { c->want = ETCD_IO_WRITE; return ETCD_IO_AGAIN; }
     if (e == SSL_ERROR_ZERO_RETURN) return 0;
     if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
-        if (r == 0 || errno == 0) return 0;
-        etcd__errf(err, ETCD_ETRANSPORT, "%s: %s", what, strerror(errno));
+        if (r == 0) return 0;                 /* EOF without close_notify: the HTTP framing judges */
+        etcd__io_fail(err, ETCD_ETRANSPORT, what);
         return -1;
     }
     etcd__tls_fail(err, ETCD_ETLS, what, NULL);
@@ -2115,7 +2401,7 @@ static void etcd__tls_close(etcd__conn *c)
         SSL_free(ssl);
     }
     ERR_clear_error();
-    close(c->fd);
+    c->tr->close(c->tr->ctx, c->fd);
 }
 
 static size_t etcd__tls_pending(const etcd__conn *c)
@@ -2130,12 +2416,12 @@ static bool etcd__tls_stale(etcd__conn *c)
     char b;
     int r;
     if (c->off < c->in.len || etcd__tls_pending(c)) return true;
-    if (!etcd__readable_now(c->fd)) return false;
+    if (!etcd__readable_now(c)) return false;
     ERR_clear_error();
     r = SSL_peek((SSL *)c->tls, &b, 1);
     r = r > 0 ? 1 : SSL_get_error((SSL *)c->tls, r) != SSL_ERROR_WANT_READ;
     ERR_clear_error();
-    return r != 0;
+    return r != 0 || etcd__readable_now(c);     /* a ticket read, or a transport that said "again" too soon */
 }
 
 static const etcd__io etcd__tls_io = { etcd__tls_read, etcd__tls_write, etcd__tls_close,
@@ -2154,26 +2440,28 @@ static void etcd__tls_handshake_error(SSL *ssl, int r, bool verify, etcd__error 
     }
 }
 
-/* TLS over the connected socket c->fd. name: the SNI (not for an IP
-   literal) and what the certificate must match. */
-static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const char *name, bool verify,
-                             SSL_SESSION **session, double deadline, etcd__error *err)
+/* TLS over the connection c. name: the SNI (not for an IP literal) and
+   what the certificate must match. *session: the one to resume, and
+   where a new one goes. */
+static int etcd__tls_connect(etcd__tls_ctx *t, etcd__conn *c, const char *name, bool verify, void **session,
+                             double deadline, etcd__error *err)
 {
-    SSL *ssl = SSL_new(ctx);
-    BIO *bio = ssl ? BIO_new(bm) : NULL;
+    SSL *ssl = SSL_new(t->ssl);
+    BIO *bio = ssl ? BIO_new(t->bio) : NULL;
+    unsigned char ip[16];
+    bool is_ip = etcd__ip_bytes(name, ip) != 0;
     if (!bio) { SSL_free(ssl); etcd__tls_fail(err, ETCD_ETLS, "TLS setup", NULL); return -1; }
-    BIO_set_data(bio, (void *)(intptr_t)c->fd);
+    BIO_set_data(bio, c);
     SSL_set_bio(ssl, bio, bio);
     c->tls = ssl;
     c->io = &etcd__tls_io;                  /* from now on etcd__conn_close frees ssl */
     SSL_set_app_data(ssl, session);
-    if (!etcd__is_ip(name) && SSL_set_tlsext_host_name(ssl, name) != 1) { etcd__tls_fail(err, ETCD_ETLS, "TLS SNI", name); return -1; }
-    if (verify && (etcd__is_ip(name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
-                                     : SSL_set1_host(ssl, name)) != 1) {
+    if (!is_ip && SSL_set_tlsext_host_name(ssl, name) != 1) { etcd__tls_fail(err, ETCD_ETLS, "TLS SNI", name); return -1; }
+    if (verify && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) : SSL_set1_host(ssl, name)) != 1) {
         etcd__tls_fail(err, ETCD_ETLS, "TLS verify name", name);
         return -1;
     }
-    if (*session) SSL_set_session(ssl, *session);
+    if (*session) SSL_set_session(ssl, (SSL_SESSION *)*session);
     for (;;) {
         int r, e;
         ERR_clear_error();
@@ -2181,11 +2469,414 @@ static int etcd__tls_connect(SSL_CTX *ctx, BIO_METHOD *bm, etcd__conn *c, const 
         if ((r = SSL_connect(ssl)) == 1) return 0;
         e = SSL_get_error(ssl, r);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) { etcd__tls_handshake_error(ssl, r, verify, err); return -1; }
-        if (etcd__wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, err) < 0) return -1;
+        if (etcd__wait(c, e == SSL_ERROR_WANT_READ ? ETCD_IO_READ : ETCD_IO_WRITE, deadline, err) < 0) return -1;
     }
 }
 
 #endif /* ETCD_USE_OPENSSL */
+
+#ifdef ETCD_USE_MBEDTLS
+
+/* mbedTLS 2.28 or 3.x. Its allocations are its own (its calloc, its
+   buffers of MBEDTLS_SSL_IN_CONTENT_LEN/OUT_CONTENT_LEN per connection);
+   its randomness is mbedtls_entropy_func's, which a board without an OS
+   provides in its mbedTLS configuration. */
+
+typedef struct etcd__tls_ctx {
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca, cert;
+    mbedtls_pk_context key;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+} etcd__tls_ctx;
+
+/* c->tls: the TLS state of one connection. */
+typedef struct etcd__mbed {
+    mbedtls_ssl_context ssl;
+    void **session;              /* the endpoint's: a TLS 1.3 ticket comes after the handshake */
+    unsigned char ip[16];        /* the IP literal the certificate must name, */
+    size_t iplen;                /* or 0: a host name, mbedTLS's own check */
+} etcd__mbed;
+
+#if MBEDTLS_VERSION_MAJOR >= 3
+#define ETCD__MBED_RNG(t) , mbedtls_ctr_drbg_random, &(t)->drbg
+#else
+#define ETCD__MBED_RNG(t)
+#endif
+
+static void etcd__mbed_fail(etcd__error *err, etcd_err code, const char *what, int ret)
+{
+    char buf[160];
+#ifdef MBEDTLS_ERROR_C
+    mbedtls_strerror(ret, buf, sizeof buf);
+#else
+    snprintf(buf, sizeof buf, "mbedTLS error -0x%04x", (unsigned)-ret);
+#endif
+    etcd__errf(err, code, "%s: %s", what, buf);
+}
+
+/* A whole file into b; b->len + 1 bytes with the NUL, as mbedTLS's PEM
+   parsers want them. */
+static bool etcd__slurp(const char *path, etcd__buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+    bool ok;
+    if (!f) return false;
+    do {
+        if (!etcd__buf_reserve(b, 4096)) break;
+        n = fread(b->p + b->len, 1, 4096, f);
+        b->len += n;
+        b->p[b->len] = 0;
+    } while (n == 4096);
+    if (ferror(f) && !errno) errno = EIO;
+    ok = !ferror(f) && !b->oom && b->p;
+    fclose(f);
+    return ok;
+}
+
+/* One role's PEM (role "ssl_ca", "ssl_cert", "ssl_key"), from its text or
+   its file, into the CA chain, the client chain or the key. */
+static bool etcd__mbed_load(etcd__tls_ctx *t, const char *text, const char *path, const char *role, int kind,
+                            etcd__error *err)
+{
+    char what[300];
+    etcd__buf b;
+    const unsigned char *pem = (const unsigned char *)text;
+    size_t len = text ? strlen(text) + 1 : 0;
+    int r;
+    etcd__tls_what(what, sizeof what, role, text, path);
+    memset(&b, 0, sizeof b);
+    errno = 0;
+    if (!text) {
+        if (!etcd__slurp(path, &b)) {
+            if (b.oom) etcd__errf(err, ETCD_ENOMEM, "out of memory");
+            else etcd__errf(err, ETCD_EARG, "%s: %s", what, errno ? strerror(errno) : "cannot be read");
+            etcd__buf_free(&b);
+            return false;
+        }
+        pem = (const unsigned char *)b.p;
+        len = b.len + 1;
+    }
+    if (kind == ETCD__PEM_KEY) r = mbedtls_pk_parse_key(&t->key, pem, len, NULL, 0 ETCD__MBED_RNG(t));
+    else r = mbedtls_x509_crt_parse(kind == ETCD__PEM_CA ? &t->ca : &t->cert, pem, len);
+    etcd__buf_free(&b);
+    if (r > 0) r = MBEDTLS_ERR_X509_INVALID_FORMAT;   /* some of its certificates are not */
+    if (r) etcd__mbed_fail(err, ETCD_EARG, what, r);
+    return r == 0;
+}
+
+/* mbedTLS knows no system store: the first bundle found where systems
+   keep one. */
+static bool etcd__mbed_system_ca(etcd__tls_ctx *t, etcd__error *err)
+{
+    static const char *const bundles[] = {
+        "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem",
+        "/etc/ssl/ca-bundle.pem"
+    };
+    size_t i;
+    for (i = 0; i < sizeof bundles / sizeof *bundles; i++) {
+        etcd__buf b;
+        memset(&b, 0, sizeof b);
+        if (etcd__slurp(bundles[i], &b)) mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)b.p, b.len + 1);
+        etcd__buf_free(&b);
+        if (t->ca.raw.len) return true;   /* some bundles hold certificates mbedTLS cannot parse */
+    }
+    etcd__errf(err, ETCD_EARG, "no system CA bundle found (%s, ...): set ssl_ca_path or ssl_ca_pem", bundles[0]);
+    return false;
+}
+
+static bool etcd__mbed_files(etcd__tls_ctx *t, const etcd_opts *o, etcd__error *err)
+{
+    int r;
+    if (!etcd__tls_check(o, err)) return false;
+    if (o->ssl_ca_pem || o->ssl_ca_path) {
+        if (!etcd__mbed_load(t, o->ssl_ca_pem, o->ssl_ca_path, "ssl_ca", ETCD__PEM_CA, err)) return false;
+    } else if (!o->ssl_skip_verify && !etcd__mbed_system_ca(t, err)) {
+        return false;
+    }
+    mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+    if (!o->ssl_cert_path && !o->ssl_cert_pem) return true;
+    if (!etcd__mbed_load(t, o->ssl_cert_pem, o->ssl_cert_path, "ssl_cert", ETCD__PEM_CERT, err) ||
+        !etcd__mbed_load(t, o->ssl_key_pem, o->ssl_key_path, "ssl_key", ETCD__PEM_KEY, err))
+        return false;
+    if (mbedtls_pk_check_pair(&t->cert.pk, &t->key ETCD__MBED_RNG(t)) != 0) {
+        etcd__tls_mismatch(o, err);
+        return false;
+    }
+    if ((r = mbedtls_ssl_conf_own_cert(&t->conf, &t->cert, &t->key)) != 0) {
+        etcd__mbed_fail(err, ETCD_ENOMEM, "TLS setup", r);
+        return false;
+    }
+    return true;
+}
+
+static void etcd__tls_ctx_free(etcd__tls_ctx *t)
+{
+    if (!t) return;
+    mbedtls_ssl_config_free(&t->conf);
+    mbedtls_x509_crt_free(&t->ca);
+    mbedtls_x509_crt_free(&t->cert);
+    mbedtls_pk_free(&t->key);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    mbedtls_entropy_free(&t->entropy);
+    ETCD_FREE(t);
+}
+
+/* The client's TLS configuration: TLS 1.2 at least, verification, CA,
+   client certificate. Files are read here, so etcd_new reports them. */
+static etcd__tls_ctx *etcd__tls_ctx_new(const etcd_opts *o, etcd__error *err)
+{
+    etcd__tls_ctx *t = (etcd__tls_ctx *)ETCD_MALLOC(sizeof *t);
+    int r;
+    if (!t) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return NULL; }
+    mbedtls_ssl_config_init(&t->conf);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_x509_crt_init(&t->cert);
+    mbedtls_pk_init(&t->key);
+    mbedtls_entropy_init(&t->entropy);
+    mbedtls_ctr_drbg_init(&t->drbg);
+#if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
+    if (psa_crypto_init() != PSA_SUCCESS) { etcd__errf(err, ETCD_ETLS, "TLS setup: psa_crypto_init failed"); goto fail; }
+#endif
+    if ((r = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy, (const unsigned char *)"etcd.h", 6)) ||
+        (r = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                         MBEDTLS_SSL_PRESET_DEFAULT))) {
+        etcd__mbed_fail(err, ETCD_ETLS, "TLS setup", r);
+        goto fail;
+    }
+#if MBEDTLS_VERSION_MAJOR >= 3
+    mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#else
+    mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED) && defined(MBEDTLS_SSL_PROTO_TLS1_3) && \
+    defined(MBEDTLS_SSL_SESSION_TICKETS)
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(&t->conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
+    mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+    mbedtls_ssl_conf_authmode(&t->conf, o->ssl_skip_verify ? MBEDTLS_SSL_VERIFY_NONE : MBEDTLS_SSL_VERIFY_REQUIRED);
+    if (etcd__mbed_files(t, o, err)) return t;
+fail:
+    etcd__tls_ctx_free(t);
+    return NULL;
+}
+
+static void etcd__tls_session_free(void *session)
+{
+    if (!session) return;
+    mbedtls_ssl_session_free((mbedtls_ssl_session *)session);
+    ETCD_FREE(session);
+}
+
+/* The connection's session replaces the endpoint's; kept only if got. */
+static void etcd__mbed_keep_session(etcd__mbed *m)
+{
+    mbedtls_ssl_session *s = (mbedtls_ssl_session *)ETCD_MALLOC(sizeof *s);
+    if (!s) return;
+    mbedtls_ssl_session_init(s);
+    if (mbedtls_ssl_get_session(&m->ssl, s) != 0) {
+        etcd__tls_session_free(s);
+        return;
+    }
+    etcd__tls_session_free(*m->session);
+    *m->session = s;
+}
+
+/* mbedTLS's bytes go through the connection's transport. */
+static int etcd__mbed_send(void *ctx, const unsigned char *buf, size_t n)
+{
+    etcd__conn *c = (etcd__conn *)ctx;
+    long r;
+    errno = 0;
+    r = c->tr->write(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n);
+    if (r == ETCD_IO_AGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    return r < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)r;
+}
+
+static int etcd__mbed_recv(void *ctx, unsigned char *buf, size_t n)
+{
+    etcd__conn *c = (etcd__conn *)ctx;
+    long r;
+    errno = 0;
+    r = c->tr->read(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n);
+    if (r == ETCD_IO_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
+    return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
+}
+
+/* Map an mbedtls_ssl_read/write result to the etcd__io convention. EOF
+   without close_notify is judged by the HTTP framing, as with OpenSSL. */
+static long etcd__mbed_result(etcd__conn *c, int r, const char *what, etcd__error *err)
+{
+    if (r == MBEDTLS_ERR_SSL_WANT_READ) { c->want = ETCD_IO_READ; return ETCD_IO_AGAIN; }
+    if (r == MBEDTLS_ERR_SSL_WANT_WRITE) { c->want = ETCD_IO_WRITE; return ETCD_IO_AGAIN; }
+    if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF) return 0;
+    if (r == MBEDTLS_ERR_NET_SEND_FAILED || r == MBEDTLS_ERR_NET_RECV_FAILED) etcd__io_fail(err, ETCD_ETRANSPORT, what);
+    else etcd__mbed_fail(err, ETCD_ETLS, what, r);
+    return -1;
+}
+
+static long etcd__tls_read(etcd__conn *c, char *buf, size_t n, etcd__error *err)
+{
+    etcd__mbed *m = (etcd__mbed *)c->tls;
+    for (;;) {
+        int r = mbedtls_ssl_read(&m->ssl, (unsigned char *)buf, n > INT_MAX ? INT_MAX : n);
+        if (r > 0) return r;
+#ifdef MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET
+        if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) { etcd__mbed_keep_session(m); continue; }
+#endif
+        return etcd__mbed_result(c, r, "TLS read", err);
+    }
+}
+
+static long etcd__tls_write(etcd__conn *c, const char *buf, size_t n, etcd__error *err)
+{
+    int r = mbedtls_ssl_write(&((etcd__mbed *)c->tls)->ssl, (const unsigned char *)buf, n > INT_MAX ? INT_MAX : n);
+    return r > 0 ? r : etcd__mbed_result(c, r, "TLS write", err);
+}
+
+static void etcd__tls_close(etcd__conn *c)
+{
+    etcd__mbed *m = (etcd__mbed *)c->tls;
+    if (m) {
+        mbedtls_ssl_free(&m->ssl);
+        ETCD_FREE(m);
+    }
+    c->tr->close(c->tr->ctx, c->fd);
+}
+
+/* Decrypted bytes, or a record mbedTLS holds but has not opened yet. */
+static size_t etcd__tls_pending(const etcd__conn *c)
+{
+    const mbedtls_ssl_context *s;
+    size_t n;
+    if (!c->tls) return 0;
+    s = &((const etcd__mbed *)c->tls)->ssl;
+    n = mbedtls_ssl_get_bytes_avail(s);
+    return n ? n : (size_t)(mbedtls_ssl_check_pending(s) != 0);
+}
+
+/* Readable while idle is fine if it was only TLS 1.3 session tickets. */
+static bool etcd__tls_stale(etcd__conn *c)
+{
+    char b;
+    etcd__error e;
+    if (c->off < c->in.len || etcd__tls_pending(c)) return true;
+    if (!etcd__readable_now(c)) return false;
+    return etcd__tls_read(c, &b, 1, &e) != ETCD_IO_AGAIN || etcd__readable_now(c);
+}
+
+static const etcd__io etcd__tls_io = { etcd__tls_read, etcd__tls_write, etcd__tls_close,
+                                       etcd__tls_stale, etcd__tls_pending };
+
+/* Whether the certificate's subjectAltName lists the IP: parsed here,
+   as mbedTLS 2.28 keeps only the DNS names of it. */
+static bool etcd__san_has_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t iplen)
+{
+    static const unsigned char san[] = { 0x55, 0x1d, 0x11 };   /* 2.5.29.17 */
+    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    unsigned char *p = crt->v3_ext.p, *end = p + crt->v3_ext.len, *next;
+    size_t len;
+    int critical;
+    if (!p || mbedtls_asn1_get_tag(&p, end, &len, seq)) return false;
+    for (end = p + len; p < end; p = next) {
+        if (mbedtls_asn1_get_tag(&p, end, &len, seq)) return false;
+        next = p + len;
+        if (mbedtls_asn1_get_tag(&p, next, &len, MBEDTLS_ASN1_OID)) return false;
+        if (len != sizeof san || memcmp(p, san, sizeof san) != 0) continue;
+        p += len;
+        mbedtls_asn1_get_bool(&p, next, &critical);
+        if (mbedtls_asn1_get_tag(&p, next, &len, MBEDTLS_ASN1_OCTET_STRING) ||
+            mbedtls_asn1_get_tag(&p, next, &len, seq))
+            return false;
+        for (end = p + len; p < end; p += len) {
+            unsigned char tag = *p++;
+            if (mbedtls_asn1_get_len(&p, end, &len)) return false;
+            if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && len == iplen && !memcmp(p, ip, len)) return true;
+        }
+        return false;
+    }
+    return false;
+}
+
+/* The server's certificate must name the IP literal it was reached by. */
+static int etcd__mbed_verify_ip(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    const etcd__mbed *m = (const etcd__mbed *)arg;
+    if (depth == 0 && !etcd__san_has_ip(crt, m->ip, m->iplen)) *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+}
+
+/* OpenSSL's words for the failures both backends see, so that a log
+   reads the same whichever is compiled in. */
+static void etcd__mbed_verify_failed(const etcd__mbed *m, etcd__error *err)
+{
+    uint32_t f = mbedtls_ssl_get_verify_result(&m->ssl);
+    char buf[160];
+    const char *why = f & MBEDTLS_X509_BADCERT_NOT_TRUSTED ? "unable to get local issuer certificate"
+                      : f & MBEDTLS_X509_BADCERT_EXPIRED ? "certificate has expired"
+                      : f & MBEDTLS_X509_BADCERT_FUTURE ? "certificate is not yet valid"
+                      : f & MBEDTLS_X509_BADCERT_REVOKED ? "certificate revoked"
+                      : f & MBEDTLS_X509_BADCERT_CN_MISMATCH ? (m->iplen ? "IP address mismatch" : "hostname mismatch")
+                      : NULL;
+    if (!why) {
+        char *nl;
+        buf[0] = 0;
+        mbedtls_x509_crt_verify_info(buf, sizeof buf, "", f);
+        if ((nl = strchr(buf, '\n'))) *nl = 0;
+        why = buf;
+    }
+    etcd__errf(err, ETCD_ETLS, "TLS certificate verification failed: %s", why);
+}
+
+static void etcd__mbed_handshake_error(const etcd__mbed *m, int r, etcd__error *err)
+{
+    if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && mbedtls_ssl_get_verify_result(&m->ssl))
+        etcd__mbed_verify_failed(m, err);
+    else if (r == MBEDTLS_ERR_NET_SEND_FAILED || r == MBEDTLS_ERR_NET_RECV_FAILED)
+        etcd__io_fail(err, ETCD_ETLS, "TLS handshake failed");
+    else if (r == MBEDTLS_ERR_SSL_CONN_EOF)
+        etcd__errf(err, ETCD_ETLS, "TLS handshake failed: connection closed by the server");
+    else
+        etcd__mbed_fail(err, ETCD_ETLS, "TLS handshake failed", r);
+}
+
+/* TLS over the connection c. name: the SNI (not for an IP literal) and
+   what the certificate must match. *session: the one to resume, and
+   where a new one goes. */
+static int etcd__tls_connect(etcd__tls_ctx *t, etcd__conn *c, const char *name, bool verify, void **session,
+                             double deadline, etcd__error *err)
+{
+    etcd__mbed *m = (etcd__mbed *)ETCD_MALLOC(sizeof *m);
+    int r;
+    if (!m) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return -1; }
+    mbedtls_ssl_init(&m->ssl);
+    m->session = session;
+    m->iplen = etcd__ip_bytes(name, m->ip);
+    c->tls = m;
+    c->io = &etcd__tls_io;                  /* from now on etcd__conn_close frees m */
+    if ((r = mbedtls_ssl_setup(&m->ssl, &t->conf)) != 0) { etcd__mbed_fail(err, ETCD_ETLS, "TLS setup", r); return -1; }
+    if ((r = mbedtls_ssl_set_hostname(&m->ssl, m->iplen ? NULL : name)) != 0) {
+        etcd__mbed_fail(err, ETCD_ETLS, "TLS SNI", r);
+        return -1;
+    }
+    if (m->iplen && verify) mbedtls_ssl_set_verify(&m->ssl, etcd__mbed_verify_ip, m);
+    mbedtls_ssl_set_bio(&m->ssl, c, etcd__mbed_send, etcd__mbed_recv, NULL);
+    if (*session) mbedtls_ssl_set_session(&m->ssl, (const mbedtls_ssl_session *)*session);
+    for (;;) {
+        errno = 0;
+        if ((r = mbedtls_ssl_handshake(&m->ssl)) == 0) break;
+        if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
+            etcd__mbed_handshake_error(m, r, err);
+            return -1;
+        }
+        if (etcd__wait(c, r == MBEDTLS_ERR_SSL_WANT_READ ? ETCD_IO_READ : ETCD_IO_WRITE, deadline, err) < 0) return -1;
+    }
+    etcd__mbed_keep_session(m);             /* TLS 1.2: its ticket or id came with the handshake */
+    return 0;
+}
+
+#endif /* ETCD_USE_MBEDTLS */
 
 /* ------------------------------------------------------------------------
    >>http  the request writer, the response head parser and the chunked
@@ -3485,7 +4176,7 @@ struct etcd__ep {
     char *hostport;              /* for the Host header */
     char port[8];
     bool tls;                    /* https:// */
-    void *session;               /* SSL_SESSION * to resume on the next connection */
+    void *session;               /* the TLS session to resume on the next connection */
     int fails;                   /* failures in the window that started at `window` */
     double window, down_until;   /* out of the rotation until down_until */
     etcd__error last;            /* its last failure, "url: why" */
@@ -3507,12 +4198,15 @@ struct etcd {
     double auth_retry_at;        /* after a refused authentication: no new try before */
     double probe_at;             /* every endpoint out: the next probe, not before */
     etcd__error auth_err;        /* ... and its reason, repeated until then */
-#ifdef ETCD_USE_OPENSSL
-    SSL_CTX *ssl;                /* made when an endpoint is https:// */
-    BIO_METHOD *bio;
+    const etcd_transport *tr;    /* etcd__sockets, or trs */
+    etcd_transport trs;          /* opts.transport's copy */
+#ifdef ETCD__TLS
+    etcd__tls_ctx *tls;          /* made when an endpoint is https:// */
 #endif
     etcd__error err;             /* the last call's failure */
 };
+
+static double etcd__now(const etcd *cli) { return cli->tr->now(cli->tr->ctx); }
 
 static const char *const etcd__owned_headers[] = {
     "host", "authorization", "content-length", "transfer-encoding", "connection", "upgrade"
@@ -3571,9 +4265,10 @@ static bool etcd__ep_parse(etcd__ep *ep, const char *s, size_t n, etcd__error *e
         etcd__errf(err, ETCD_EARG, "invalid http_host \"%.*s\": %s", (int)(n > 100 ? 100 : n), s, why);
         return false;
     }
-#ifndef ETCD_USE_OPENSSL
+#ifndef ETCD__TLS
     if (ep->tls) {
-        etcd__errf(err, ETCD_EARG, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL", (int)n, s);
+        etcd__errf(err, ETCD_EARG, "https endpoint %.*s needs TLS: compile etcd.h with ETCD_USE_OPENSSL "
+                   "or ETCD_USE_MBEDTLS", (int)n, s);
         return false;
     }
 #endif
@@ -3691,19 +4386,49 @@ static bool etcd__check_opts(const etcd_opts *o, etcd__error *err)
         etcd__errf(err, ETCD_EARG, "api_prefix must look like \"/v3\"");
     else if ((o->user != NULL) != (o->password != NULL))
         etcd__errf(err, ETCD_EARG, "user and password go together");
+    else if (o->read_step && (o->read_step < 256 || o->read_step > ETCD__READ_MAX))
+        etcd__errf(err, ETCD_EARG, "read_step must be 256 to 65536 bytes (0: 4096)");
     else return true;
     return false;
+}
+
+/* POSIX sockets, or a copy of the caller's transport (with the system
+   clock when it brings none). */
+static bool etcd__set_transport(etcd *cli, const etcd_transport *t, etcd__error *err)
+{
+#ifndef ETCD_NO_SOCKETS
+    cli->tr = &etcd__sockets;
+    if (!t) return true;
+#else
+    if (!t) { etcd__errf(err, ETCD_EARG, "transport: required with ETCD_NO_SOCKETS"); return false; }
+#endif
+    if (!t->connect || !t->read || !t->write || !t->wait || !t->close) {
+        etcd__errf(err, ETCD_EARG, "transport: connect, read, write, wait and close are required");
+        return false;
+    }
+    cli->trs = *t;
+#ifndef ETCD_NO_SOCKETS
+    if (!cli->trs.now) cli->trs.now = etcd__sock_now;
+#endif
+    if (!cli->trs.now) {
+        etcd__errf(err, ETCD_EARG, "transport: now is required with ETCD_NO_SOCKETS (no system clock)");
+        return false;
+    }
+    cli->tr = &cli->trs;
+    return true;
 }
 
 static bool etcd__setup(etcd *cli, const etcd_opts *o, etcd__error *err)
 {
     const char *sock = o->unix_socket_proxy;
-    if (!etcd__check_opts(o, err)) return false;
+    if (!etcd__check_opts(o, err) || !etcd__set_transport(cli, o->transport, err)) return false;
     cli->o = *o;
+    cli->o.transport = cli->tr == &cli->trs ? &cli->trs : NULL;
     if (!cli->o.timeout) cli->o.timeout = ETCD__DEF_TIMEOUT;
     if (!cli->o.fail_timeout) cli->o.fail_timeout = 10;
     if (!cli->o.max_fails) cli->o.max_fails = 1;
     if (!cli->o.max_response) cli->o.max_response = ETCD__DEF_MAXRESP;
+    if (!cli->o.read_step) cli->o.read_step = ETCD__READ_STEP;
     if (!etcd__own_strings(cli)) { etcd__errf(err, ETCD_ENOMEM, "out of memory"); return false; }
     cli->jw.key_prefix = cli->o.key_prefix;
     cli->jw.json_values = cli->o.serializer == ETCD_SERIALIZER_JSON;
@@ -3714,7 +4439,11 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, etcd__error *err)
     }
     if (sock) {
         if (!strncmp(sock, "unix:", 5)) sock += 5;
+#ifndef ETCD_NO_SOCKETS
         if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path) || !*sock) {
+#else
+        if (!*sock) {
+#endif
             etcd__errf(err, ETCD_EARG, "unix_socket_proxy: path empty or too long");
             return false;
         }
@@ -3723,11 +4452,11 @@ static bool etcd__setup(etcd *cli, const etcd_opts *o, etcd__error *err)
     if (!etcd__build_headers(cli, o->extra_headers, err) ||
         !etcd__parse_hosts(cli, o->http_host ? o->http_host : "http://127.0.0.1:2379", err))
         return false;
-#ifdef ETCD_USE_OPENSSL
+#ifdef ETCD__TLS
     {
         size_t i;
         for (i = 0; i < cli->neps; i++)
-            if (cli->eps[i].tls) return (cli->ssl = etcd__tls_ctx(&cli->o, &cli->bio, err)) != NULL;
+            if (cli->eps[i].tls) return (cli->tls = etcd__tls_ctx_new(&cli->o, err)) != NULL;
     }
 #endif
     return true;
@@ -3752,8 +4481,8 @@ static void etcd__ep_free(etcd__ep *ep)
 {
     etcd__conn_free(&ep->conn);
     ETCD_FREE(ep->url); ETCD_FREE(ep->host); ETCD_FREE(ep->hostport);
-#ifdef ETCD_USE_OPENSSL
-    SSL_SESSION_free((SSL_SESSION *)ep->session);
+#ifdef ETCD__TLS
+    etcd__tls_session_free(ep->session);
 #endif
 }
 
@@ -3762,9 +4491,8 @@ ETCDDEF void etcd_free(etcd *cli)
     size_t i;
     if (!cli) return;
     for (i = 0; i < cli->neps; i++) etcd__ep_free(&cli->eps[i]);
-#ifdef ETCD_USE_OPENSSL
-    SSL_CTX_free(cli->ssl);
-    BIO_meth_free(cli->bio);
+#ifdef ETCD__TLS
+    etcd__tls_ctx_free(cli->tls);
 #endif
     ETCD_FREE(cli->eps);
     etcd__free_strings(cli);
@@ -3802,7 +4530,7 @@ ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
 {
     size_t i;
     for (i = 0; cli && http_host && i < cli->neps; i++)
-        if (!strcmp(cli->eps[i].url, http_host)) return cli->eps[i].down_until <= etcd__now();
+        if (!strcmp(cli->eps[i].url, http_host)) return cli->eps[i].down_until <= etcd__now(cli);
     return false;
 }
 
@@ -3811,7 +4539,7 @@ ETCDDEF bool etcd_endpoint_healthy(const etcd *cli, const char *http_host)
 
 static void etcd__ep_failed(etcd *cli, etcd__ep *ep, const etcd__error *why)
 {
-    double now = etcd__now();
+    double now = etcd__now(cli);
     etcd__errf(&ep->last, why->code, "%s: %s", ep->url, why->msg);
     if (cli->o.max_fails < 0) return;
     if (!ep->fails || now - ep->window > cli->o.fail_timeout) { ep->window = now; ep->fails = 0; }
@@ -3822,10 +4550,10 @@ static void etcd__ep_failed(etcd *cli, etcd__ep *ep, const etcd__error *why)
 }
 
 /* ep answered: back in the rotation if it was out. */
-static void etcd__ep_answered(etcd__ep *ep)
+static void etcd__ep_answered(const etcd *cli, etcd__ep *ep)
 {
     if (ep->down_until == 0) return;
-    if (ep->down_until > etcd__now()) ep->fails = 0;
+    if (ep->down_until > etcd__now(cli)) ep->fails = 0;
     ep->down_until = 0;
 }
 
@@ -3838,7 +4566,7 @@ static void etcd__fail_at(etcd__error *err, const etcd__ep *ep)
 
 static bool etcd__any_healthy(const etcd *cli)
 {
-    double now = etcd__now();
+    double now = etcd__now(cli);
     size_t i;
     for (i = 0; i < cli->neps; i++) if (cli->eps[i].down_until <= now) return true;
     return false;
@@ -3858,14 +4586,14 @@ static void etcd__no_healthy(const etcd *cli, etcd__error *err)
 {
     const etcd__ep *first = etcd__soonest(cli);
     etcd__errf(err, ETCD_ENOHEALTHY, "has no healthy etcd endpoint available (last: %s; next try in %.1f s)",
-               first->last.msg, first->down_until - etcd__now());
+               first->last.msg, first->down_until - etcd__now(cli));
 }
 
 /* The endpoint for the next request: the next healthy one in http_host
    order, cyclically. */
 static etcd__ep *etcd__pick(etcd *cli, etcd__error *err)
 {
-    double now = etcd__now();
+    double now = etcd__now(cli);
     size_t i;
     for (i = 0; i < cli->neps; i++) {
         etcd__ep *ep = &cli->eps[cli->next];
@@ -3880,24 +4608,27 @@ static etcd__ep *etcd__pick(etcd *cli, etcd__error *err)
     return NULL;
 }
 
-/* Through the unix socket proxy when its file exists, else over TCP. */
+/* A connection to ep over the client's transport; POSIX sockets take
+   the unix socket proxy when its file exists, a transport of the
+   caller's whenever it is set. */
 static int etcd__ep_connect(const etcd *cli, etcd__ep *ep, etcd__conn *c, double deadline, etcd__error *err)
 {
-    struct stat st;
     int fd;
-    if (cli->sock && stat(cli->sock, &st) == 0)
-        fd = etcd__connect_unix(cli->sock, deadline, err);
+#ifndef ETCD_NO_SOCKETS
+    if (!cli->tr->connect) fd = etcd__sock_open(cli->sock, ep->host, ep->port, deadline, err);
     else
-        fd = etcd__connect_tcp(ep->host, ep->port, deadline, err);
+#endif
+    fd = etcd__hook_connect(cli->tr, cli->sock ? cli->sock : ep->host, cli->sock ? 0 : atoi(ep->port), deadline, err);
     if (fd < 0) return -1;
     c->fd = fd;
+    c->tr = cli->tr;
+    c->step = c->step0 = cli->o.read_step;
     c->io = &etcd__plain_io;
     c->requests = 0;
     c->in.len = c->off = 0;
-#ifdef ETCD_USE_OPENSSL
-    if (ep->tls && etcd__tls_connect(cli->ssl, cli->bio, c, cli->o.sni ? cli->o.sni : ep->host,
-                                     !cli->o.ssl_skip_verify, (SSL_SESSION **)&ep->session,
-                                     deadline, err) < 0) {
+#ifdef ETCD__TLS
+    if (ep->tls && etcd__tls_connect(cli->tls, c, cli->o.sni ? cli->o.sni : ep->host, !cli->o.ssl_skip_verify,
+                                     &ep->session, deadline, err) < 0) {
         etcd__conn_close(c);
         return -1;
     }
@@ -4047,7 +4778,7 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
         if (rq->answer && rq->answer(a, err)) return ETCD__STEP_FAIL;
         return etcd__ep_broke(cli, a->ep, err, idem || !a->wrote);
     }
-    if ((rq->flags & ETCD__RQ_STREAM) && a->head.status == 200) etcd__ep_answered(a->ep);
+    if ((rq->flags & ETCD__RQ_STREAM) && a->head.status == 200) etcd__ep_answered(cli, a->ep);
     if ((rq->flags & ETCD__RQ_STREAM) && (a->head.status == 200 || !a->head.status)) return ETCD__STEP_OK;
     etcd__buf_reset(a->in);
     etcd__body_init(&b, &a->head);
@@ -4056,9 +4787,10 @@ static etcd__step etcd__exchange(etcd *cli, const etcd__req *rq, etcd__ans *a, d
         return etcd__ep_broke(cli, a->ep, err, idem);
     }
     c->requests++;
+    etcd__conn_rest(c);
     if (a->conn || a->head.close || b.mode == ETCD__BODY_EOF) etcd__conn_close(c);
     if (!etcd__sick(a->head.status) || (rq->answer && rq->answer(a, NULL))) {
-        etcd__ep_answered(a->ep);
+        etcd__ep_answered(cli, a->ep);
         return ETCD__STEP_OK;
     }
     etcd__server_error(a, err);
@@ -4076,9 +4808,9 @@ static bool etcd__token_rejected(const etcd *cli, const etcd__req *rq, const etc
 static void etcd__auth_drop(etcd *cli);
 
 /* Seconds left until deadline, for a sub-request (< 0: no deadline). */
-static double etcd__left(double deadline)
+static double etcd__left(const etcd *cli, double deadline)
 {
-    double left = deadline - etcd__now();
+    double left = deadline - etcd__now(cli);
     if (deadline < 0) return -1.0;
     return left > 1e-3 ? left : 1e-3;
 }
@@ -4096,7 +4828,7 @@ static int etcd__retries(const etcd *cli, const etcd__req *rq)
    the token down. */
 static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__error *err)
 {
-    double deadline = rq->deadline ? rq->deadline : etcd__deadline(rq->timeout);
+    double deadline = rq->deadline ? rq->deadline : etcd__deadline(cli, rq->timeout);
     etcd__step st = ETCD__STEP_FAIL;
     int round;
     a->ep = NULL;
@@ -4109,7 +4841,7 @@ static etcd__step etcd__try(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__
         if (st != ETCD__STEP_OK || !etcd__token_rejected(cli, rq, a)) break;
         etcd__auth_drop(cli);                   /* once: a fresh token, the request again */
     }
-    if (st == ETCD__STEP_OK && cli->token && (rq->flags & ETCD__RQ_AUTH)) cli->token_used = etcd__now();
+    if (st == ETCD__STEP_OK && cli->token && (rq->flags & ETCD__RQ_AUTH)) cli->token_used = etcd__now(cli);
     return st;
 }
 
@@ -4124,19 +4856,32 @@ static etcd__step etcd__run(etcd *cli, const etcd__req *rq, etcd__ans *a, etcd__
     return st;
 }
 
+/* Buffers a big call grew are given back after it: an idle client holds
+   little, whatever it did before. */
+static void etcd__trim(etcd *cli)
+{
+    etcd__buf *b[4];
+    size_t i;
+    b[0] = &cli->in; b[1] = &cli->out; b[2] = &cli->jw.json; b[3] = &cli->jw.tmp;
+    for (i = 0; i < 4; i++)
+        if (b[i]->cap > ETCD__KEEP) etcd__buf_free(b[i]);
+}
+
 /* A call: the request in full, then its answer decoded (NULL with
    cli->err on failure). */
 static etcd_res *etcd__call(etcd *cli, const etcd__req *rq)
 {
     etcd__ans a;
+    etcd_res *r;
     memset(&a, 0, sizeof a);
     a.out = &cli->out;
     a.in = &cli->in;
     etcd__err_clear(&cli->err);
     if (rq->body && !etcd__jw_ok(rq->body)) { etcd__errf(&cli->err, ETCD_ENOMEM, "out of memory"); return NULL; }
-    if (etcd__run(cli, rq, &a, &cli->err) != ETCD__STEP_OK) return NULL;
-    etcd__err_clear(&cli->err);             /* an answer: earlier tries' failures are moot */
-    return etcd__decode_buf(a.in, a.head.status, &cli->err);
+    r = etcd__run(cli, rq, &a, &cli->err) == ETCD__STEP_OK ? etcd__decode_buf(a.in, a.head.status, &cli->err) : NULL;
+    if (r) etcd__err_clear(&cli->err);      /* an answer: earlier tries' failures are moot */
+    etcd__trim(cli);
+    return r;
 }
 
 /* The request that POSTs cli->jw to path under the api prefix; reads
@@ -4279,7 +5024,7 @@ static etcd__step etcd__authenticate(etcd *cli, double deadline, unsigned retry,
    final and repeated for ETCD__AUTH_PAUSE without asking etcd again. */
 static etcd__step etcd__auth(etcd *cli, double deadline, unsigned retry, etcd__error *err)
 {
-    double now = etcd__now();
+    double now = etcd__now(cli);
     etcd__step st;
     if (!cli->o.user || (cli->token && now - cli->token_used < ETCD__TOKEN_IDLE)) return ETCD__STEP_OK;
     if (now < cli->auth_retry_at) { *err = cli->auth_err; return ETCD__STEP_FAIL; }
@@ -4842,7 +5587,7 @@ static etcd_stream_state etcd__public_state(etcd__wstate s)
 
 static void etcd__watch_to(etcd_watcher *w, etcd__wstate st)
 {
-    if (etcd__public_state(st) != etcd__public_state(w->state)) w->since = etcd__now();
+    if (etcd__public_state(st) != etcd__public_state(w->state)) w->since = etcd__now(w->cli);
     w->state = st;
 }
 
@@ -4939,13 +5684,13 @@ static etcd__step etcd__watch_connect(etcd_watcher *w, int64_t start, unsigned f
     st = etcd__run(cli, &rq, &a, err);
     w->s.ep = a.ep;
     if (st != ETCD__STEP_OK) return st;
-    w->s.heard = etcd__now();
+    w->s.heard = etcd__now(w->cli);
     if (!a.head.status) { etcd__watch_to(w, ETCD__W_HEAD); return ETCD__STEP_OK; }
     if (a.head.status != 200) { etcd__watch_refused(a.head.status, a.in, err); return ETCD__STEP_FAIL; }
     /* the first message often shares a segment with the head: move it
        where etcd_watch_pending() looks */
     etcd__body_init(&w->s.body, &a.head);
-    if (etcd__body_pump(&w->s.conn, &w->s.body, &w->s.msg, cli->o.max_response, etcd__deadline(timeout),
+    if (etcd__body_pump(&w->s.conn, &w->s.body, &w->s.msg, cli->o.max_response, etcd__deadline(cli, timeout),
                         false, err) < 0) {
         etcd__conn_close(&w->s.conn);
         return ETCD__STEP_FAIL;
@@ -4977,7 +5722,7 @@ static etcd_watcher *etcd__watcher_new(etcd *cli, etcd_str key, bool dir, const 
     w->cli = cli;
     w->kind = kind;
     w->state = ETCD__W_OPEN;
-    w->since = etcd__now();
+    w->since = etcd__now(w->cli);
     w->key.ptr = copy;
     w->key.len = key.len;
     w->dir = dir;
@@ -5093,10 +5838,20 @@ static etcd_res *etcd__watch_break(etcd_watcher *w, etcd_err code, const char *w
 }
 
 /* Decode the whole message at msg[s, e) and drop it from the buffer. */
+/* Between messages a stream holds what a small one needs: a big one's
+   buffers are given back once it is taken (not a medium one's, which
+   would come and go with every message). */
+static void etcd__stream_rest(etcd__stream *st)
+{
+    if (st->msg.cap > ETCD__KEEP) etcd__buf_shrink(&st->msg, 1024);
+    etcd__conn_rest(&st->conn);
+}
+
 static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
 {
     etcd_res *res = etcd__decode(w->s.msg.p + s, e - s, 200, &w->err);
     etcd__buf_consume(&w->s.msg, e);
+    etcd__stream_rest(&w->s);
     if (!res) return etcd__watch_end(w, ETCD_OK, NULL);
     if (res->error) {
         etcd__errf(&w->why, ETCD_ESERVER, "watch stream error: %s (code %d)", etcd__res_why(res), res->code);
@@ -5126,7 +5881,7 @@ static double etcd__watch_until(const etcd_watcher *w, double deadline)
 static bool etcd__watch_stalled(const etcd_watcher *w)
 {
     double stall = etcd__watch_stall(w);
-    return stall >= 0 && etcd__now() >= w->s.heard + stall;
+    return stall >= 0 && etcd__now(w->cli) >= w->s.heard + stall;
 }
 
 /* GET /version on the stream's member, on its keep-alive connection. An
@@ -5146,10 +5901,10 @@ static bool etcd__watch_check(etcd_watcher *w)
     a.out = &out;
     a.in = &in;
     a.ep = w->s.ep;
-    st = w->s.ep ? etcd__exchange(w->cli, &rq, &a, etcd__deadline(w->cli->o.timeout), &e) : ETCD__STEP_OK;
+    st = w->s.ep ? etcd__exchange(w->cli, &rq, &a, etcd__deadline(w->cli, w->cli->o.timeout), &e) : ETCD__STEP_OK;
     etcd__buf_free(&out);
     etcd__buf_free(&in);
-    w->s.heard = etcd__now();
+    w->s.heard = etcd__now(w->cli);
     if (st == ETCD__STEP_OK) return true;
     etcd__errf(&w->why, e.code, "watch stream silent for %.1f s and its member did not answer: %s",
                etcd__watch_stall(w), e.msg);
@@ -5163,7 +5918,7 @@ static bool etcd__watch_check(etcd_watcher *w)
 static bool etcd__watch_quiet(etcd_watcher *w, double deadline)
 {
     if (etcd__watch_stalled(w) && !etcd__watch_check(w)) return false;
-    return deadline < 0 || etcd__now() < deadline;
+    return deadline < 0 || etcd__now(w->cli) < deadline;
 }
 
 /* HEAD: the head, which etcd sends an observer only with its first
@@ -5178,7 +5933,7 @@ static void etcd__watch_head(etcd_watcher *w, double deadline)
         if (w->err.code != ETCD_ETIMEOUT) goto broke;
         if (!etcd__watch_quiet(w, deadline)) return;
     }
-    w->s.heard = etcd__now();
+    w->s.heard = etcd__now(w->cli);
     etcd__body_init(&w->s.body, &a.head);
     if (a.head.status == 200) { etcd__watch_to(w, ETCD__W_STREAM); return; }
     a.in = &w->s.msg;
@@ -5225,7 +5980,7 @@ static etcd_res *etcd__watch_read(etcd_watcher *w, double deadline)
             if (!etcd__watch_quiet(w, deadline)) return NULL;   /* a timeout: the stream stays usable */
             continue;
         }
-        if (n > 0) st->heard = etcd__now();
+        if (n > 0) st->heard = etcd__now(w->cli);
         if (n < 0) return etcd__watch_break(w, w->err.code, w->err.msg);
         if (n == 0 && st->body.mode == ETCD__BODY_EOF) st->body.done = true;
         else if (n == 0) return etcd__watch_break(w, ETCD_ETRANSPORT, "watch stream closed by the server");
@@ -5339,23 +6094,22 @@ static bool etcd__watch_apply(etcd_watcher *w, etcd_res *m, etcd__mclass c)
     return true;
 }
 
-static void etcd__sleep(double seconds)
+/* The transport's wait on no connection is a sleep. */
+static void etcd__sleep(const etcd *cli, double seconds)
 {
-    struct timespec ts;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+    double until = etcd__now(cli) + seconds;
+    while (etcd__now(cli) < until) cli->tr->wait(cli->tr->ctx, -1, 0, until);
 }
 
 /* Wait before trying again: pause, doubled up to 1 s each time. False
    ("timeout" in err) when the wait would pass the deadline. */
-static bool etcd__backoff(double *pause, double deadline, etcd__error *err)
+static bool etcd__backoff(const etcd *cli, double *pause, double deadline, etcd__error *err)
 {
-    if (deadline >= 0 && etcd__now() + *pause >= deadline) {
+    if (deadline >= 0 && etcd__now(cli) + *pause >= deadline) {
         etcd__errf(err, ETCD_ETIMEOUT, "timeout");
         return false;
     }
-    etcd__sleep(*pause);
+    etcd__sleep(cli, *pause);
     *pause = *pause * 2 > 1.0 ? 1.0 : *pause * 2;
     return true;
 }
@@ -5367,12 +6121,12 @@ static void etcd__watch_reopen(etcd_watcher *w, double deadline)
     double pause = 0.05, timeout;
     etcd__error e;
     for (;;) {
-        if (deadline >= 0 && etcd__now() >= deadline) {     /* a 1 ms try would blame a healthy member */
+        if (deadline >= 0 && etcd__now(w->cli) >= deadline) {     /* a 1 ms try would blame a healthy member */
             etcd__errf(&w->err, ETCD_ETIMEOUT, "timeout");
             return;
         }
         timeout = w->cli->o.timeout;
-        if (deadline >= 0 && etcd__left(deadline) < timeout) timeout = etcd__left(deadline);
+        if (deadline >= 0 && etcd__left(w->cli, deadline) < timeout) timeout = etcd__left(w->cli, deadline);
         w->frag.skip = w->frag.rev ? w->frag.seen : 0;
         switch (etcd__watch_connect(w, w->last ? w->last + 1 : w->o.start_revision, 0, timeout, &e)) {
         case ETCD__STEP_OK:
@@ -5385,7 +6139,7 @@ static void etcd__watch_reopen(etcd_watcher *w, double deadline)
         case ETCD__STEP_NEXT:
             break;
         }
-        if (!etcd__backoff(&pause, deadline, &w->err)) return;
+        if (!etcd__backoff(w->cli, &pause, deadline, &w->err)) return;
     }
 }
 
@@ -5418,7 +6172,7 @@ ETCDDEF etcd_res *etcd_watch_next(etcd_watcher *w)
     etcd_res *res = NULL;
     bool again = true;
     if (!w) return NULL;
-    deadline = etcd__deadline(w->timeout);
+    deadline = etcd__deadline(w->cli, w->timeout);
     if (w->state != ETCD__W_ENDED) etcd__err_clear(&w->err);
     while (!res && again) {
         again = false;
@@ -5436,7 +6190,7 @@ ETCDDEF int etcd_watch_fd(const etcd_watcher *w) { return w ? w->s.conn.fd : -1;
 
 ETCDDEF etcd_stream_state etcd_watch_state(const etcd_watcher *w, double *seconds)
 {
-    if (seconds) *seconds = w ? etcd__now() - w->since : 0;
+    if (seconds) *seconds = w ? etcd__now(w->cli) - w->since : 0;
     return w ? etcd__public_state(w->state) : ETCD_WATCH_ENDED;
 }
 
@@ -5494,8 +6248,8 @@ static bool etcd__ep_named(etcd *cli, const char *endpoint, etcd__ep *tmp, etcd_
     if (!endpoint) return true;
     for (i = 0; i < cli->neps; i++) if (!strcmp(cli->eps[i].url, endpoint)) { *ep = &cli->eps[i]; return true; }
     if (!etcd__ep_parse(tmp, endpoint, strlen(endpoint), &cli->err)) return false;
-#ifdef ETCD_USE_OPENSSL
-    if (tmp->tls && !cli->ssl) {
+#ifdef ETCD__TLS
+    if (tmp->tls && !cli->tls) {
         etcd__errf(&cli->err, ETCD_EARG, "endpoint %s is https: the client has no https endpoint, so no TLS "
                    "settings", endpoint);
         return false;
@@ -5984,6 +6738,8 @@ ETCDDEF etcd_res *etcd_snapshot(etcd *cli, const char *endpoint, etcd_snapshot_f
     return r;
 }
 
+#ifndef ETCD_NO_SOCKETS
+
 /* etcd_snapshot_save's write(): the whole chunk, or the errno that
    stopped it. */
 typedef struct etcd__file { int fd, err; } etcd__file;
@@ -6049,6 +6805,17 @@ ETCDDEF etcd_res *etcd_snapshot_save(etcd *cli, const char *endpoint, const char
     ETCD_FREE(part);
     return r;
 }
+
+#else
+
+ETCDDEF etcd_res *etcd_snapshot_save(etcd *cli, const char *endpoint, const char *path)
+{
+    (void)endpoint; (void)path;
+    if (cli) etcd__errf(&cli->err, ETCD_EARG, "etcd_snapshot_save: no files with ETCD_NO_SOCKETS: use etcd_snapshot");
+    return NULL;
+}
+
+#endif /* ETCD_NO_SOCKETS */
 
 /* ------------------------------------------------------------------------
    >>recipes  paged readdir, lease keeper, locks and elections: what
@@ -6163,8 +6930,9 @@ ETCDDEF etcd_lease *etcd_lease_keep(etcd *cli, int64_t ttl, int64_t id)
 {
     etcd_lease *l;
     etcd_res *g;
-    double sent = etcd__now();
+    double sent;
     if (!cli) return NULL;
+    sent = etcd__now(cli);
     if (ttl <= 0) { etcd__errf(&cli->err, ETCD_EARG, "etcd_lease_keep: ttl must be > 0 seconds"); return NULL; }
     if (!(g = etcd__lease_anyway(cli, "/lease/grant", 0, ttl, id))) return NULL;
     if (g->status != 200 || !g->id || g->ttl <= 0) {
@@ -6197,7 +6965,7 @@ ETCDDEF double etcd_lease_due(const etcd_lease *l)
     retry = (double)l->ttl / 3 < 1.0 ? (double)l->ttl / 3 : 1.0;   /* a failed try: again within a second */
     if (l->failed) at = l->failed + retry;
     if (at > l->acked + (double)l->ttl) at = l->acked + (double)l->ttl;   /* then it is lost */
-    return at - etcd__now();
+    return at - etcd__now(l->cli);
 }
 
 static int etcd__lease_lost(etcd_lease *l, const char *why)
@@ -6210,9 +6978,10 @@ static int etcd__lease_lost(etcd_lease *l, const char *why)
 
 ETCDDEF int etcd_lease_tick(etcd_lease *l)
 {
-    double now = etcd__now();
+    double now;
     etcd_res *r;
     if (!l) return -1;
+    now = etcd__now(l->cli);
     if (l->lost) { l->cli->err = l->why; return -1; }
     etcd__err_clear(&l->cli->err);
     if (now >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
@@ -6229,7 +6998,7 @@ ETCDDEF int etcd_lease_tick(etcd_lease *l)
         if (r) etcd__refusal(&l->cli->err, r, r->status, "keepalive: ", ETCD_ESERVER);
         l->failed = now;
         etcd_res_free(r);
-        if (etcd__now() >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
+        if (etcd__now(l->cli) >= l->acked + (double)l->ttl) return etcd__lease_lost(l, "no keepalive acknowledged within its TTL");
         return 0;
     }
     etcd_res_free(r);
@@ -6356,7 +7125,7 @@ ETCDDEF double etcd_session_due(const etcd_session *s)
 {
     double keys, lease;
     if (!s) return 0;
-    keys = !s->lease || s->unput < s->nkeys ? s->retry_at - etcd__now() : 1e9;
+    keys = !s->lease || s->unput < s->nkeys ? s->retry_at - etcd__now(s->cli) : 1e9;
     lease = s->lease ? etcd_lease_due(s->lease) : 1e9;
     return keys < lease ? keys : lease;
 }
@@ -6365,8 +7134,8 @@ ETCDDEF double etcd_session_due(const etcd_session *s)
 static etcd_session_event etcd__session_recover(etcd_session *s)
 {
     size_t n;
-    if (etcd__now() < s->retry_at) return ETCD_SESSION_OK;
-    s->retry_at = etcd__now() + (s->ttl < 3 ? (double)s->ttl / 3 : 1.0);   /* a failed try: again within a
+    if (etcd__now(s->cli) < s->retry_at) return ETCD_SESSION_OK;
+    s->retry_at = etcd__now(s->cli) + (s->ttl < 3 ? (double)s->ttl / 3 : 1.0);   /* a failed try: again within a
                                                    second, or a keepalive period if shorter */
     if (!s->lease) {
         if ((s->lease = etcd_lease_keep(s->cli, s->ttl, 0)) != NULL) s->retry_at = 0;
@@ -6429,18 +7198,18 @@ static bool etcd__check_name(etcd *cli, const char *name, int64_t lease, bool ne
 static etcd_res *etcd__waited(etcd *cli, etcd_res *r, const char *name, int64_t lease)
 {
     etcd__error timedout = cli->err;
-    double until = etcd__now() + cli->o.timeout;
+    double until = etcd__now(cli) + cli->o.timeout;
     size_t n = strlen(name);
     char *k;
     if (r || timedout.code != ETCD_ETIMEOUT || !(k = (char *)ETCD_MALLOC(n + 20))) return r;
     memcpy(k, name, n);
     snprintf(k + n, 20, "/%llx", (unsigned long long)lease);
-    while (etcd__now() < until) {
+    while (etcd__now(cli) < until) {
         etcd_res *g = etcd_get(cli, k, NULL);
         bool gone = g && g->status == 200 && !g->nkvs;
         etcd_res_free(g);
         if (gone) break;
-        etcd__sleep(0.02);
+        etcd__sleep(cli, 0.02);
     }
     ETCD_FREE(k);
     cli->err = timedout;
@@ -6806,7 +7575,7 @@ static etcd_res *etcd__mirror_page(etcd_watcher *w, double deadline)
             break;
         }
         m->pager->done = false;                           /* a failed page is asked for again */
-        if (!etcd__backoff(&pause, deadline, &w->err)) break;
+        if (!etcd__backoff(w->cli, &pause, deadline, &w->err)) break;
     }
     cli->err = saved;
     return r ? etcd__mirror_wrap(w, m, r) : NULL;

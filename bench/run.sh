@@ -155,6 +155,7 @@ DECINT="$CC $WARN -Werror -O2 -g -o $B/decode_internal bench/decode.c -pthread -
 bg decint  sh -c "$DECINT=1 || $DECINT=2"      # each known signature of the internal call
 bg decapi  "$CC" $WARN -O2 -g -o "$B/decode_api" bench/decode.c -pthread
 bg allocs  "$CC" $WARN -O2 -g -o "$B/allocs" bench/allocs.c
+bg heap    "$CC" $WARN -O2 -g -o "$B/heap" bench/heap.c
 bg os      "$CC" $WARN -Os -c -o "$B/impl_os.o" bench/impl.c
 bg ostls   "$CC" $WARN -Os -DETCD_USE_OPENSSL -c -o "$B/impl_os_tls.o" bench/impl.c
 if command -v musl-gcc >/dev/null 2>&1; then
@@ -167,7 +168,7 @@ if built impl; then
     [ "$MODE" = ir ] || bg watch "$CC" $WARN -O2 -g -o "$B/watch" bench/watch.c "$B/impl.o"
     wait
 fi
-for n in impl decapi allocs os ostls musl rt watch; do
+for n in impl decapi allocs heap os ostls musl rt watch; do
     if [ -f "$B/$n.rc" ] && ! built $n; then
         echo "bench: $(why_not $n)" >&2; cat "$B/$n.log" >&2; FAILS=$((FAILS + 1))
     elif [ -s "$B/$n.log" ]; then
@@ -418,6 +419,14 @@ if ! built allocs; then na allocs etcdh "$(why_not allocs)"; na allocs.max etcdh
 elif [ $ready = 1 ] && run 120 "$B/allocs" "$PORT" 100; then
     set -- $OUT; rec allocs etcdh "$1"; rec allocs.max etcdh "$2"
 else w=${WHY:-$RT_WHY}; na allocs etcdh "$w"; na allocs.max etcdh "$w"; fi
+
+# ---- e. heap held (bench/heap.c: live bytes through the allocator override) -------
+say "heap held by a client"
+HEAP_FIGS="first get100 watch keeper w2k"
+if ! built heap; then for f in $HEAP_FIGS; do na heap.$f etcdh "$(why_not heap)"; done
+elif [ $ready = 1 ] && run 120 "$B/heap" "$PORT"; then
+    echo "$OUT" | while read -r k v; do [ -n "$v" ] && rec heap.$k etcdh "$v"; done
+else w=${WHY:-$RT_WHY}; for f in $HEAP_FIGS; do na heap.$f etcdh "$w"; done; fi
 
 rec meta load_end "$(cut -d' ' -f1 /proc/loadavg)"
 stop_etcd

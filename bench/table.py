@@ -193,6 +193,19 @@ def build():
         return ("%d (max %d)" % (a, mx), "—", "—", "= 1", "met" if a <= 1 and mx <= 1 else "missed")
     row("e. allocations per get result (ETCD_MALLOC + ETCD_REALLOC, steady state)", allocs)
 
+    def heap(key, goal):
+        def fn():
+            a = med("heap." + key, "etcdh")
+            if goal is None:
+                return (kib(a), "—", "—", "—", "—")
+            return (kib(a), "—", "—", "≤ %d KiB" % goal, "met" if a <= goal * 1024 else "missed")
+        return fn
+    row("e. heap: an idle client after its first call", heap("first", 8))
+    row("e. heap: after 100 more small gets", heap("get100", 12))
+    row("e. heap: each open watch", heap("watch", 8))
+    row("e. heap: a lease keeper", heap("keeper", None))
+    row("e. heap: a client with 2 watches and a lease keeper", heap("w2k", None))
+
 
 def main():
     args = sys.argv[1:]

@@ -3,8 +3,9 @@
    etcd__body_init and etcd__body_pump (Content-Length, chunked with
    extensions and trailers, read to EOF, max_response) over an etcd__conn
    whose etcd__io table is ours: it serves the input in fuzzer-chosen
-   pieces, says EAGAIN now and then (the conn then poll()s a pipe that is
-   always readable, so nothing blocks), and ends with EOF or a reset.
+   pieces, says EAGAIN now and then (the conn then waits, with the socket
+   transport's poll(), on a pipe that is always readable, so nothing
+   blocks), and ends with EOF or a reset.
 
    Input: one option byte, FZ_NPIECES piece sizes (fuzz.h), the response
    bytes as a server would send them.
@@ -49,8 +50,8 @@ static long fz_read(etcd__conn *c, char *buf, size_t n, etcd__error *err)
     size_t k = f->whole ? n : fz_piece(&f->pieces);
     if (k == 0 && f->again_ok && !f->last_again) {   /* never twice running: no endless loop */
         f->last_again = 1;
-        c->want = POLLIN;
-        return ETCD__AGAIN;
+        c->want = ETCD_IO_READ;
+        return ETCD_IO_AGAIN;
     }
     f->last_again = 0;
     if (k == 0) k = 1;
@@ -189,7 +190,7 @@ static void run(account *acc, const uint8_t *opt, const char *p, size_t n, const
     static const size_t maxes[4] = { ETCD__DEF_MAXRESP, 64, 4096, 65536 };
     etcd__conn c;
     size_t max = maxes[opt[0] & 3];
-    double deadline = etcd__deadline(5.0);
+    double deadline = etcd__sock_now(NULL) + 5.0;
     memset(&fd_now, 0, sizeof fd_now);
     fd_now.p = p;
     fd_now.n = n;
@@ -199,6 +200,7 @@ static void run(account *acc, const uint8_t *opt, const char *p, size_t n, const
     fd_now.reset = (opt[0] & 8) != 0;
     etcd__conn_init(&c);
     c.fd = always_readable;
+    c.tr = &etcd__sockets;           /* its wait() polls the pipe */
     c.io = &fz_io;
     if (opt[0] & 4) stream(&acc->log, &acc->end, &acc->bad, &c, max, deadline);
     else calls(&acc->log, &c, max, deadline);

@@ -426,6 +426,24 @@ static TH__UNUSED int test_free_port(void)
     return port;
 }
 
+/* n distinct free ports; 0, or -1 with the reason on stderr. */
+static TH__UNUSED int test_free_ports(int *ports, int n)
+{
+    int i, j;
+    for (i = 0; i < n; i++) {
+        int k = 0;
+        do {
+            ports[i] = test_free_port();
+            for (j = 0; j < i && ports[j] != ports[i]; j++) {}
+        } while (ports[i] > 0 && j < i && ++k < 100);
+        if (ports[i] <= 0 || j < i) {
+            fprintf(stderr, "harness: no free port: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* SIGTERM the PID we started, waitpid, SIGKILL after 5 s; rm -rf the data
    dir. Idempotent. */
 static TH__UNUSED void test_etcd_stop(test_etcd *s)
@@ -798,17 +816,7 @@ static TH__UNUSED int test_cluster_start(test_etcd *m, int n, const char *const 
         double deadline;
 
         memset(m, 0, (size_t)n * sizeof *m);
-        for (i = 0; i < 2 * n; i++) {
-            int k = 0;
-            do {
-                ports[i] = test_free_port();
-                for (j = 0; j < i && ports[j] != ports[i]; j++) {}
-            } while (ports[i] > 0 && j < i && ++k < 100);
-            if (ports[i] <= 0 || j < i) {
-                fprintf(stderr, "harness: no free port: %s\n", strerror(errno));
-                return -1;
-            }
-        }
+        if (test_free_ports(ports, 2 * n) < 0) return -1;
         snprintf(token, sizeof token, "etcdh-%ld-%ld-%d", (long)getpid(), (long)time(NULL), ++seq);
         cluster[0] = '\0';
         for (i = 0; i < n; i++)

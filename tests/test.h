@@ -136,4 +136,9 @@ static int test_summary(void)
     return t__failed ? 1 : 0;
 }
 
+/* The suites built by mk/hook.mk: every client over tests/hook.h's transport. */
+#ifdef TEST_HOOK
+#include "hook.h"
+#endif
+
 #endif

@@ -13,7 +13,10 @@
    ETCD_ENOMEM is not provoked here: tests/test_alloc.c fails every
    allocation in turn. ETCD_ELOST belongs to the lease keeper (not built
    yet). */
+/* TLS: OpenSSL, or mbedTLS when built with -DETCD_USE_MBEDTLS (mk/tlsbackends.mk) */
+#if !defined(ETCD_USE_MBEDTLS)
 #define ETCD_USE_OPENSSL
+#endif
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 #include "test.h"

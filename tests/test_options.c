@@ -14,7 +14,10 @@
    Three members (plain, TLS, mutual TLS) and a throwaway PKI made with the
    openssl CLI (tests/harness.h); a tiny listener of our own that accepts
    and closes counts the tries of a call. */
+/* TLS: OpenSSL, or mbedTLS when built with -DETCD_USE_MBEDTLS (mk/tlsbackends.mk) */
+#if !defined(ETCD_USE_MBEDTLS)
 #define ETCD_USE_OPENSSL
+#endif
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 #include "test.h"

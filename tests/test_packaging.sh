@@ -66,16 +66,7 @@ m36lib=
 for d in "$m36"/lib/*/; do if [ -e "${d}libmbedtls.so" ]; then m36lib=${d%/}; fi; done
 have_mbedtls36=; [ -r "$m36/include/mbedtls/build_info.h" ] && [ -d "$m36lib" ] && have_mbedtls36=1
 
-# mbedTLS backend guard: the checks that compile etcd.h's implementation
-# with ETCD_USE_MBEDTLS (main.c through etcd-mbedtls and etcd::etcd_mbedtls)
-# print "skip" until etcd.h has that backend. Remove this guard (keep
-# mbedtls_impl=1) once it has.
-mbedtls_impl=1
-if ! grep -q 'ifdef ETCD_USE_MBEDTLS' etcd.h; then
-    mbedtls_impl=
-    no_backend() { echo "skip $1 (skipped: etcd.h has no ETCD_USE_MBEDTLS backend yet)"; }
-fi
-if [ -n "$mbedtls_impl" ]; then mb_impl=", consumer_mbedtls"; else mb_impl="; no consumer_mbedtls yet"; fi
+mb_impl=", consumer_mbedtls"
 
 # 1. make install. Under make test, build/etcdctl_lite is fresh and other
 # suites (test_examples) may be running it: it is installed as it is (-o),
@@ -217,8 +208,6 @@ pc_mbedtls_impl_ok() {
 }
 if [ -z "$have_mbedtls$have_mbedtls36" ]; then
     echo "skip $name: no mbedTLS (make deps)"
-elif [ -z "$mbedtls_impl" ]; then
-    no_backend "$name"
 else
     check "$name, mbedTLS${have_mbedtls:+ 2.28}${have_mbedtls36:+ 3.6}" "$t/log/pc-mbedtls-impl" pc_mbedtls_impl_ok
 fi
@@ -227,14 +216,12 @@ unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 # 5. the consumer, through CMake
 # cmake_build SRC DIR -D...: configure, build, run consumer and what else
 # was built (consumer_tls, consumer_mbedtls: https; mbedtls_version: the
-# mbedTLS version $mbedtls_want, e.g. 2.28 or 3.6). Without the backend in
-# etcd.h, consumer_mbedtls is left out (CONSUMER_MBEDTLS=OFF).
+# mbedTLS version $mbedtls_want, e.g. 2.28 or 3.6).
 mbedtls_want=
 cmake_build() {
     src=$1; dir=$2; shift 2
-    impl=ON; [ -n "$mbedtls_impl" ] || impl=OFF
     # shellcheck disable=SC2086
-    cmake $gen -S "$src" -B "$dir" -DCMAKE_C_FLAGS="$WARN" -DCONSUMER_MBEDTLS=$impl "$@" || return 1
+    cmake $gen -S "$src" -B "$dir" -DCMAKE_C_FLAGS="$WARN" -DCONSUMER_MBEDTLS=ON "$@" || return 1
     cmake --build "$dir" || return 1
     out=$("$dir/consumer") && [ "$out" = "$expect_plain" ] || { echo "consumer printed '$out'"; return 1; }
     for p in consumer_tls consumer_mbedtls; do
@@ -255,7 +242,7 @@ built_ok() {
     if [ -n "$have_mbedtls" ] && [ ! -x "$1/mbedtls_version" ]; then
         echo "mbedTLS is here but no etcd::etcd_mbedtls"; return 1
     fi
-    if [ -n "$mbedtls_impl" ] && [ -n "$have_mbedtls" ] && [ ! -x "$1/consumer_mbedtls" ]; then
+    if [ -n "$have_mbedtls" ] && [ ! -x "$1/consumer_mbedtls" ]; then
         echo "no consumer_mbedtls"; return 1
     fi
 }

@@ -886,8 +886,13 @@ int main(void)
         RUN(test_txn_events_in_one_message);
         RUN(test_many_puts_in_order);
         RUN(test_large_value);
+#ifdef TEST_HOOK   /* mk/hook.mk: a transport's handle is no fd to poll() (tests/test_hook.c waits on it) */
+        (void)test_fd_poll; (void)test_poll_driven_loop;
+        printf("skip test_fd_poll, test_poll_driven_loop: etcd_watch_fd is the test hook's handle, not a socket\n");
+#else
         RUN(test_fd_poll);
         RUN(test_poll_driven_loop);
+#endif
         RUN(test_empty_key);
         RUN(test_auto_resume_restart);
         RUN(test_auto_resume_compacted);

@@ -1,11 +1,15 @@
 /* tlsserver.h - a tiny TLS server for test_tls.c: OpenSSL in a pthread.
 
-   Include after etcd.h (compiled with ETCD_USE_OPENSSL), test.h and
-   harness.h. The server listens on 127.0.0.1 (a free port), takes one
-   connection at a time and records, per connection, the SNI the client
-   sent (from the servername callback, which OpenSSL runs for every
-   ClientHello, with or without the extension) and the head of the last
-   request. What it does with a request depends on its mode:
+   Include after etcd.h, test.h and harness.h. The server is OpenSSL
+   whichever TLS backend etcd.h was compiled with: a program whose etcd.h
+   uses mbedTLS (ETCD_USE_MBEDTLS) links OpenSSL as well, for this server
+   only (-lssl -lcrypto next to the mbedTLS libraries; no symbol of the one
+   is named like one of the other's). The server listens on 127.0.0.1 (a
+   free port), takes one connection at a time and records, per
+   connection, the SNI the client sent (from the servername callback,
+   which OpenSSL runs for every ClientHello, with or without the
+   extension) and the head of the last request. What it does with a
+   request depends on its mode:
 
      TLSSRV_ANSWER            answer 200 with the canned JSON body and
                               "Connection: close", then close_notify

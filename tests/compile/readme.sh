@@ -23,6 +23,13 @@ done
 grep -q 'etcd_snapshot_save' build/readme_admin.c
 ${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -Wno-missing-prototypes -I. -c -o build/readme_admin.o build/readme_admin.c
 ${CXX:-g++} -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -I. -c -o build/readme_admin_cxx.o build/readme_admin.c
+# "Embedded targets": the transport for lwIP's socket API, against a
+# stand-in of lwIP's headers (tests/compile/lwip), with ETCD_NO_SOCKETS.
+awk '/^## Embedded targets/ { on = 1; next } on && /^## / { exit }
+     on && /^```c$/ { p = 1; next } p && /^```$/ { exit } p' README.md > build/readme_lwip.c
+grep -q 'ETCD_NO_SOCKETS' build/readme_lwip.c
+${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -D_DEFAULT_SOURCE -Itests/compile/lwip -I. -c -o build/readme_lwip.o build/readme_lwip.c
+${CXX:-g++} -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -Itests/compile/lwip -I. -c -o build/readme_lwip_cxx.o build/readme_lwip.c
 for f in examples/*.c; do
     ${CXX:-g++} -std=c++11 -Wall -Wextra -Wpedantic -Werror -x c++ -I. -c -o "build/$(basename "$f" .c)_cxx.o" "$f"
 done
