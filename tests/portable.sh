@@ -1,18 +1,22 @@
 #!/bin/sh
-# tests/portable.sh - run the static musl / armhf / s390x builds of
-# `make test-portable` (mk/portable.mk builds them first):
+# tests/portable.sh - run the static musl / armhf / aarch64 / s390x / mips
+# builds of `make test-portable` (mk/portable.mk builds them first):
 #
 #   sh tests/portable.sh PLATFORM... -- SUITE... -- EXAMPLE...
 #
 # For each platform it writes build/portable/PLATFORM/run/, one small script
 # per suite and example that runs build/portable/PLATFORM/NAME natively
-# (musl) or under qemu-user (arm: qemu-arm, s390x: qemu-s390x; the binaries
-# are static, so qemu needs no guest libraries). The suites' harness starts
-# etcd with execvp from PATH: qemu-user hands a guest's execve of a host
-# binary straight to the kernel, so the host's native etcd serves every
-# platform on 127.0.0.1. test_examples runs with EXAMPLES_DIR set to its own
+# (musl) or under qemu-user (arm: qemu-arm, aarch64: qemu-aarch64, s390x:
+# qemu-s390x, mips: qemu-mips; the binaries are static, so qemu needs no
+# guest libraries). The suites' harness starts etcd with execvp from PATH:
+# qemu-user hands a guest's execve of a host binary straight to the kernel,
+# so the host's native etcd serves every platform on 127.0.0.1. test_examples runs with EXAMPLES_DIR set to its own
 # platform's run/ directory, so it drives that platform's examples (each
 # under qemu as well).
+#
+# Before the suites it prints a table of the size of etcdctl_lite built
+# -static -Os and stripped (build/portable/PLATFORM/etcdctl_lite-Os), one
+# row per platform, with text/data/bss from that target's binutils size.
 #
 # Every suite of every platform goes through one tests/run.sh; its lines
 # pass through as they come, and before its closing total this adds one line
@@ -40,9 +44,24 @@ runner() {
     case $1 in
         musl) echo "" ;;
         arm) echo "qemu-arm" ;;
+        aarch64) echo "qemu-aarch64" ;;
         s390x) echo "qemu-s390x" ;;
+        mips) echo "qemu-mips" ;;
         *) echo "portable: unknown platform $1" >&2; return 1 ;;
     esac
+}
+
+# the binutils size that reads the platform's ELF (the host's for musl)
+sizetool() {
+    case $1 in
+        musl) t=size ;;
+        arm) t=arm-linux-gnueabihf-size ;;
+        aarch64) t=aarch64-linux-gnu-size ;;
+        s390x) t=s390x-linux-gnu-size ;;
+        mips) t=mips-linux-gnu-size ;;
+        *) t=size ;;
+    esac
+    command -v "$t" >/dev/null 2>&1 && echo "$t"
 }
 
 command -v etcd >/dev/null 2>&1 || { echo "portable: no etcd in PATH (make deps)" >&2; exit 1; }
@@ -79,12 +98,21 @@ for p in $plats; do
     for n in $suites; do progs="$progs build/portable/$p/run/$n"; done
 done
 
-# etcdctl_lite as an embedded device would ship it.
-sizebin=build/portable/musl/etcdctl_lite-Os
-if [ -f "$sizebin" ]; then
-    echo "portable: etcdctl_lite, musl-gcc -static -Os, stripped: $(wc -c < "$sizebin" | tr -d ' ') bytes"
-    size "$sizebin" 2>/dev/null | sed 's/^/    /'
-fi
+# etcdctl_lite as an embedded device would ship it, per platform.
+echo "portable: etcdctl_lite, -static -Os, stripped:"
+printf '    %-8s %-9s %9s %8s %9s %7s %7s\n' platform libc bytes KiB text data bss
+for p in $plats; do
+    sizebin=build/portable/$p/etcdctl_lite-Os
+    [ -f "$sizebin" ] || { printf '    %-8s (no %s)\n' "$p" "$sizebin"; continue; }
+    bytes=$(wc -c < "$sizebin" | tr -d ' ')
+    case $p in musl) libc=musl ;; *) libc=glibc ;; esac
+    tds="- - -"
+    t=$(sizetool "$p") && tds=$("$t" "$sizebin" 2>/dev/null | awk 'NR == 2 { print $1, $2, $3 }')
+    # shellcheck disable=SC2086
+    set -- ${tds:-- - -}
+    printf '    %-8s %-9s %9s %8s %9s %7s %7s\n' "$p" "$libc" "$bytes" \
+        "$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1024 }')" "$1" "$2" "$3"
+done
 
 start=$(date +%s)
 status=$(mktemp)
