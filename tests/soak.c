@@ -105,13 +105,58 @@
        in the history at or before the revision read right after the loss,
        the key is gone then and timetolive says -1).
 
+   MODES (SOAK_MODE; mk/soak.mk passes it on):
+     - plain (the default): http:// client URLs, no auth; everything above.
+     - tls-auth: the same load, faults and checks, with the cluster serving
+       https client URLs (a throwaway CA and server certificate made with
+       the openssl CLI, tests/harness.h's test_certs_make) and etcd auth
+       enabled with JWT tokens (ES256; a JWT carries the auth store's
+       revision, so every auth-store change kills every token: "revision
+       of auth store is old"; and each lives 10 s, busy or not: "invalid
+       auth token"). Users: root (role root: the checker's
+       client, the churn actor) and "soak" (role soak-rw: readwrite on the
+       prefix /soak/; the writers, watcher, mirror and lease keeper). Every
+       client verifies the server certificate: ssl_ca_path for the
+       writers, the lease keeper and the checker, ssl_ca_pem for the
+       watcher, the mirror and the churn actor. A harness-only plain
+       listener per member (tests/soak_auth.h) serves the raw-HTTP health,
+       status and leader checks; no etcd.h client uses it.
+       AUTH CHURN: while the load runs, an actor (its own thread and root
+       client; gaps of 1.5-3.5 s from the seed) changes the auth store one
+       step at a time, in a cycle: add a throwaway role, grant it a
+       permission, add a throwaway user, grant it the role, grant the role
+       to "soak" too, change the throwaway user's password, grant soak-rw
+       an extra permission (outside /soak/), revoke it, revoke the role
+       from "soak", delete the user, delete the role. /soak/ stays
+       readwrite for "soak" throughout, so every failure of the load is
+       the clients' (or etcd's), not a permission taken away.
+       RENEWALS: the soak build counts every /auth/authenticate request
+       each thread writes (tests/soak_auth.h wraps the TLS backend's write
+       with the linker: etcd.h has no public counter), and etcd's own
+       counts are read from the members' /metrics. prop_auth checks: the
+       actor changed the store; etcd refused calls for an old auth
+       revision; each writer renewed its token for at least half of the
+       changes (the tokens did die, and were renewed rather than the
+       writes failing); no thread sent more than 2 * (clients it made +
+       changes tried + JWT lifetimes in the run + member faults)
+       authenticates (a renewal storm, one per request, would be
+       thousands); every thread that made calls authenticated (the count
+       works); etcd counted no more authenticates than the clients wrote.
+       The backend
+       is a compile flag: this file defines ETCD_USE_OPENSSL unless
+       ETCD_USE_MBEDTLS is given (mk/soak.mk builds both).
+
    A failure of a check is a finding: the printed lines say which event,
    op or call, so an etcd.h bug can be told from an environment problem
    (a member that would not restart, a history read that timed out). */
+#if !defined(ETCD_USE_MBEDTLS)
+#define ETCD_USE_OPENSSL
+#endif
 #define ETCD_IMPLEMENTATION
 #include "etcd.h"
 #include "test.h"
 #include "harness.h"
+#include "soak_auth.h"
 #define MAP_BUCKETS 4096
 #include "kvmap.h"
 
@@ -131,6 +176,12 @@
 #if __has_feature(address_sanitizer)
 #define SOAK_ASAN 1
 #endif
+#endif
+
+#if defined(ETCD_USE_MBEDTLS)
+#define SOAK_BACKEND "mbedTLS"
+#else
+#define SOAK_BACKEND "OpenSSL"
 #endif
 
 #ifdef SOAK_ASAN
@@ -168,6 +219,8 @@ static size_t heap_bytes(void) { return 0; }
 #define MAXSNAP       256
 #define MAXCOMPACT    256
 #define MAXMARK       512
+#define AUTH_GAP      1.5       /* tls-auth: the churn actor's gaps, 1.5 s ... */
+#define AUTH_GAP_SPAN 2.0       /* ... plus up to this */
 
 /* ---- small things -------------------------------------------------------- */
 
@@ -340,10 +393,10 @@ static uint64_t kv_hash(int32_t key, int32_t val, int64_t mod)
 /* ---- call accounting ----------------------------------------------------- */
 
 enum { K_PUT, K_DELETE, K_TXN, K_GET, K_PAGE, K_WATCH_OPEN, K_WATCH_NEXT, K_MIRROR_NEXT, K_HIST_NEXT,
-       K_LEASE_KEEP, K_LEASE_TICK, K_TIMETOLIVE, K_REQUEST, NKIND };
+       K_LEASE_KEEP, K_LEASE_TICK, K_TIMETOLIVE, K_REQUEST, K_AUTH, NKIND };
 static const char *const kind_name[NKIND] = {
     "put", "delete", "txn", "get", "readdir page", "watch open", "watch next", "mirror next",
-    "history watch next", "lease keep", "lease tick", "timetolive", "request (compaction)" };
+    "history watch next", "lease keep", "lease tick", "timetolive", "request (compaction)", "auth change" };
 
 static double kind_bound(int k)
 {
@@ -545,12 +598,42 @@ static int ep_index(const etcd_watcher *w)
     return -1;
 }
 
-static etcd *make_client(const char *hosts)
+/* tls-auth: the cluster, the CA as PEM text, the credentials. */
+static int g_tls;
+static sa_cluster SC;
+static const char *g_ca_pem;
+#define ROOT_PW "soak-root-pw"
+#define LOAD_USER "soak"
+#define LOAD_PW "soak-pw"
+#define LOAD_ROLE "soak-rw"
+
+/* A client of hosts: retry on, CLI_TIMEOUT, MAX_FAILS, FAIL_TIMEOUT. In
+   tls-auth mode it verifies the members' certificate against the CA
+   (ssl_ca_pem with pem, else ssl_ca_path) and logs in as root (root) or
+   as the load's user. */
+static etcd *make_client(const char *hosts, bool root, bool pem)
 {
-    return test_client_at(hosts, NULL, CLI_TIMEOUT, true, MAX_FAILS, FAIL_TIMEOUT);
+    etcd_opts o;
+    char err[256] = "";
+    etcd *cli;
+    if (!g_tls) return test_client_at(hosts, NULL, CLI_TIMEOUT, true, MAX_FAILS, FAIL_TIMEOUT);
+    memset(&o, 0, sizeof o);
+    o.http_host = hosts;
+    o.timeout = CLI_TIMEOUT;
+    o.retry = true;
+    o.max_fails = MAX_FAILS;
+    o.fail_timeout = FAIL_TIMEOUT;
+    if (pem) o.ssl_ca_pem = g_ca_pem;
+    else o.ssl_ca_path = SC.certs.ca;
+    o.user = root ? "root" : LOAD_USER;
+    o.password = root ? ROOT_PW : LOAD_PW;
+    cli = etcd_new(&o, err, sizeof err);
+    if (!cli) fprintf(stderr, "  etcd_new(%s): %s\n", hosts, err);
+    return cli;
 }
 
-/* The checker's client: the members that are up and not frozen. */
+/* The checker's client (root): the members that are up and not frozen.
+   Made and used by the main thread only. */
 static etcd *admin_client(void)
 {
     char hosts[256];
@@ -559,8 +642,9 @@ static etcd *admin_client(void)
     hosts[0] = '\0';
     for (i = 0; i < NMEM; i++)
         if (m[i].pid > 0 && i != g_frozen)
-            len += (size_t)snprintf(hosts + len, sizeof hosts - len, "%s%s", len ? "," : "", m[i].url);
-    return make_client(hosts);
+            len += (size_t)snprintf(hosts + len, sizeof hosts - len, "%s%s", len ? "," : "", g_url[i]);
+    sa_client_made();
+    return make_client(hosts, true, false);
 }
 
 /* ---- writers ------------------------------------------------------------- */
@@ -582,6 +666,7 @@ typedef struct writer {
     wop *ops;            /* [1..n] */
     long cap, n;         /* n under g_mu */
     long acked, notfound, failed;
+    int slot;            /* its count of authenticate requests (soak_auth.h) */
 } writer;
 
 static writer W[NWRITERS];
@@ -600,6 +685,10 @@ static void *writer_main(void *p)
     writer *wr = (writer *)p;
     double next = now();
     long s;
+    char name[32];
+    snprintf(name, sizeof name, "writer %d", wr->id);
+    wr->slot = sa_register(name);
+    sa_client_made();                /* wr->c, made by main, used here only */
     for (s = 1; s <= wr->cap && !flag_get(&g_stop_load); s++) {
         char key[64], val[32];
         etcd_res *r;
@@ -654,7 +743,7 @@ static int nSEG, seg_overflow;
 
 static void *watcher_main(void *arg)
 {
-    etcd *c = make_client(g_hosts);
+    etcd *c = make_client(g_hosts, false, true);
     etcd_watcher *w = NULL;
     seg *sg = NULL;
     etcd_watch_opts o;
@@ -663,6 +752,8 @@ static void *watcher_main(void *arg)
     o.auto_resume = true;
     o.stall_check = STALL_CHECK;
     o.timeout = WATCH_TIMEOUT;
+    sa_register("watcher");
+    sa_client_made();
     while (c && !flag_get(&g_quit)) {
         int64_t fin = final_rev();
         etcd_res *r;
@@ -843,10 +934,12 @@ static void mirror_apply(const etcd_res *r)
 
 static void *mirror_main(void *arg)
 {
-    etcd *c = make_client(g_hosts);
+    etcd *c = make_client(g_hosts, false, true);
     etcd_watcher *w = NULL;
     etcd_watch_opts o;
     (void)arg;
+    sa_register("mirror");
+    sa_client_made();
     memset(&o, 0, sizeof o);
     o.stall_check = STALL_CHECK;
     o.timeout = WATCH_TIMEOUT;
@@ -905,9 +998,11 @@ static struct {
 
 static void *lease_main(void *arg)
 {
-    etcd *c = make_client(g_hosts);
+    etcd *c = make_client(g_hosts, false, false);
     etcd_lease *l = NULL;
     (void)arg;
+    sa_register("lease keeper");
+    sa_client_made();
     while (c && !l && !flag_get(&g_quit_lease)) {
         double t0 = now();
         l = etcd_lease_keep(c, LEASE_TTL, 0);
@@ -971,6 +1066,118 @@ static void *lease_main(void *arg)
     etcd_lease_stop(l, l && !L.lost);
     etcd_free(c);
     return NULL;
+}
+
+/* ---- the auth churn (tls-auth) --------------------------------------------- */
+
+enum { CH_ROLE_ADD, CH_ROLE_GRANT, CH_USER_ADD, CH_USER_GRANT, CH_LOAD_GRANT, CH_PASSWD, CH_PERM_ADD, CH_PERM_DEL,
+       CH_LOAD_REVOKE, CH_USER_DEL, CH_ROLE_DEL, NCHURN };
+static const char *const churn_name[NCHURN] = {
+    "role add", "role grant-permission", "user add", "user grant-role", "grant-role to " LOAD_USER, "user passwd",
+    LOAD_ROLE " grant-permission", LOAD_ROLE " revoke-permission", "revoke-role from " LOAD_USER, "user delete",
+    "role delete" };
+
+static struct {
+    long tried, applied, refused, failed;
+    char refused_note[256], failed_note[256];
+} CH;
+
+/* Step step of cycle k: one change of the auth store. The throwaway
+   role's permission and soak-rw's extra one are on /churn/<k>/, outside
+   the load's prefix. */
+static etcd_res *churn_step(etcd *c, int step, int k)
+{
+    char role[32], user[32], key[32], end[32];
+    snprintf(role, sizeof role, "churn-role-%d", k);
+    snprintf(user, sizeof user, "churn-user-%d", k);
+    snprintf(key, sizeof key, "/churn/%d/", k);
+    snprintf(end, sizeof end, "/churn/%d0", k);          /* the prefix's end: '/' + 1 */
+    switch (step) {
+    case CH_ROLE_ADD:    return etcd_role_add(c, role);
+    case CH_ROLE_GRANT:  return etcd_role_grant(c, role, ETCD_PERM_READ, key, 0, end, 0);
+    case CH_USER_ADD:    return etcd_user_add(c, user, "churn-pw-1");
+    case CH_USER_GRANT:  return etcd_user_grant_role(c, user, role);
+    case CH_LOAD_GRANT:  return etcd_user_grant_role(c, LOAD_USER, role);
+    case CH_PASSWD:      return etcd_user_passwd(c, user, "churn-pw-2");
+    case CH_PERM_ADD:    return etcd_role_grant(c, LOAD_ROLE, ETCD_PERM_READWRITE, key, 0, end, 0);
+    case CH_PERM_DEL:    return etcd_role_revoke(c, LOAD_ROLE, key, 0, end, 0);
+    case CH_LOAD_REVOKE: return etcd_user_revoke_role(c, LOAD_USER, role);
+    case CH_USER_DEL:    return etcd_user_delete(c, user);
+    default:             return etcd_role_delete(c, role);
+    }
+}
+
+/* arg: the seed. Until the load stops: a gap, one step, the next. */
+static void *churn_main(void *arg)
+{
+    uint64_t rng = *(const uint64_t *)arg ^ 0x3c6ef372fe94f82bULL;
+    etcd *c = make_client(g_hosts, true, true);
+    int step = 0, k = 0;
+    sa_register("auth churn");
+    sa_client_made();
+    while (c && !flag_get(&g_stop_load)) {
+        double until = now() + AUTH_GAP + AUTH_GAP_SPAN * rnd01(&rng), t0;
+        etcd_res *r;
+        while (!flag_get(&g_stop_load) && !g_term && now() < until) nap(0.05);
+        if (flag_get(&g_stop_load) || g_term) break;
+        t0 = now();
+        r = churn_step(c, step, k);
+        note_res(K_AUTH, c, r, t0);
+        CH.tried++;
+        if (r && r->status == 200) CH.applied++;
+        else if (r) {
+            if (!CH.refused++)
+                snprintf(CH.refused_note, sizeof CH.refused_note, "%s %d: HTTP %d: %.150s", churn_name[step], k, r->status,
+                         r->message ? r->message : r->body);
+        } else if (!CH.failed++) {
+            snprintf(CH.failed_note, sizeof CH.failed_note, "%s %d: %s: %.150s", churn_name[step], k,
+                     etcd_err_name(etcd_errcode(c)), etcd_errstr(c));
+        }
+        etcd_res_free(r);
+        if (++step == NCHURN) { step = 0; k++; }
+    }
+    etcd_free(c);
+    return NULL;
+}
+
+/* tls-auth: root (role root), the load's role (readwrite on PREFIX) and
+   user, then auth on; a client without credentials must then be refused.
+   Over https, verified, before any other client exists. 0, or -1. */
+static int auth_setup(void)
+{
+    etcd_opts o;
+    etcd *c;
+    char err[256] = "";
+    int i, ok = 1;
+    memset(&o, 0, sizeof o);
+    o.http_host = g_hosts;
+    o.timeout = 5;
+    o.retry = true;
+    o.ssl_ca_path = SC.certs.ca;
+    if (!(c = etcd_new(&o, err, sizeof err))) {
+        say("auth setup: etcd_new: %s", err);
+        return -1;
+    }
+    for (i = 0; i < 8 && ok; i++) {
+        etcd_res *r = NULL;
+        switch (i) {
+        case 0: r = etcd_user_add(c, "root", ROOT_PW); break;
+        case 1: r = etcd_user_grant_role(c, "root", "root"); break;
+        case 2: r = etcd_role_add(c, LOAD_ROLE); break;
+        case 3: r = etcd_role_grant(c, LOAD_ROLE, ETCD_PERM_READWRITE, PREFIX, 0, "/soak0", 0); break;
+        case 4: r = etcd_user_add(c, LOAD_USER, LOAD_PW); break;
+        case 5: r = etcd_user_grant_role(c, LOAD_USER, LOAD_ROLE); break;
+        case 6: r = etcd_auth_enable(c); break;
+        default: r = etcd_get(c, PREFIX "x", NULL); break;      /* no credentials: refused now */
+        }
+        if (i < 7 ? !r || r->status != 200 : !r || r->status == 200) {
+            say("auth setup step %d: %s", i, r ? r->body : etcd_errstr(c));
+            ok = 0;
+        }
+        etcd_res_free(r);
+    }
+    etcd_free(c);
+    return ok ? 0 : -1;
 }
 
 /* ---- history ------------------------------------------------------------- */
@@ -1211,6 +1418,7 @@ static void kill_member(int i, uint64_t *rng, bool leader)
     double down = 1.0 + 3.0 * rnd01(rng), t;
     bool mid = rnd01(rng) < 0.3;
     say("SIGKILL m%d%s, down for %.1f s%s", i, leader ? " (the leader)" : "", down, mid ? ", compacting meanwhile" : "");
+    if (g_tls) sa_keep_member_counts(&SC, m, i);      /* its counts start again at 0 */
     t = now();
     test_etcd_kill_hard(&m[i]);
     g_down = i;
@@ -1668,6 +1876,54 @@ static void prop_lease(void)
     }
 }
 
+/* tls-auth, right before the cluster stops: what etcd counted (SA_M_*),
+   the authenticates the clients wrote, the JWT lifetimes the run spanned. */
+static long srv[SA_NM], cli_auths, jwt_lives;
+
+static int member_faults(void) { return faults[F_KILL] + faults[F_LEADER] + faults[F_FREEZE]; }
+
+/* The authenticate requests a thread may send: a token per client it made,
+   per auth-store change (each kills every JWT) and per JWT lifetime (an
+   expired one is "invalid auth token"), twice over (the one renewal after
+   a rejection may itself meet the next change, or go to a member that
+   dies or freezes first), plus two per member fault. */
+static long auth_bound(int s) { return 2 * (sa_slots[s].clients + CH.tried + jwt_lives + member_faults()); }
+
+static void prop_auth(void)
+{
+    int s, w;
+    if (!SA_COUNTING)
+        fprintf(stderr, "  built without mk/soak.mk's -DSOAK_WRAP_TLS and --wrap: authenticates not counted\n");
+    CHECK(SA_COUNTING);
+    if (g_dur >= 20) CHECK(CH.tried >= (long)(g_dur / (AUTH_GAP + AUTH_GAP_SPAN)) / 2);
+    CHECK(CH.applied > 0 && CH.applied * 2 >= CH.tried);
+    for (s = 1; s < sa_nslots; s++) {
+        if (!sa_slots[s].clients) continue;
+        if (sa_slots[s].auths < 1 || sa_slots[s].auths > auth_bound(s))
+            fprintf(stderr, "  %s: %ld authenticate requests; %ld clients, %ld auth-store changes tried, %ld JWT lifetimes,"
+                    " %d member faults: between 1 and %ld\n", sa_slots[s].name, sa_slots[s].auths, sa_slots[s].clients,
+                    CH.tried, jwt_lives, member_faults(), auth_bound(s));
+        CHECK(sa_slots[s].auths >= 1);                 /* it made calls: it logged in, and the count saw it */
+        CHECK(sa_slots[s].auths <= auth_bound(s));     /* no renewal storm */
+    }
+    for (w = 0; w < NWRITERS; w++) {
+        /* writing 50 times a second, a writer meets every change: its
+           token died and was renewed (else its writes would fail) */
+        s = W[w].slot;
+        if (sa_slots[s].auths < 1 + CH.applied / 2)
+            fprintf(stderr, "  %s renewed its token %ld times for %ld auth-store changes: did the tokens die?\n",
+                    sa_slots[s].name, sa_slots[s].auths - 1, CH.applied);
+        CHECK(s != SA_OTHER && sa_slots[s].auths >= 1 + CH.applied / 2);
+    }
+    CHECK_INT(sa_slots[SA_OTHER].auths, 0);
+    if (!SC.lost) {
+        if (srv[SA_M_AUTH] > cli_auths)
+            fprintf(stderr, "  etcd counted %ld Authenticate calls, the clients wrote %ld\n", srv[SA_M_AUTH], cli_auths);
+        CHECK(srv[SA_M_AUTH] <= cli_auths);
+    }
+    if (CH.applied >= 2) CHECK(srv[SA_M_BADARG] > 0);  /* etcd did refuse tokens of an old auth store */
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void print_figures(double total)
@@ -1727,6 +1983,21 @@ static void print_figures(double total)
 #endif
     printf("\n");
     printf("fds: start %d, during load %d, end %d\n", fd_start, fd_load, fd_end);
+    if (g_tls) {
+        printf("auth: %ld auth-store changes tried every %.1f-%.1f s (%ld applied, %ld refused, %ld failed)%s%s%s%s\n",
+               CH.tried, AUTH_GAP, AUTH_GAP + AUTH_GAP_SPAN, CH.applied, CH.refused, CH.failed,
+               CH.refused ? "; first refused: " : "", CH.refused ? CH.refused_note : "",
+               CH.failed ? "; first failed: " : "", CH.failed ? CH.failed_note : "");
+        printf("etcd refused %ld unary calls with gRPC InvalidArgument (\"revision of auth store is old\") and %ld with"
+               " Unauthenticated (\"invalid auth token\": JWTs live %d s)%s\n", srv[SA_M_BADARG], srv[SA_M_UNAUTH],
+               SA_JWT_TTL, SC.lost ? " (some members' counts could not be read)" : "");
+        printf("authenticate requests written: %ld (etcd counted %ld); per thread (bound: 2 * (clients + %ld changes + %ld"
+               " JWT lifetimes + %d member faults)):\n", cli_auths, srv[SA_M_AUTH], CH.tried, jwt_lives, member_faults());
+        for (k = 0; k < sa_nslots; k++)
+            if (k != SA_OTHER || sa_slots[k].auths)
+                printf("  %-14s %5ld (%ld client%s, bound %ld)\n", sa_slots[k].name, sa_slots[k].auths, sa_slots[k].clients,
+                       sa_slots[k].clients == 1 ? "" : "s", k == SA_OTHER ? 0 : auth_bound(k));
+    }
     fflush(stdout);
 }
 
@@ -1890,7 +2161,7 @@ static void run_replay(void)
 int main(void)
 {
     const char *e;
-    pthread_t tw, tm, tl;
+    pthread_t tw, tm, tl, tc;
     uint64_t rng;
     struct sigaction sa;
     double t_start, t_warm, warm_after;
@@ -1908,7 +2179,15 @@ int main(void)
     g_seed = e && *e ? strtoull(e, NULL, 10) : ((uint64_t)time(NULL) * 2654435761ULL) ^ (uint64_t)getpid();
     rng = g_seed;
     sample_rng = g_seed ^ 0x5a5a5a5a5a5a5a5aULL;
-    printf("soak: seed %llu, SOAK_SECONDS %.0f\n", (unsigned long long)g_seed, g_dur);
+    e = getenv("SOAK_MODE");
+    if (e && *e && strcmp(e, "plain") && strcmp(e, "tls-auth")) {
+        printf("soak: SOAK_MODE is plain (the default) or tls-auth, not \"%s\"\n0 passed, 1 failed\n", e);
+        return 2;
+    }
+    g_tls = e && !strcmp(e, "tls-auth");
+    printf("soak: seed %llu, SOAK_SECONDS %.0f, SOAK_MODE %s\n", (unsigned long long)g_seed, g_dur,
+           g_tls ? "tls-auth (https, JWT auth, auth churn; TLS backend " SOAK_BACKEND ")" : "plain");
+    sa_register("checker");                  /* this thread: admin clients, history, compactions */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -1934,17 +2213,26 @@ int main(void)
     map_init(&MM);
 
     rss_start = vm_rss_kb();
-    if (test_cluster_start(m, NMEM, NULL) != 0) {
+    if ((g_tls ? sa_cluster_start(m, NMEM, &SC) : test_cluster_start(m, NMEM, NULL)) != 0) {
         printf("soak: the cluster did not start\n0 passed, 1 failed\n");
         return 1;
     }
     atexit(thaw_at_exit);
     len = 0;
     for (i = 0; i < NMEM; i++) {
-        snprintf(g_url[i], sizeof g_url[i], "%s", m[i].url);
-        len += (size_t)snprintf(g_hosts + len, sizeof g_hosts - len, "%s%s", i ? "," : "", m[i].url);
+        snprintf(g_url[i], sizeof g_url[i], "%s", g_tls ? SC.url[i] : m[i].url);
+        len += (size_t)snprintf(g_hosts + len, sizeof g_hosts - len, "%s%s", i ? "," : "", g_url[i]);
     }
     say("cluster up: %s; data under %s", g_hosts, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (g_tls) {
+        if (!(g_ca_pem = sa_read_text(SC.certs.ca)) || auth_setup() != 0) {
+            printf("soak: the auth setup over https failed (see above)\n0 passed, 1 failed\n");
+            test_cluster_stop(m, NMEM);
+            return 1;
+        }
+        say("auth on: users root and " LOAD_USER " (role " LOAD_ROLE ": readwrite on " PREFIX "), JWT tokens; the"
+            " harness's checks use http://127.0.0.1:%d,%d,%d", m[0].port, m[1].port, m[2].port);
+    }
     fd_start = count_fds();
 
     pthread_create(&tw, NULL, watcher_main, NULL);
@@ -1961,9 +2249,10 @@ int main(void)
     say("preloaded %d static keys; load starts", NSTATIC);
 
     for (k = 0; k < NWRITERS; k++) {
-        W[k].c = make_client(g_hosts);
+        W[k].c = make_client(g_hosts, false, false);
         pthread_create(&W[k].th, NULL, writer_main, &W[k]);
     }
+    if (g_tls) pthread_create(&tc, NULL, churn_main, &g_seed);
     t_load = next_trace = now();
     warm_after = g_dur / 3 < 5 ? 5 : g_dur / 3;   /* ASan's allocator settles slowly: a third of any run */
     t_warm = t_load + warm_after;
@@ -2029,6 +2318,7 @@ int main(void)
     /* the end: stop the writers, a last marker, everything drained to it */
     flag_set(&g_stop_load);
     for (k = 0; k < NWRITERS; k++) pthread_join(W[k].th, NULL);
+    if (g_tls) pthread_join(tc, NULL);
     all_healthy(20);
     if ((ac = admin_client()) != NULL) {
         g_F = put_marker(ac);
@@ -2067,6 +2357,11 @@ int main(void)
     fd_end = count_fds();
     rss_freed = vm_rss_kb();
     heap_freed = heap_bytes();
+    if (g_tls) {
+        cli_auths = sa_total();
+        sa_cluster_counts(&SC, m, NMEM, srv);
+        jwt_lives = (long)((now() - t_start) / SA_JWT_TTL) + 1;
+    }
     test_cluster_stop(m, NMEM);
 
     /* the analysis */
@@ -2088,6 +2383,7 @@ int main(void)
     RUN(prop_memory);
     RUN(prop_calls);
     RUN(prop_lease);
+    if (g_tls) RUN(prop_auth);
 
     map_free(&MM);
     free(rev_first);
