@@ -93,8 +93,10 @@ check: $(wildcard tests/compile/*) etcd.h README.md $(wildcard examples/*.c)
 BINS += $(addprefix build/,$(SUITES)) $(addprefix build/asan/,$(SUITES)) \
        $(addprefix build/asan-clang/,$(SUITES))
 
+# Three suites at a time: they mostly wait on etcd (two cores stay half idle
+# at two), and the plain, ASan, hook and mbedTLS builds make ~200 runs.
 test: check examples $(BINS)
-	@EXAMPLES_DIR=build tests/run.sh $(BINS) $(SCRIPTS)
+	@EXAMPLES_DIR=build TEST_JOBS=$${TEST_JOBS:-3} tests/run.sh $(BINS) $(SCRIPTS)
 
 # Performance bench (bench/README.md): its own etcd on 127.0.0.1, ~5 min;
 # bench-smoke builds and runs every bench program once with tiny sizes.
