@@ -177,7 +177,7 @@ for n in impl decapi allocs heap os ostls musl rt watch; do
 done
 if [ "$MODE" != ir ]; then
 mkdir -p "$OUTB"
-for f in rt watch decode_internal decode_api allocs etcdctl_lite_musl; do   # rename: atomic
+for f in rt watch decode_internal decode_api allocs heap etcdctl_lite_musl; do   # rename: atomic
     [ -f "$B/$f" ] && cp "$B/$f" "$OUTB/.$f.$$" && mv -f "$OUTB/.$f.$$" "$OUTB/$f"
 done
 fi
