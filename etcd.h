@@ -2683,25 +2683,28 @@ static void etcd__mbed_keep_session(etcd__mbed *m)
     *m->session = s;
 }
 
-/* mbedTLS's bytes go through the connection's transport. */
+/* mbedTLS's bytes go through the connection's transport: what it gave,
+   as mbedTLS's callbacks say it. */
+static int etcd__mbed_moved(long r, int again, int failed)
+{
+    if (r == ETCD_IO_AGAIN) return again;
+    return r < 0 ? failed : (int)r;
+}
+
 static int etcd__mbed_send(void *ctx, const unsigned char *buf, size_t n)
 {
     etcd__conn *c = (etcd__conn *)ctx;
-    long r;
     errno = 0;
-    r = c->tr->write(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n);
-    if (r == ETCD_IO_AGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
-    return r < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)r;
+    return etcd__mbed_moved(c->tr->write(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n),
+                            MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED);
 }
 
 static int etcd__mbed_recv(void *ctx, unsigned char *buf, size_t n)
 {
     etcd__conn *c = (etcd__conn *)ctx;
-    long r;
     errno = 0;
-    r = c->tr->read(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n);
-    if (r == ETCD_IO_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
-    return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
+    return etcd__mbed_moved(c->tr->read(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n),
+                            MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_NET_RECV_FAILED);
 }
 
 /* Map an mbedtls_ssl_read/write result to the etcd__io convention. EOF
