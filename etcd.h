@@ -1,7 +1,8 @@
 /* etcd.h - v0.1.0 - single-file C client for etcd v3 over its JSON gateway
 
    Talk to an etcd v3 cluster from C with no dependency: a blocking HTTP/1.1
-   client over POSIX sockets, a small JSON tokenizer, base64, and every call
+   client over POSIX sockets (or a transport of yours), a small JSON
+   tokenizer, base64, and every call
    of lua-resty-etcd (get, set, setnx, setx, delete, readdir, rmdir, watch,
    watchdir, watchcancel, txn, grant, revoke, keepalive, timetolive, leases,
    version) on etcd's /v3/... gateway. Beyond it: error codes, binary-safe
@@ -70,11 +71,14 @@
        cannot be used. The SNI is opts.sni or the endpoint's host, never an
        IP literal. Sessions are resumed across reconnects; the handshake
        runs under the request's deadline; no SIGPIPE (bytes go through the
-       transport, which sends with MSG_NOSIGNAL). Both backends do all of
+       transport; the sockets one sends with MSG_NOSIGNAL, a transport of
+       yours must not raise it either). Both backends do all of
        this and word failures alike ("TLS certificate verification failed:
-       hostname mismatch"). mbedTLS has no system store: without ssl_ca_*
-       it reads the first of /etc/ssl/certs/ca-certificates.crt,
-       /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem. Its buffers
+       hostname mismatch"; other texts may differ). mbedTLS has no system
+       store: without ssl_ca_* it reads the first bundle it can parse of
+       /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt,
+       /etc/ssl/cert.pem, /etc/ssl/ca-bundle.pem (files are read with
+       stdio: a board without files uses ssl_*_pem). Its buffers
        (MBEDTLS_SSL_IN/OUT_CONTENT_LEN, 16 KiB each by default, per
        connection) and its entropy source are its configuration's.
 
@@ -177,8 +181,9 @@
          >>json       the tokenizer, scanning helpers, number parsing, the
                       writer, the stream splitter
          >>body       a request body being written, with its own failure
-         >>net        non-blocking sockets, each wait a poll() to a deadline
-         >>tls        OpenSSL behind the same transport table
+         >>net        connections over the transport (POSIX sockets or the
+                      caller's): reads never block, each wait to a deadline
+         >>tls        OpenSSL or mbedTLS behind the same table, over it
          >>http       request bytes, response head, chunked body: pure
          >>decode     one walk of a body into a result arena, by field tables
          >>status     what an answer other than 200 means (ERRORS' table)
@@ -345,9 +350,9 @@ typedef struct etcd_opts {
                                     ETCD_NO_SOCKETS */
     size_t      read_step;       /* bytes asked of the transport per read at first;
                                     0 means 4096; 256 to 65536. A read that fills it
-                                    doubles the next (up to 64 KiB) for the rest of
-                                    that answer; the buffer it grew is given back
-                                    after the answer (MEMORY AND OWNERSHIP) */
+                                    makes the next ones 64 KiB for the rest of that
+                                    answer; the buffer it grew is given back after
+                                    the answer (MEMORY AND OWNERSHIP) */
 } etcd_opts;
 
 /* Create a client. opts NULL: defaults. Copies everything it keeps. Returns
@@ -703,7 +708,7 @@ ETCDDEF etcd_res *etcd_downgrade   (etcd *cli, int action, const char *version);
    (ETCD_EPROTO) on a mismatch or a short stream; write() returning
    non-zero stops it (ETCD_ECANCELED). res->snapshot_size: bytes handed
    over. etcd_snapshot_save writes path.part, fsyncs it, renames it to
-   path: the whole file or nothing. Restore it with etcdutl (3.5) or
+   path: the whole file or nothing (refused with ETCD_NO_SOCKETS). Restore it with etcdutl (3.5) or
    etcdctl (3.4) snapshot restore. */
 typedef int (*etcd_snapshot_fn)(void *arg, const void *data, size_t len);
 ETCDDEF etcd_res *etcd_snapshot     (etcd *cli, const char *endpoint, etcd_snapshot_fn write, void *arg);
@@ -1855,6 +1860,10 @@ static int etcd__conn_write(etcd__conn *c, const char *p, size_t n, double deadl
             continue;
         }
         if (r < 0) return -1;
+        if (r == 0) {                         /* would loop for ever, past the deadline */
+            etcd__errf(err, ETCD_ETRANSPORT, "write: the transport accepted nothing");
+            return -1;
+        }
         p += r;
         n -= (size_t)r;
         *sent += (size_t)r;
@@ -1907,12 +1916,18 @@ static void etcd__conn_rest(etcd__conn *c)
 static int etcd__hook_connect(const etcd_transport *tr, const char *host, int port, double deadline,
                               etcd__error *err)
 {
-    int fd;
+    int fd, e;
+    bool late;
     errno = 0;
     fd = tr->connect(tr->ctx, host, port, deadline);
     if (fd >= 0) return fd;
-    if (errno == ETIMEDOUT || (deadline >= 0 && tr->now(tr->ctx) >= deadline)) etcd__errf(err, ETCD_ETIMEOUT, "timeout");
-    else etcd__io_fail(err, ETCD_ECONNECT, "connect");
+    e = errno;                              /* before now() may change it */
+    late = deadline >= 0 && tr->now(tr->ctx) >= deadline;
+#ifdef ETIMEDOUT                            /* POSIX, not C99: a board's libc may lack it */
+    late = late || e == ETIMEDOUT;
+#endif
+    if (late) etcd__errf(err, ETCD_ETIMEOUT, "timeout");
+    else etcd__errf(err, ETCD_ECONNECT, "connect: %s", e ? strerror(e) : "the transport failed");
     return -1;
 }
 
@@ -2529,7 +2544,9 @@ static bool etcd__slurp(const char *path, etcd__buf *b)
         b->len += n;
         b->p[b->len] = 0;
     } while (n == 4096);
+#ifdef EIO
     if (ferror(f) && !errno) errno = EIO;
+#endif
     ok = !ferror(f) && !b->oom && b->p;
     fclose(f);
     return ok;
@@ -2561,6 +2578,8 @@ static bool etcd__mbed_load(etcd__tls_ctx *t, const char *text, const char *path
     if (kind == ETCD__PEM_KEY) r = mbedtls_pk_parse_key(&t->key, pem, len, NULL, 0 ETCD__MBED_RNG(t));
     else r = mbedtls_x509_crt_parse(kind == ETCD__PEM_CA ? &t->ca : &t->cert, pem, len);
     etcd__buf_free(&b);
+    if (r > 0 && kind == ETCD__PEM_CA && t->ca.raw.len) r = 0;   /* a bundle: what mbedTLS can read of it, as
+                                                                   for the system's */
     if (r > 0) r = MBEDTLS_ERR_X509_INVALID_FORMAT;   /* some of its certificates are not */
     if (r) etcd__mbed_fail(err, ETCD_EARG, what, r);
     return r == 0;
@@ -2694,9 +2713,11 @@ static int etcd__mbed_moved(long r, int again, int failed)
 static int etcd__mbed_send(void *ctx, const unsigned char *buf, size_t n)
 {
     etcd__conn *c = (etcd__conn *)ctx;
+    long r;
     errno = 0;
-    return etcd__mbed_moved(c->tr->write(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n),
-                            MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED);
+    r = c->tr->write(c->tr->ctx, c->fd, buf, n > INT_MAX ? INT_MAX : n);
+    return etcd__mbed_moved(r ? r : -1, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_NET_SEND_FAILED);   /* 0: mbedTLS
+                                                                          would take it for sent */
 }
 
 static int etcd__mbed_recv(void *ctx, unsigned char *buf, size_t n)
@@ -2875,6 +2896,10 @@ static int etcd__tls_connect(etcd__tls_ctx *t, etcd__conn *c, const char *name, 
         }
         if (etcd__wait(c, r == MBEDTLS_ERR_SSL_WANT_READ ? ETCD_IO_READ : ETCD_IO_WRITE, deadline, err) < 0) return -1;
     }
+#if MBEDTLS_VERSION_MAJOR >= 3
+    if (mbedtls_ssl_get_version_number(&m->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) return 0;   /* its ticket comes
+                                                                                      later (etcd__tls_read) */
+#endif
     etcd__mbed_keep_session(m);             /* TLS 1.2: its ticket or id came with the handshake */
     return 0;
 }
@@ -5840,7 +5865,6 @@ static etcd_res *etcd__watch_break(etcd_watcher *w, etcd_err code, const char *w
     return NULL;
 }
 
-/* Decode the whole message at msg[s, e) and drop it from the buffer. */
 /* Between messages a stream holds what a small one needs: a big one's
    buffers are given back once it is taken (not a medium one's, which
    would come and go with every message). */
@@ -5850,6 +5874,7 @@ static void etcd__stream_rest(etcd__stream *st)
     etcd__conn_rest(&st->conn);
 }
 
+/* Decode the whole message at msg[s, e) and drop it from the buffer. */
 static etcd_res *etcd__watch_take(etcd_watcher *w, size_t s, size_t e)
 {
     etcd_res *res = etcd__decode(w->s.msg.p + s, e - s, 200, &w->err);
@@ -6101,7 +6126,7 @@ static bool etcd__watch_apply(etcd_watcher *w, etcd_res *m, etcd__mclass c)
 static void etcd__sleep(const etcd *cli, double seconds)
 {
     double until = etcd__now(cli) + seconds;
-    while (etcd__now(cli) < until) cli->tr->wait(cli->tr->ctx, -1, 0, until);
+    while (etcd__now(cli) < until && cli->tr->wait(cli->tr->ctx, -1, 0, until) >= 0) {}
 }
 
 /* Wait before trying again: pause, doubled up to 1 s each time. False
@@ -6203,7 +6228,7 @@ ETCDDEF bool etcd_watch_pending(const etcd_watcher *w)
     etcd__split sp;
     if (!w || w->state == ETCD__W_ENDED) return false;
     if (w->state == ETCD__W_SNAPSHOT || w->state == ETCD__W_OPEN) return true;   /* no fd to wait on */
-    if (w->s.conn.fd >= 0 && w->s.conn.io->pending(&w->s.conn)) return true;   /* inside OpenSSL */
+    if (w->s.conn.fd >= 0 && w->s.conn.io->pending(&w->s.conn)) return true;   /* inside the TLS backend */
     if (w->state == ETCD__W_HEAD)
         return etcd__find_crlfcrlf(etcd__conn_data(&w->s.conn), w->s.conn.in.len - w->s.conn.off) != NULL;
     sp = w->s.split;                     /* a look, not a step */
