@@ -285,7 +285,7 @@ static void test_kv_over_shaking_hook(void)
     etcd_res *r;
     etcd_set_opts so;
     char *big = (char *)malloc(BIG);
-    long shorts = th_hook.shorts, agains = th_hook.agains, conns = th_hook.connects;
+    long shorts = th_hook.shorts, conns = th_hook.connects;
     long long in = th_hook.bytes_in, out = th_hook.bytes_out;
     int i;
     REQUIRE(big != NULL);
@@ -322,7 +322,9 @@ static void test_kv_over_shaking_hook(void)
     CHECK(th_hook.bytes_in - in > 4 * BIG);
     CHECK(th_hook.bytes_out - out > 4 * BIG);
     CHECK(th_hook.shorts > shorts);
-    CHECK(th_hook.agains > agains);
+    /* no check of agains here: an AGAIN is drawn only on calls no wait()
+       came before, and a seed may give none in this test (a CI run had
+       one); hook_carried_traffic checks that the suite's calls had some */
     etcd_free(c);
     CHECK_INT(th_hook.open, 0);
 }
